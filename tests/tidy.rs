@@ -33,3 +33,15 @@ fn every_rust_file_opens_with_a_module_doc_comment() {
         "files without a //! doc comment: {missing:?}"
     );
 }
+
+#[test]
+fn the_example_id_in_the_id_spec_is_a_valid_license_server_id() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let spec = std::fs::read_to_string(root.join("docs/ids.md")).unwrap();
+    let example = spec
+        .lines()
+        .find(|l| l.len() == 41 && l.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        .expect("docs/ids.md shows an example ID on a line of its own");
+    let id: shared::id::LicenseServerId = example.parse().unwrap();
+    assert_eq!(id.to_string(), example);
+}
