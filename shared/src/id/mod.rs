@@ -212,8 +212,11 @@ impl Digits {
 }
 
 fn group_checks(position: usize, ascii_group: &[u8]) -> bool {
-    let values: Vec<u8> = ascii_group.iter().map(|d| d - b'0').collect();
-    damm::is_valid(position, &values)
+    let mut values = [0u8; GROUP_LEN];
+    for (value, ascii) in values.iter_mut().zip(ascii_group) {
+        *value = ascii - b'0';
+    }
+    ascii_group.len() == GROUP_LEN && damm::is_valid(position, &values)
 }
 
 impl fmt::Display for Digits {
