@@ -1,6 +1,7 @@
 //! `clearinghouse`: starts the simulated Clearinghouse. With no arguments it listens on
 //! 127.0.0.1:8780 and keeps its data in the default data directory.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let storage = if args.temporary {
