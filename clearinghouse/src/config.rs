@@ -3,6 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ledger::{Clock, SystemClock};
 
 /// The port the clearinghouse listens on when none is given.
 pub const DEFAULT_PORT: u16 = 8780;
@@ -10,27 +14,51 @@ pub const DEFAULT_PORT: u16 = 8780;
 /// Where the ledger is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
-    /// A sled store in this directory, created when missing; survives restarts.
+    /// A sled store in this directory, created when missing; survives restarts and crashes.
     Directory(PathBuf),
-    /// A sled store in a temporary file removed on shutdown: for tests and throwaway runs.
-    Temporary,
+    /// In memory: nothing on disk, nothing survives the process.
+    Memory,
+}
+
+/// Where the fixtures come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixtureSource {
+    /// The fixtures built into the binary.
+    Embedded,
+    /// The fixture files of a directory.
+    Directory(PathBuf),
 }
 
 /// Everything a clearinghouse is started with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Config {
     /// The address to listen on; port 0 picks a free port.
     pub addr: SocketAddr,
     /// Where the ledger is kept.
     pub storage: Storage,
+    /// What new tenants are seeded with.
+    pub fixtures: FixtureSource,
+    /// The default tenant's seed when it is first created; random when absent.
+    pub seed: Option<u64>,
+    /// The token the admin API requires; generated when absent.
+    pub admin_token: Option<String>,
+    /// The time the ledger reads.
+    pub clock: Arc<dyn Clock>,
+    /// Holds every commit back this long (a test control that keeps requests in flight).
+    pub commit_delay: Option<Duration>,
 }
 
 impl Config {
-    /// A clearinghouse on a free loopback port with a temporary store: what tests want.
+    /// A clearinghouse on a free loopback port with an in-memory store: what tests want.
     pub fn ephemeral() -> Self {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            storage: Storage::Temporary,
+            storage: Storage::Memory,
+            fixtures: FixtureSource::Embedded,
+            seed: None,
+            admin_token: None,
+            clock: Arc::new(SystemClock),
+            commit_delay: None,
         }
     }
 }

@@ -2,15 +2,20 @@
 //! and issues, migrates and recovers their CALs.
 //!
 //! Layout:
-//! - [`config`]: what a clearinghouse is started with (address, store), and its defaults.
-//! - [`store`]: opening the embedded sled store, on disk or temporary.
-//! - [`http`]: the HTTP doors (health and readiness so far).
-//! - [`server`]: starting and stopping a clearinghouse, in a binary or inside a test.
+//! - [`ledger`]: the core. Every licensing rule, the single writer that commits requests in
+//!   groups, idempotency, tenants and the audit.
+//! - [`store`]: where the ledger keeps its records (sled on disk, or memory).
+//! - [`http`]: the HTTP doors (health, the JSON API, the admin API); they translate, the
+//!   ledger decides.
+//! - [`fixtures`]: the purchases tenants are seeded with.
+//! - [`config`] and [`server`]: what a clearinghouse starts with, and starting it.
 
 pub mod config;
+pub mod fixtures;
 pub mod http;
+pub mod ledger;
 pub mod server;
 pub mod store;
 
-pub use config::{Config, Storage};
+pub use config::{Config, FixtureSource, Storage};
 pub use server::{RunningServer, StartError};

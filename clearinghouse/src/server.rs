@@ -1,19 +1,27 @@
-//! Starting and stopping a clearinghouse: binds the socket, opens the store, and hands
-//! back its address and a way to stop it. The binary and the tests start it the same way.
+//! Starting and stopping a clearinghouse: loads the fixtures, opens the store, starts the
+//! ledger, binds the socket, and hands back its address, admin token and a way to stop
+//! it. The binary and the tests start it the same way.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use actix_web::{App, HttpServer, dev::ServerHandle};
+use actix_web::{App, HttpServer, dev::ServerHandle, web};
 use thiserror::Error;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, Storage};
-use crate::{http, store};
+use crate::config::{Config, FixtureSource, Storage};
+use crate::fixtures::{self, FixtureError};
+use crate::http::{self, admin::AdminToken};
+use crate::ledger::{Ledger, LedgerError, LedgerSettings};
+use crate::store::{MemoryStore, SledStore, Store};
 
 /// Why a clearinghouse could not start.
 #[derive(Debug, Error)]
 pub enum StartError {
+    /// The fixtures could not be used.
+    #[error(transparent)]
+    Fixtures(#[from] FixtureError),
     /// The store could not be opened (another clearinghouse may be using it).
     #[error(
         "cannot open the store in {path}: {source} (is another clearinghouse using it? pick another --data-dir)"
@@ -24,9 +32,9 @@ pub enum StartError {
         /// What sled reported.
         source: sled::Error,
     },
-    /// The temporary store could not be created.
-    #[error("cannot create a temporary store: {0}")]
-    TemporaryStore(sled::Error),
+    /// The ledger could not start over the store.
+    #[error("cannot start the ledger: {0}")]
+    Ledger(#[from] LedgerError),
     /// The address could not be bound.
     #[error(
         "cannot listen on {addr}: {source} (is the port in use? pick another with --addr, or port 0)"
@@ -42,45 +50,70 @@ pub enum StartError {
 /// A clearinghouse that is listening.
 pub struct RunningServer {
     addr: SocketAddr,
+    admin_token: String,
+    ledger: Ledger,
     handle: ServerHandle,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
-    /// Opens the store, binds the address and starts serving on the current tokio runtime.
-    ///
-    /// When this returns, the clearinghouse answers requests.
+    /// Starts a clearinghouse on the current tokio runtime. When this returns, the
+    /// fixtures are loaded, the store is open and the socket answers.
     pub async fn start(config: Config) -> Result<Self, StartError> {
-        let db = match &config.storage {
+        let fixtures = match &config.fixtures {
+            FixtureSource::Embedded => fixtures::embedded()?,
+            FixtureSource::Directory(dir) => fixtures::load(dir)?,
+        };
+        let store: Arc<dyn Store> = match &config.storage {
             Storage::Directory(path) => {
-                store::open(&config.storage).map_err(|source| StartError::Store {
+                Arc::new(SledStore::open(path).map_err(|source| StartError::Store {
                     path: path.clone(),
                     source,
-                })?
+                })?)
             }
-            Storage::Temporary => {
-                store::open(&config.storage).map_err(StartError::TemporaryStore)?
-            }
+            Storage::Memory => Arc::new(MemoryStore::new()),
         };
-        let listener = TcpListener::bind(config.addr).map_err(|source| StartError::Bind {
-            addr: config.addr,
-            source,
-        })?;
+        let ledger = Ledger::start(
+            store,
+            LedgerSettings {
+                clock: config.clock.clone(),
+                fixtures: Arc::new(fixtures),
+                seed: config.seed,
+                commit_delay: config.commit_delay,
+            },
+        )?;
+        let admin_token = config
+            .admin_token
+            .clone()
+            .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
+
         let bind_error = |source| StartError::Bind {
             addr: config.addr,
             source,
         };
+        let listener = TcpListener::bind(config.addr).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
-        let db = actix_web::web::Data::new(db);
-        let server =
-            HttpServer::new(move || App::new().app_data(db.clone()).configure(http::configure))
-                .workers(2)
-                .listen(listener)
-                .map_err(bind_error)?
-                .run();
+        let ledger_data = web::Data::new(ledger.clone());
+        let token = web::Data::new(AdminToken(admin_token.clone()));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(ledger_data.clone())
+                .app_data(token.clone())
+                .configure(http::configure)
+        })
+        .workers(2)
+        .listen(listener)
+        .map_err(bind_error)?
+        .run();
         let handle = server.handle();
         let task = tokio::spawn(server);
-        Ok(RunningServer { addr, handle, task })
+        Ok(RunningServer {
+            addr,
+            admin_token,
+            ledger,
+            handle,
+            task,
+        })
     }
 
     /// The address it listens on (with the real port when port 0 was asked for).
@@ -93,17 +126,31 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, finishes the requests in flight, and returns.
+    /// The token the admin API takes.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// The ledger, for tools in the same process.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Stops accepting connections, finishes the requests in flight, then stops the ledger.
     pub async fn shutdown(self) {
         self.handle.stop(true).await;
         let _ = self.task.await;
+        self.ledger.shutdown().await;
     }
 
-    /// Waits until the server stops on its own: on SIGINT or SIGTERM, after finishing the
-    /// requests in flight.
+    /// Waits until the server stops on its own (on SIGINT or SIGTERM, after finishing the
+    /// requests in flight), then stops the ledger.
     pub async fn wait(self) -> std::io::Result<()> {
-        self.task
+        let result = self
+            .task
             .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.ledger.shutdown().await;
+        result
     }
 }

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 struct Started {
     child: Child,
     url: String,
+    token: Option<String>,
 }
 
 fn command(args: &[&str]) -> Command {
@@ -22,19 +23,29 @@ fn command(args: &[&str]) -> Command {
     cmd
 }
 
-/// Starts the binary and reads its first line of output, which must be the ready line.
+/// Starts the binary and reads its output up to the ready line.
 fn start(args: &[&str]) -> Started {
     let mut child = command(args).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("ready ")
-        .unwrap_or_else(|| panic!("expected a ready line, got {line:?}"))
-        .to_owned();
-    Started { child, url }
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut token = None;
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "exited before it was ready"
+        );
+        if let Some(t) = line.trim().strip_prefix("admin-token ") {
+            token = Some(t.to_owned());
+        } else if let Some(url) = line.trim().strip_prefix("ready ") {
+            return Started {
+                child,
+                url: url.to_owned(),
+                token,
+            };
+        } else {
+            panic!("unexpected line before ready: {line:?}");
+        }
+    }
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
@@ -77,6 +88,57 @@ async fn prints_a_ready_line_then_answers_health_and_stops_cleanly_on_sigterm() 
     assert!(dir.path().join("db").exists(), "the store is on disk");
 }
 
+#[tokio::test]
+async fn a_generated_admin_token_is_printed_and_opens_the_audit() {
+    let mut started = start(&["--addr", "127.0.0.1:0", "--in-memory"]);
+    let token = started.token.clone().expect("a generated token is printed");
+    let audit = Command::new(env!("CARGO_BIN_EXE_clearinghouse"))
+        .args(["audit", "--url", &started.url, "--admin-token", &token])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success(), "{stdout}");
+    assert!(stdout.contains("audit ok"), "{stdout}");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_clearinghouse"))
+        .args(["audit", "--url", &started.url, "--admin-token", "wrong"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Authorization: Bearer"));
+    terminate(&mut started.child);
+}
+
+#[test]
+fn a_given_admin_token_is_not_printed() {
+    let mut started = start(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--admin-token",
+        "t0k",
+    ]);
+    assert_eq!(started.token, None);
+    terminate(&mut started.child);
+}
+
+#[test]
+fn a_broken_fixture_directory_is_refused_with_the_file_and_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agreements.json"), "[]").unwrap();
+    std::fs::write(
+        dir.path().join("retail-codes.json"),
+        r#"[{"license":{"program":"retail","license_code":"nope"},"cals":[]}]"#,
+    )
+    .unwrap();
+    let out = command(&["--in-memory", "--fixtures", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("retail-codes.json, entry 1: "), "{stderr}");
+}
+
 #[test]
 fn a_second_clearinghouse_on_the_same_data_dir_is_refused_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,7 +161,7 @@ fn a_second_clearinghouse_on_the_same_data_dir_is_refused_with_a_hint() {
 fn a_busy_port_is_refused_with_a_hint() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = command(&["--addr", &addr, "--temporary"]).output().unwrap();
+    let out = command(&["--addr", &addr, "--in-memory"]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -111,15 +173,15 @@ fn a_busy_port_is_refused_with_a_hint() {
 
 #[test]
 fn a_bad_log_filter_is_a_usage_error() {
-    let out = command(&["--temporary", "--log", "=[["]).output().unwrap();
+    let out = command(&["--in-memory", "--log", "=[["]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is not a log filter"), "{stderr}");
 }
 
 #[test]
-fn temporary_and_data_dir_cannot_be_combined() {
-    let out = command(&["--temporary", "--data-dir", "x"])
+fn in_memory_and_data_dir_cannot_be_combined() {
+    let out = command(&["--in-memory", "--data-dir", "x"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -1,11 +1,35 @@
 //! The HTTP doors of the clearinghouse. Each door only translates between HTTP and the
-//! core; none holds a licensing rule.
+//! ledger; none holds a licensing rule.
+//!
+//! - `health`: `/health` and `/ready`.
+//! - `api`: the JSON API of the automatic method, under `/api/v1`.
+//! - `admin`: tenants and audits, under `/admin/v1`, behind the admin token.
+//! - `body` and `reply`: reading requests and writing answers, the same for every route.
 
+pub mod admin;
+pub mod api;
+mod body;
 mod health;
+mod reply;
 
-use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse, web};
+use shared::wire::{ErrorCode, Problem};
 
-/// Registers every route.
+/// Registers every route, and a problem document for everything else.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    api::configure(cfg);
+    admin::configure(cfg);
+    cfg.default_service(web::to(no_route));
+}
+
+async fn no_route(request: HttpRequest) -> HttpResponse {
+    reply::problem(&Problem::new(
+        ErrorCode::NotFound,
+        format!(
+            "there is no route {} {}; the API is described at /api/v1/openapi.json",
+            request.method(),
+            request.path()
+        ),
+    ))
 }

@@ -116,6 +116,8 @@ pub struct MigrateCalsRequest {
 pub struct RecoverCalsRequest {
     /// The license server that lost its CALs.
     pub license_server_id: LicenseServerId,
+    /// The license program and proof the CALs were bought under.
+    pub license: LicenseProof,
     /// The CALs it lost.
     pub cals: CalRequest,
 }
@@ -131,6 +133,37 @@ pub struct KeyPackIssued {
     pub license_program: LicenseProgram,
     /// The CALs it holds.
     pub cals: CalRequest,
+}
+
+/// How a key pack came to its license server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyPackOrigin {
+    /// Installed from a license program.
+    Installed,
+    /// Migrated from another license server.
+    Migrated,
+    /// Reissued for CALs lost when the license server's database was restored onto a new
+    /// installation.
+    Recovered,
+}
+
+/// What the Clearinghouse records of one key pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPackRecord {
+    /// The key pack ID.
+    pub key_pack_id: KeyPackId,
+    /// The license server ID it was issued for.
+    pub license_server_id: LicenseServerId,
+    /// The program the CALs were bought under.
+    pub license_program: LicenseProgram,
+    /// The CALs it was issued with.
+    pub cals: CalRequest,
+    /// How many of them are still allocated to this license server (the rest were migrated
+    /// away or reissued).
+    pub held: u16,
+    /// How it came to the license server.
+    pub origin: KeyPackOrigin,
 }
 
 /// Whether a license server is activated, as `GetActivationStatus` reports it.
@@ -155,8 +188,8 @@ pub struct LicenseServerStatus {
     /// The license server ID that replaced it, if it was reactivated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<LicenseServerId>,
-    /// The key packs issued for it and still allocated to it.
-    pub key_packs: Vec<KeyPackIssued>,
+    /// The key packs issued for it, with what each still holds.
+    pub key_packs: Vec<KeyPackRecord>,
 }
 
 /// The answer of the health endpoint.

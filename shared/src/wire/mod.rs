@@ -4,9 +4,11 @@
 //! Every type here is plain data built from the validated vocabulary, so a body that
 //! deserializes is already well formed; what the ledger thinks of it is another matter.
 
+mod admin;
 mod api;
 mod problem;
 
+pub use admin::*;
 pub use api::*;
 pub use problem::{ErrorCode, Problem};
 
@@ -18,5 +20,9 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 pub const IDEMPOTENT_REPLAYED_HEADER: &str = "Idempotent-Replayed";
 /// The header naming the tenant a request is for; requests without it go to the default.
 pub const TENANT_HEADER: &str = "Clearinghouse-Tenant";
+/// The path every admin route lives under.
+pub const ADMIN_BASE: &str = "/admin/v1";
+/// The tenant that requests naming none are for.
+pub const DEFAULT_TENANT: &str = "default";
 /// The media type of error documents (RFC 9457).
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";

@@ -31,6 +31,9 @@ pub enum ErrorCode {
     LicenseServerReplaced,
     /// No agreement or license matches the program and proof given.
     UnknownAgreement,
+    /// The agreement or license exists, but the proof given does not match it (another
+    /// program, another authorization number).
+    WrongProof,
     /// The retail license code was already used.
     LicenseCodeUsed,
     /// Fewer CALs remain than were asked for; `remaining` says how many.
@@ -41,8 +44,6 @@ pub enum ErrorCode {
     AlreadyMigrated,
     /// The license server has no unissued CALs to recover.
     NothingToRecover,
-    /// A mutating request came without an `Idempotency-Key` header.
-    MissingIdempotencyKey,
     /// The idempotency key was used before with another request.
     IdempotencyKeyReused,
     /// A request with the same idempotency key is still being applied.
@@ -51,8 +52,12 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The admin token is missing or wrong.
     Unauthorized,
-    /// No such route, tenant or record.
+    /// No such route or record.
     NotFound,
+    /// The tenant named by the request does not exist.
+    UnknownTenant,
+    /// What the request would create (a tenant, an agreement) already exists.
+    AlreadyExists,
     /// The service is unavailable (an outage or a fault injected for testing).
     ServiceUnavailable,
     /// Something failed inside the service; the request was not applied.
@@ -64,9 +69,9 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            MalformedRequest | MissingIdempotencyKey => 400,
+            MalformedRequest => 400,
             Unauthorized => 401,
-            UnknownLicenseServer | UnknownAgreement | NotFound => 404,
+            UnknownLicenseServer | UnknownAgreement | NotFound | UnknownTenant => 404,
             AlreadyActivated
             | LicenseServerDeactivated
             | LicenseServerReplaced
@@ -75,9 +80,11 @@ impl ErrorCode {
             | NothingToMigrate
             | AlreadyMigrated
             | NothingToRecover
-            | RequestInProgress => 409,
+            | RequestInProgress
+            | AlreadyExists => 409,
             PayloadTooLarge => 413,
-            InvalidField | IdTypo | WrongIdKind | KeyPackNotForServer | IdempotencyKeyReused => 422,
+            InvalidField | IdTypo | WrongIdKind | KeyPackNotForServer | IdempotencyKeyReused
+            | WrongProof => 422,
             Internal => 500,
             ServiceUnavailable => 503,
         }
@@ -97,21 +104,55 @@ impl ErrorCode {
             LicenseServerDeactivated => "The license server is deactivated",
             LicenseServerReplaced => "The license server was reactivated under a new ID",
             UnknownAgreement => "Unknown agreement or license",
+            WrongProof => "The proof of purchase does not match",
             LicenseCodeUsed => "The license code was already used",
             QuantityExhausted => "Not enough CALs remain",
             NothingToMigrate => "The source license server holds no such CALs",
             AlreadyMigrated => "These CALs were already migrated",
             NothingToRecover => "No CALs to recover",
-            MissingIdempotencyKey => "The Idempotency-Key header is missing",
             IdempotencyKeyReused => "The idempotency key was used with another request",
             RequestInProgress => "A request with this idempotency key is in progress",
             PayloadTooLarge => "The request body is too large",
             Unauthorized => "Unauthorized",
             NotFound => "Not found",
+            UnknownTenant => "Unknown tenant",
+            AlreadyExists => "It already exists",
             ServiceUnavailable => "The Clearinghouse is unavailable",
             Internal => "Something went wrong in the Clearinghouse",
         }
     }
+
+    /// Every code.
+    pub const ALL: [ErrorCode; 25] = {
+        use ErrorCode::*;
+        [
+            MalformedRequest,
+            InvalidField,
+            IdTypo,
+            WrongIdKind,
+            KeyPackNotForServer,
+            UnknownLicenseServer,
+            AlreadyActivated,
+            LicenseServerDeactivated,
+            LicenseServerReplaced,
+            UnknownAgreement,
+            WrongProof,
+            LicenseCodeUsed,
+            QuantityExhausted,
+            NothingToMigrate,
+            AlreadyMigrated,
+            NothingToRecover,
+            IdempotencyKeyReused,
+            RequestInProgress,
+            PayloadTooLarge,
+            Unauthorized,
+            NotFound,
+            UnknownTenant,
+            AlreadyExists,
+            ServiceUnavailable,
+            Internal,
+        ]
+    };
 
     /// The code as it appears in JSON, e.g. `quantity_exhausted`.
     pub fn as_str(self) -> String {
@@ -138,36 +179,76 @@ fn snake_case_name(code: ErrorCode) -> String {
 }
 
 /// An error document: what went wrong, for programs (`code`) and people (`detail`).
+///
+/// In JSON it also carries `type` (`urn:clearinghouse:error:<code>`) and `title`, both
+/// derived from the code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ProblemDocument", from = "ProblemDocument")]
 pub struct Problem {
-    /// A URI naming the kind of error: `urn:clearinghouse:error:<code>`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The code's fixed summary.
-    pub title: String,
+    /// The stable code to branch on.
+    pub code: ErrorCode,
     /// The HTTP status.
     pub status: u16,
     /// What went wrong this time and what to do about it.
     pub detail: String,
-    /// The stable code to branch on.
-    pub code: ErrorCode,
     /// The request field at fault, e.g. `cals.quantity` or `license.agreement_number`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// For an ID typo: the first group (1 to 7) that fails its check digit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<usize>,
+    pub group: Option<u8>,
     /// For exhausted quantities: how many CALs remain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining: Option<u32>,
+}
+
+/// The JSON form of a [`Problem`] (RFC 9457).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ProblemDocument {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    status: u16,
+    detail: String,
+    code: ErrorCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    remaining: Option<u32>,
+}
+
+impl From<Problem> for ProblemDocument {
+    fn from(p: Problem) -> Self {
+        ProblemDocument {
+            kind: format!("urn:clearinghouse:error:{}", p.code.as_str()),
+            title: p.code.title().to_owned(),
+            status: p.status,
+            detail: p.detail,
+            code: p.code,
+            field: p.field,
+            group: p.group,
+            remaining: p.remaining,
+        }
+    }
+}
+
+impl From<ProblemDocument> for Problem {
+    fn from(d: ProblemDocument) -> Self {
+        Problem {
+            code: d.code,
+            status: d.status,
+            detail: d.detail,
+            field: d.field,
+            group: d.group,
+            remaining: d.remaining,
+        }
+    }
 }
 
 impl Problem {
     /// A problem with `code` and a `detail` for the person reading it.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Problem {
-            kind: format!("urn:clearinghouse:error:{}", code.as_str()),
-            title: code.title().to_owned(),
             status: code.status(),
             detail: detail.into(),
             code,
@@ -185,7 +266,7 @@ impl Problem {
 
     /// Names the ID group at fault.
     pub fn with_group(mut self, group: usize) -> Self {
-        self.group = Some(group);
+        self.group = u8::try_from(group).ok();
         self
     }
 
@@ -222,32 +303,7 @@ mod tests {
 
     #[test]
     fn every_code_has_a_client_or_server_error_status() {
-        use ErrorCode::*;
-        for code in [
-            MalformedRequest,
-            InvalidField,
-            IdTypo,
-            WrongIdKind,
-            KeyPackNotForServer,
-            UnknownLicenseServer,
-            AlreadyActivated,
-            LicenseServerDeactivated,
-            LicenseServerReplaced,
-            UnknownAgreement,
-            LicenseCodeUsed,
-            QuantityExhausted,
-            NothingToMigrate,
-            AlreadyMigrated,
-            NothingToRecover,
-            MissingIdempotencyKey,
-            IdempotencyKeyReused,
-            RequestInProgress,
-            PayloadTooLarge,
-            Unauthorized,
-            NotFound,
-            ServiceUnavailable,
-            Internal,
-        ] {
+        for code in ErrorCode::ALL {
             assert!((400..600).contains(&code.status()), "{code:?}");
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -1,0 +1,160 @@
+//! The admin API: tenants and what they hold, and the audit. Every route needs the admin
+//! token as `Authorization: Bearer <token>`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use shared::wire::{CreateTenantRequest, ErrorCode, Problem, PurchaseSpec};
+
+use super::body;
+use super::reply;
+use crate::ledger::{Command, Ledger, TenantName};
+
+/// The admin token, as app data.
+#[derive(Clone)]
+pub struct AdminToken(pub String);
+
+/// Every admin route, as `(method, path)`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/admin/v1/tenants"),
+    ("post", "/admin/v1/tenants"),
+    ("delete", "/admin/v1/tenants/{tenant}"),
+    ("post", "/admin/v1/tenants/{tenant}/reset"),
+    ("post", "/admin/v1/tenants/{tenant}/purchases"),
+    ("get", "/admin/v1/tenants/{tenant}/audit"),
+];
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin/v1")
+            .route("/tenants", web::get().to(list))
+            .route("/tenants", web::post().to(create))
+            .route("/tenants/{tenant}", web::delete().to(delete))
+            .route("/tenants/{tenant}/reset", web::post().to(reset))
+            .route("/tenants/{tenant}/purchases", web::post().to(add_purchase))
+            .route("/tenants/{tenant}/audit", web::get().to(audit)),
+    );
+}
+
+fn authorize(request: &HttpRequest, token: &AdminToken) -> Result<(), Problem> {
+    let given = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Compare every byte, so the time taken does not tell how much of a guess was right.
+    let expected = token.0.as_bytes();
+    let same = given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorCode::Unauthorized,
+            "the admin API needs the header 'Authorization: Bearer <token>' with the admin token the clearinghouse printed when it started",
+        ))
+    }
+}
+
+fn path_tenant(request: &HttpRequest) -> Result<TenantName, Problem> {
+    TenantName::parse(request.match_info().get("tenant").unwrap_or_default())
+        .map_err(|e| e.problem())
+}
+
+async fn run(
+    request: HttpRequest,
+    ledger: web::Data<Ledger>,
+    token: web::Data<AdminToken>,
+    command: impl FnOnce(&HttpRequest) -> Result<(TenantName, Command), Problem>,
+    success: StatusCode,
+) -> HttpResponse {
+    let prepared = authorize(&request, &token).and_then(|()| command(&request));
+    match prepared {
+        Ok((tenant, command)) => reply::reply(ledger.execute(tenant, command, None).await, success),
+        Err(p) => reply::problem(&p),
+    }
+}
+
+async fn list(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
+    run(
+        r,
+        l,
+        t,
+        |_| Ok((TenantName::default_tenant(), Command::ListTenants)),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn create(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    let parsed = async {
+        authorize(&r, &t)?;
+        let request: CreateTenantRequest = body::json(&body::read(p).await?)?;
+        let tenant = TenantName::parse(&request.name).map_err(|e| e.problem())?;
+        Ok::<_, Problem>((tenant, Command::CreateTenant(request)))
+    };
+    match parsed.await {
+        Ok(prepared) => run(r, l, t, |_| Ok(prepared), StatusCode::CREATED).await,
+        Err(p) => reply::problem(&p),
+    }
+}
+
+async fn delete(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
+    run(
+        r,
+        l,
+        t,
+        |r| Ok((path_tenant(r)?, Command::DeleteTenant)),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn reset(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
+    run(
+        r,
+        l,
+        t,
+        |r| Ok((path_tenant(r)?, Command::ResetTenant)),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn add_purchase(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    let parsed = async {
+        authorize(&r, &t)?;
+        let tenant = path_tenant(&r)?;
+        let spec: PurchaseSpec = body::json(&body::read(p).await?)?;
+        Ok::<_, Problem>((tenant, Command::AddPurchase(spec)))
+    };
+    match parsed.await {
+        Ok(prepared) => run(r, l, t, |_| Ok(prepared), StatusCode::CREATED).await,
+        Err(p) => reply::problem(&p),
+    }
+}
+
+async fn audit(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
+    run(
+        r,
+        l,
+        t,
+        |r| Ok((path_tenant(r)?, Command::Audit)),
+        StatusCode::OK,
+    )
+    .await
+}

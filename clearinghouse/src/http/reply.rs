@@ -1,0 +1,67 @@
+//! Turning the ledger's answers and errors into HTTP responses, in one place for every
+//! route: JSON bodies, problem documents, and the replay header.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use shared::id::IdError;
+use shared::wire::{ErrorCode, IDEMPOTENT_REPLAYED_HEADER, PROBLEM_CONTENT_TYPE, Problem};
+
+use crate::ledger::{Answer, Reply};
+
+/// A problem document as a response.
+pub fn problem(problem: &Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponseBuilder::new(status)
+        .content_type(PROBLEM_CONTENT_TYPE)
+        .json(problem)
+}
+
+/// The problem of an ID in `field` that could not be read.
+pub fn id_problem(field: &str, error: &IdError) -> Problem {
+    let detail = format!("{field}: {error}");
+    match error {
+        IdError::Typo { groups } => {
+            let p = Problem::new(ErrorCode::IdTypo, detail).with_field(field);
+            match groups.first() {
+                Some(group) => p.with_group(*group),
+                None => p,
+            }
+        }
+        IdError::WrongKind { .. } => Problem::new(ErrorCode::WrongIdKind, detail).with_field(field),
+        _ => Problem::new(ErrorCode::InvalidField, detail).with_field(field),
+    }
+}
+
+/// The ledger's reply as a response; a success carries `success` as its status.
+pub fn reply(reply: Reply, success: StatusCode) -> HttpResponse {
+    let mut response = match &reply.outcome {
+        Ok(answer) => HttpResponseBuilder::new(success)
+            .content_type("application/json")
+            .body(body(answer)),
+        Err(p) => problem(p),
+    };
+    if reply.replayed {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+            actix_web::http::header::HeaderValue::from_static("true"),
+        );
+        debug_assert!(IDEMPOTENT_REPLAYED_HEADER.eq_ignore_ascii_case("idempotent-replayed"));
+    }
+    response
+}
+
+/// The answer's JSON, its fields in the order the wire types declare them.
+fn body(answer: &Answer) -> Vec<u8> {
+    let bytes = match answer {
+        Answer::Activated(a) => serde_json::to_vec(a),
+        Answer::Deactivated(a) => serde_json::to_vec(a),
+        Answer::KeyPack(a) => serde_json::to_vec(a),
+        Answer::Status(a) => serde_json::to_vec(a),
+        Answer::KeyPackRecord(a) => serde_json::to_vec(a),
+        Answer::Audit(a) => serde_json::to_vec(a),
+        Answer::Tenant(a) => serde_json::to_vec(a),
+        Answer::Tenants(a) => serde_json::to_vec(a),
+        Answer::PurchaseAdded => serde_json::to_vec(&serde_json::json!({"added": true})),
+    };
+    bytes.unwrap_or_default()
+}

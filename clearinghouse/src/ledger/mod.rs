@@ -1,0 +1,119 @@
+//! The ledger: the one place that owns the Clearinghouse's rules. The JSON API, the web
+//! portal and the phone line all reach it through [`Ledger::execute`].
+//!
+//! - [`rules`]: activation, reactivation, deactivation, CAL installation, migration, recovery.
+//! - [`tenants`]: isolated ledgers in one clearinghouse.
+//! - [`audit`]: recounts a tenant to prove that CALs are conserved and IDs are bound.
+//! - [`records`]: what is stored under which key.
+//! - [`writer`]: the single writer that applies requests in order, commits them in groups
+//!   with one flush, and only then answers; idempotency keys live here too.
+//! - [`clock`]: the time the ledger reads.
+
+pub mod audit;
+pub mod clock;
+mod error;
+pub mod records;
+pub mod rules;
+pub mod tenants;
+mod writer;
+
+use serde::{Deserialize, Serialize};
+use shared::id::{KeyPackId, LicenseServerId};
+use shared::wire::{
+    ActivateRequest, AuditReport, CreateTenantRequest, DeactivateRequest, InstallCalsRequest,
+    KeyPackIssued, KeyPackRecord, LicenseServerActivated, LicenseServerDeactivated,
+    LicenseServerStatus, MigrateCalsRequest, PurchaseSpec, ReactivateRequest, RecoverCalsRequest,
+    TenantInfo,
+};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::LedgerError;
+pub use tenants::TenantName;
+pub use writer::{Ledger, LedgerSettings, Reply};
+
+/// A request to the ledger, for one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Command {
+    /// Activate a license server.
+    Activate(ActivateRequest),
+    /// Reactivate a license server under a new ID.
+    Reactivate(ReactivateRequest),
+    /// Deactivate a license server.
+    Deactivate(DeactivateRequest),
+    /// Install CALs from a purchase.
+    InstallCals(InstallCalsRequest),
+    /// Migrate CALs between license servers.
+    MigrateCals(MigrateCalsRequest),
+    /// Reissue CALs lost in a restore onto a new installation.
+    RecoverCals(RecoverCalsRequest),
+    /// What is known of a license server ID.
+    Status(LicenseServerId),
+    /// Verify a key pack ID for a license server.
+    VerifyKeyPack {
+        /// The license server.
+        license_server_id: LicenseServerId,
+        /// The key pack ID.
+        key_pack_id: KeyPackId,
+    },
+    /// Audit the tenant.
+    Audit,
+    /// Create the tenant (named by the request) with this seed and fixtures.
+    CreateTenant(CreateTenantRequest),
+    /// Put the tenant back as it was created.
+    ResetTenant,
+    /// Delete the tenant.
+    DeleteTenant,
+    /// List every tenant.
+    ListTenants,
+    /// Add a purchase to the tenant.
+    AddPurchase(PurchaseSpec),
+}
+
+impl Command {
+    /// Whether the command changes the ledger (and so takes an idempotency key).
+    pub fn is_mutation(&self) -> bool {
+        !matches!(
+            self,
+            Command::Status(_)
+                | Command::VerifyKeyPack { .. }
+                | Command::Audit
+                | Command::ListTenants
+        )
+    }
+
+    /// Whether the command works on tenants (or their purchases) rather than on license
+    /// servers.
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Command::CreateTenant(_)
+                | Command::ResetTenant
+                | Command::DeleteTenant
+                | Command::ListTenants
+                | Command::AddPurchase(_)
+        )
+    }
+}
+
+/// What the ledger answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    /// A license server ID from activation or reactivation.
+    Activated(LicenseServerActivated),
+    /// A deactivation's confirmation code.
+    Deactivated(LicenseServerDeactivated),
+    /// A key pack issued.
+    KeyPack(KeyPackIssued),
+    /// A license server's status.
+    Status(LicenseServerStatus),
+    /// A key pack on record.
+    KeyPackRecord(KeyPackRecord),
+    /// An audit report.
+    Audit(AuditReport),
+    /// A tenant created, reset or deleted.
+    Tenant(TenantInfo),
+    /// Every tenant.
+    Tenants(Vec<TenantInfo>),
+    /// A purchase added.
+    PurchaseAdded,
+}

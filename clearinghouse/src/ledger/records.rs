@@ -1,0 +1,313 @@
+//! What the ledger stores, and under which keys.
+//!
+//! Every key of a tenant starts with `t/<tenant>/`, so tenants never see each other's
+//! records and a tenant is reset or deleted by its prefix. Records are JSON.
+//!
+//! | key | record |
+//! | --- | --- |
+//! | `tenants/<tenant>` | [`TenantMeta`] |
+//! | `t/<tenant>/purchase/<source>` | [`Purchase`]: an agreement, Open License or retail pack |
+//! | `t/<tenant>/server/<n>` | [`ServerRecord`] |
+//! | `t/<tenant>/lsid/<license server id>` | the server number holding that ID |
+//! | `t/<tenant>/pid/<product id>` | the server number activated with that product ID |
+//! | `t/<tenant>/kp/<key pack id>` | [`KeyPackEntry`] |
+//! | `t/<tenant>/srvkp/<n>/<key pack id>` | index: the key packs of server `n` |
+//! | `t/<tenant>/hold/<source>/<version>/<type>/<n>/<key pack id>` | index: CALs still held, by purchase |
+//! | `t/<tenant>/idem/<key>` | [`IdempotencyRecord`] |
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use shared::id::{ConfirmationCode, KeyPackId, LicenseServerId, ProductId};
+use shared::vocab::{
+    CompanyInfo, LicenseProgram, LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof,
+    Term, WindowsServer,
+};
+use shared::wire::{KeyPackOrigin, Problem};
+
+use super::{Answer, LedgerError, TenantName};
+use crate::store::View;
+
+/// A tenant's settings and counters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TenantMeta {
+    /// The seed every generated ID derives from.
+    pub seed: u64,
+    /// How many mutations were applied: with the seed, it fixes the next IDs.
+    pub seq: u64,
+    /// The number the next activated license server gets.
+    pub next_server: u64,
+}
+
+/// CALs of one product version and license type bought under a purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    /// The Windows Server version.
+    pub product_version: ProductVersion,
+    /// Per Device or Per User.
+    pub license_type: LicenseType,
+    /// How many were bought.
+    pub purchased: u32,
+    /// How many are not allocated to any license server.
+    pub unallocated: u32,
+}
+
+/// An agreement, Open License or retail license pack.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Purchase {
+    /// The program and its proof.
+    pub license: LicenseProof,
+    /// What was bought.
+    pub holdings: Vec<Holding>,
+}
+
+impl Purchase {
+    /// Whether this is a retail license pack, whose code is used once.
+    pub fn is_retail(&self) -> bool {
+        self.license.program() == LicenseProgram::RetailPurchase
+    }
+}
+
+/// A license server known to the Clearinghouse.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerRecord {
+    /// Its number within the tenant.
+    pub no: u64,
+    /// The product ID it was activated with.
+    pub product_id: ProductId,
+    /// Who it belongs to.
+    pub company: CompanyInfo,
+    /// Its license server ID.
+    pub current_id: LicenseServerId,
+    /// The IDs it had before reactivations, oldest first.
+    pub former_ids: Vec<LicenseServerId>,
+    /// Set while it is deactivated.
+    pub deactivated: Option<ConfirmationCode>,
+}
+
+/// How a key pack came to its license server, with what the ledger needs to know about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Origin {
+    /// Installed from a purchase.
+    Installed,
+    /// Migrated from another license server.
+    Migrated {
+        /// The source server's number.
+        from: u64,
+        /// Why.
+        reason: MigrationReason,
+        /// The source's operating system.
+        source_os: WindowsServer,
+        /// Whether the target reached it on the network.
+        reachable: bool,
+    },
+    /// Reissued after a restore onto a new installation.
+    Recovered,
+}
+
+impl Origin {
+    /// The origin as the API reports it.
+    pub fn wire(self) -> KeyPackOrigin {
+        match self {
+            Origin::Installed => KeyPackOrigin::Installed,
+            Origin::Migrated { .. } => KeyPackOrigin::Migrated,
+            Origin::Recovered => KeyPackOrigin::Recovered,
+        }
+    }
+}
+
+/// Where some of a key pack's CALs went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moved {
+    /// The key pack that took them.
+    pub to: KeyPackId,
+    /// The license server ID that key pack is bound to.
+    pub to_server: LicenseServerId,
+    /// How many.
+    pub quantity: u16,
+}
+
+/// A key pack issued by the Clearinghouse.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyPackEntry {
+    /// Its ID.
+    pub id: KeyPackId,
+    /// The number of the license server holding it.
+    pub server: u64,
+    /// The license server ID it is bound to.
+    pub bound_to: LicenseServerId,
+    /// The purchase its CALs come from (a [`source_key`]).
+    pub source: String,
+    /// The purchase's program.
+    pub program: LicenseProgram,
+    /// The Windows Server version.
+    pub product_version: ProductVersion,
+    /// Per Device or Per User.
+    pub license_type: LicenseType,
+    /// How many CALs it was issued with (what its ID carries).
+    pub issued: u16,
+    /// How many are still allocated to its license server.
+    pub held: u16,
+    /// How it came about.
+    pub origin: Origin,
+    /// Where CALs that left it went.
+    pub moved: Vec<Moved>,
+}
+
+/// The saved answer to a request made with an idempotency key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of the request, hex.
+    pub request_hash: String,
+    /// When it was first answered, in milliseconds of the tenant's clock.
+    pub created_ms: u64,
+    /// The answer.
+    pub outcome: Result<Answer, Problem>,
+}
+
+/// The key of the purchase a proof identifies: agreement numbers are unique across
+/// programs (so a number given under the wrong program can be recognised), Open License
+/// numbers and retail codes each have their own space.
+pub fn source_key(license: &LicenseProof) -> String {
+    match license.proof() {
+        Proof::LicenseCode(code) => format!("code:{}", code.as_str()),
+        Proof::OpenLicense { license_number, .. } => format!("open:{}", license_number.as_str()),
+        Proof::AgreementNumber(number) => format!("agreement:{}", number.as_str()),
+    }
+}
+
+/// Builds the keys of one tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct Keys<'t> {
+    tenant: &'t TenantName,
+}
+
+impl<'t> Keys<'t> {
+    /// The keys of `tenant`.
+    pub fn new(tenant: &'t TenantName) -> Self {
+        Keys { tenant }
+    }
+
+    fn key(&self, rest: std::fmt::Arguments<'_>) -> Vec<u8> {
+        format!("t/{}/{rest}", self.tenant.as_str()).into_bytes()
+    }
+
+    /// The registry entry of the tenant.
+    pub fn meta(&self) -> Vec<u8> {
+        tenant_registry_key(self.tenant.as_str())
+    }
+
+    /// Every key of the tenant but its registry entry.
+    pub fn all(&self) -> Vec<u8> {
+        self.key(format_args!(""))
+    }
+
+    /// A purchase.
+    pub fn purchase(&self, source: &str) -> Vec<u8> {
+        self.key(format_args!("purchase/{source}"))
+    }
+
+    /// Every purchase.
+    pub fn purchases(&self) -> Vec<u8> {
+        self.key(format_args!("purchase/"))
+    }
+
+    /// A license server.
+    pub fn server(&self, no: u64) -> Vec<u8> {
+        self.key(format_args!("server/{no:020}"))
+    }
+
+    /// The index from a license server ID to its server.
+    pub fn license_server_id(&self, id: &LicenseServerId) -> Vec<u8> {
+        self.key(format_args!("lsid/{}", id.compact()))
+    }
+
+    /// The index from a product ID to its server.
+    pub fn product_id(&self, id: &ProductId) -> Vec<u8> {
+        self.key(format_args!("pid/{}", id.compact()))
+    }
+
+    /// A key pack.
+    pub fn key_pack(&self, id: &KeyPackId) -> Vec<u8> {
+        self.key(format_args!("kp/{}", id.compact()))
+    }
+
+    /// Every key pack.
+    pub fn key_packs(&self) -> Vec<u8> {
+        self.key(format_args!("kp/"))
+    }
+
+    /// The index entry of a key pack under its server.
+    pub fn server_key_pack(&self, server: u64, id: &KeyPackId) -> Vec<u8> {
+        self.key(format_args!("srvkp/{server:020}/{}", id.compact()))
+    }
+
+    /// The key packs of a server.
+    pub fn server_key_packs(&self, server: u64) -> Vec<u8> {
+        self.key(format_args!("srvkp/{server:020}/"))
+    }
+
+    /// The index entry of CALs a key pack still holds.
+    pub fn holding(&self, source: &str, entry: &KeyPackEntry) -> Vec<u8> {
+        let mut key = self.holdings(
+            source,
+            entry.product_version,
+            entry.license_type,
+            Some(entry.server),
+        );
+        key.extend_from_slice(entry.id.compact().as_bytes());
+        key
+    }
+
+    /// The CALs of a purchase, version and type still held, by one server or by all.
+    pub fn holdings(
+        &self,
+        source: &str,
+        product_version: ProductVersion,
+        license_type: LicenseType,
+        server: Option<u64>,
+    ) -> Vec<u8> {
+        let base = format!(
+            "hold/{source}/{}/{}/",
+            product_version.slug(),
+            license_type.slug()
+        );
+        match server {
+            Some(no) => self.key(format_args!("{base}{no:020}/")),
+            None => self.key(format_args!("{base}")),
+        }
+    }
+
+    /// A saved answer.
+    pub fn idempotency(&self, key: &str) -> Vec<u8> {
+        self.key(format_args!("idem/{key}"))
+    }
+}
+
+/// The registry entry of a tenant.
+pub fn tenant_registry_key(tenant: &str) -> Vec<u8> {
+    format!("tenants/{tenant}").into_bytes()
+}
+
+/// The prefix of the tenant registry.
+pub const TENANT_REGISTRY: &[u8] = b"tenants/";
+
+/// Reads a JSON record.
+pub fn read<T: DeserializeOwned>(view: &View<'_>, key: &[u8]) -> Result<Option<T>, LedgerError> {
+    view.get(key)?.map(|bytes| decode(key, &bytes)).transpose()
+}
+
+/// Decodes a JSON record read under `key`.
+pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, LedgerError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| LedgerError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(key))))
+}
+
+/// Writes a JSON record.
+pub fn write<T: Serialize>(
+    view: &mut View<'_>,
+    key: Vec<u8>,
+    value: &T,
+) -> Result<(), LedgerError> {
+    let bytes = serde_json::to_vec(value).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    view.put(key, bytes);
+    Ok(())
+}

@@ -1,0 +1,651 @@
+//! The licensing rules: activation, reactivation, deactivation, CAL installation,
+//! migration and recovery, written once for every door.
+//!
+//! Each rule reads and writes through a [`Tx`]: the store as the request sees it, plus the
+//! random source its IDs come from. A rule that returns an error has its writes dropped by
+//! the writer, so a refused request changes nothing. Quantities are only ever moved:
+//! installing moves CALs from a purchase's unallocated pool to a key pack, migrating and
+//! recovering move them from key packs to a new key pack. Nothing creates a CAL.
+
+use rand::rngs::ChaCha8Rng;
+use shared::id::{ConfirmationCode, KeyPackContents, KeyPackId, LicenseServerId};
+use shared::vocab::{LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof, Quantity};
+use shared::wire::{
+    ActivateRequest, ActivationStatus, CalRequest, DeactivateRequest, InstallCalsRequest,
+    KeyPackIssued, KeyPackRecord, LicenseServerActivated, LicenseServerDeactivated,
+    LicenseServerStatus, MigrateCalsRequest, ReactivateRequest, RecoverCalsRequest,
+};
+
+use super::records::{
+    KeyPackEntry, Keys, Moved, Origin, Purchase, ServerRecord, TenantMeta, read, source_key, write,
+};
+use super::{Answer, LedgerError};
+use crate::store::View;
+
+/// One request's access to the ledger.
+pub struct Tx<'v, 'a> {
+    /// The store as this request sees it.
+    pub view: &'v mut View<'a>,
+    /// The tenant's keys.
+    pub keys: Keys<'v>,
+    /// The tenant's settings and counters.
+    pub meta: &'v mut TenantMeta,
+    /// Where this request's IDs come from.
+    pub rng: ChaCha8Rng,
+}
+
+/// What a purchase is called in messages, e.g. "Select License agreement 1234567".
+pub fn describe(license: &LicenseProof) -> String {
+    match license.proof() {
+        Proof::LicenseCode(code) => format!("license code {code}"),
+        Proof::OpenLicense { license_number, .. } => format!("Open License {license_number}"),
+        Proof::AgreementNumber(number) => format!(
+            "{} {} {number}",
+            license.program(),
+            license.program().agreement_number_label()
+        ),
+    }
+}
+
+impl Tx<'_, '_> {
+    fn server(&self, no: u64) -> Result<ServerRecord, LedgerError> {
+        read(self.view, &self.keys.server(no))?
+            .ok_or_else(|| LedgerError::Corrupt(format!("license server {no} is missing")))
+    }
+
+    /// The server that has or had `id`.
+    fn server_by_id(
+        &self,
+        id: LicenseServerId,
+        field: &'static str,
+    ) -> Result<ServerRecord, LedgerError> {
+        let no: u64 = read(self.view, &self.keys.license_server_id(&id))?
+            .ok_or(LedgerError::UnknownLicenseServer { id, field })?;
+        self.server(no)
+    }
+
+    /// The server whose current ID is `id`, refusing replaced IDs.
+    fn current_server(
+        &self,
+        id: LicenseServerId,
+        field: &'static str,
+    ) -> Result<ServerRecord, LedgerError> {
+        let server = self.server_by_id(id, field)?;
+        if server.current_id != id {
+            return Err(LedgerError::LicenseServerReplaced {
+                id,
+                current: server.current_id,
+                field,
+            });
+        }
+        Ok(server)
+    }
+
+    /// The server whose current ID is `id`, which must be activated to receive CALs.
+    fn receiving_server(
+        &self,
+        id: LicenseServerId,
+        field: &'static str,
+    ) -> Result<ServerRecord, LedgerError> {
+        let server = self.current_server(id, field)?;
+        if server.deactivated.is_some() {
+            return Err(LedgerError::LicenseServerDeactivated(id));
+        }
+        Ok(server)
+    }
+
+    fn new_license_server_id(&mut self) -> Result<LicenseServerId, LedgerError> {
+        loop {
+            let id = LicenseServerId::generate(&mut self.rng);
+            if self.view.get(&self.keys.license_server_id(&id))?.is_none() {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// The purchase `license` names, if its proof matches.
+    fn purchase(&self, license: &LicenseProof) -> Result<(String, Purchase), LedgerError> {
+        let source = source_key(license);
+        let purchase: Purchase = read(self.view, &self.keys.purchase(&source))?
+            .ok_or_else(|| LedgerError::UnknownPurchase(describe(license)))?;
+        match (purchase.license.proof(), license.proof()) {
+            (Proof::AgreementNumber(number), _)
+                if purchase.license.program() != license.program() =>
+            {
+                Err(LedgerError::WrongProgram {
+                    number: number.to_string(),
+                    actual: purchase.license.program(),
+                    given: license.program(),
+                })
+            }
+            (
+                Proof::OpenLicense {
+                    authorization_number: known,
+                    license_number,
+                },
+                Proof::OpenLicense {
+                    authorization_number: given,
+                    ..
+                },
+            ) if known != given => Err(LedgerError::AuthorizationMismatch {
+                license_number: license_number.to_string(),
+            }),
+            _ => Ok((source, purchase)),
+        }
+    }
+
+    /// Issues a key pack of `quantity` CALs from `source` to `server`.
+    #[allow(clippy::too_many_arguments)]
+    fn issue_key_pack(
+        &mut self,
+        server: &ServerRecord,
+        source: &str,
+        license: &LicenseProof,
+        cals: CalRequest,
+        origin: Origin,
+    ) -> Result<KeyPackEntry, LedgerError> {
+        let contents = KeyPackContents {
+            product_version: cals.product_version,
+            license_type: cals.license_type,
+            quantity: cals.quantity,
+        };
+        let id = loop {
+            let id = KeyPackId::issue(&server.current_id, contents, &mut self.rng);
+            if self.view.get(&self.keys.key_pack(&id))?.is_none() {
+                break id;
+            }
+        };
+        let entry = KeyPackEntry {
+            id,
+            server: server.no,
+            bound_to: server.current_id,
+            source: source.to_owned(),
+            program: license.program(),
+            product_version: cals.product_version,
+            license_type: cals.license_type,
+            issued: cals.quantity.get(),
+            held: cals.quantity.get(),
+            origin,
+            moved: Vec::new(),
+        };
+        self.save_key_pack(&entry)?;
+        write(self.view, self.keys.server_key_pack(server.no, &id), &())?;
+        Ok(entry)
+    }
+
+    /// Writes a key pack and keeps the holdings index in step with what it holds.
+    fn save_key_pack(&mut self, entry: &KeyPackEntry) -> Result<(), LedgerError> {
+        write(self.view, self.keys.key_pack(&entry.id), entry)?;
+        let index = self.keys.holding(&entry.source, entry);
+        if entry.held > 0 {
+            write(self.view, index, &entry.held)?;
+        } else {
+            self.view.remove(index);
+        }
+        Ok(())
+    }
+
+    /// The key packs of `server` that still hold CALs of `source`, version and type.
+    fn held_by(
+        &self,
+        server: u64,
+        source: &str,
+        product_version: ProductVersion,
+        license_type: LicenseType,
+    ) -> Result<Vec<KeyPackEntry>, LedgerError> {
+        let prefix = self
+            .keys
+            .holdings(source, product_version, license_type, Some(server));
+        let mut entries = Vec::new();
+        for (key, _) in self.view.scan(&prefix)? {
+            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+            let id: KeyPackId = id
+                .parse()
+                .map_err(|e| LedgerError::Corrupt(format!("holding index {id}: {e}")))?;
+            let entry: KeyPackEntry = read(self.view, &self.keys.key_pack(&id))?
+                .ok_or_else(|| LedgerError::Corrupt(format!("key pack {id} is missing")))?;
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// The last time CALs of `source`, version and type left `server`, if ever.
+    fn last_move_out(
+        &self,
+        server: u64,
+        source: &str,
+        cals: &CalRequest,
+    ) -> Result<Option<Moved>, LedgerError> {
+        let prefix = self.keys.server_key_packs(server);
+        let mut last = None;
+        for (key, _) in self.view.scan(&prefix)? {
+            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+            let Ok(id) = id.parse::<KeyPackId>() else {
+                continue;
+            };
+            let Some(entry) = read::<KeyPackEntry>(self.view, &self.keys.key_pack(&id))? else {
+                continue;
+            };
+            if entry.source == source
+                && entry.product_version == cals.product_version
+                && entry.license_type == cals.license_type
+            {
+                last = entry.moved.last().copied().or(last);
+            }
+        }
+        Ok(last)
+    }
+
+    /// Moves `cals` of `source` from the key packs of `from` into a new key pack on `to`
+    /// (which may be `from` itself: a recovery). Fails, moving nothing, with how many
+    /// `from` holds when that is fewer than asked.
+    fn move_cals(
+        &mut self,
+        from: &ServerRecord,
+        to: &ServerRecord,
+        source: &str,
+        license: &LicenseProof,
+        cals: CalRequest,
+        origin: Origin,
+    ) -> Result<KeyPackEntry, Shortfall> {
+        let mut entries = self
+            .held_by(from.no, source, cals.product_version, cals.license_type)
+            .map_err(Shortfall::Failed)?;
+        let held: u32 = entries.iter().map(|e| u32::from(e.held)).sum();
+        let asked = cals.quantity.get();
+        if held < u32::from(asked) {
+            return Err(Shortfall::Held(held));
+        }
+        let new = self
+            .issue_key_pack(to, source, license, cals, origin)
+            .map_err(Shortfall::Failed)?;
+        let mut remaining = asked;
+        for entry in &mut entries {
+            if remaining == 0 {
+                break;
+            }
+            let take = entry.held.min(remaining);
+            entry.held -= take;
+            remaining -= take;
+            entry.moved.push(Moved {
+                to: new.id,
+                to_server: new.bound_to,
+                quantity: take,
+            });
+            self.save_key_pack(entry).map_err(Shortfall::Failed)?;
+        }
+        Ok(new)
+    }
+
+    fn record(&self, entry: &KeyPackEntry) -> Result<KeyPackRecord, LedgerError> {
+        Ok(KeyPackRecord {
+            key_pack_id: entry.id,
+            license_server_id: entry.bound_to,
+            license_program: entry.program,
+            cals: CalRequest {
+                product_version: entry.product_version,
+                license_type: entry.license_type,
+                quantity: quantity(entry.issued)?,
+            },
+            held: entry.held,
+            origin: entry.origin.wire(),
+        })
+    }
+}
+
+/// Why CALs could not be moved.
+enum Shortfall {
+    /// The source holds only this many.
+    Held(u32),
+    /// The ledger failed.
+    Failed(LedgerError),
+}
+
+fn quantity(n: u16) -> Result<Quantity, LedgerError> {
+    Quantity::new(n).map_err(|e| LedgerError::Corrupt(e.to_string()))
+}
+
+fn issued(entry: &KeyPackEntry) -> Result<KeyPackIssued, LedgerError> {
+    Ok(KeyPackIssued {
+        key_pack_id: entry.id,
+        license_server_id: entry.bound_to,
+        license_program: entry.program,
+        cals: CalRequest {
+            product_version: entry.product_version,
+            license_type: entry.license_type,
+            quantity: quantity(entry.issued)?,
+        },
+    })
+}
+
+/// Activates a license server: a product ID seen for the first time gets a license
+/// server ID.
+pub fn activate(tx: &mut Tx<'_, '_>, request: &ActivateRequest) -> Result<Answer, LedgerError> {
+    if let Some(no) = read::<u64>(tx.view, &tx.keys.product_id(&request.product_id))? {
+        return Err(LedgerError::AlreadyActivated {
+            product_id: request.product_id,
+            license_server_id: tx.server(no)?.current_id,
+        });
+    }
+    let no = tx.meta.next_server;
+    tx.meta.next_server += 1;
+    let id = tx.new_license_server_id()?;
+    let server = ServerRecord {
+        no,
+        product_id: request.product_id,
+        company: request.company.clone(),
+        current_id: id,
+        former_ids: Vec::new(),
+        deactivated: None,
+    };
+    write(tx.view, tx.keys.server(no), &server)?;
+    write(tx.view, tx.keys.license_server_id(&id), &no)?;
+    write(tx.view, tx.keys.product_id(&request.product_id), &no)?;
+    Ok(Answer::Activated(LicenseServerActivated {
+        license_server_id: id,
+    }))
+}
+
+/// Reactivates a license server under a new ID; the old ID receives nothing any more, and
+/// the CALs it holds stay with it.
+pub fn reactivate(tx: &mut Tx<'_, '_>, request: &ReactivateRequest) -> Result<Answer, LedgerError> {
+    let mut server = tx.current_server(request.license_server_id, "license_server_id")?;
+    if server.product_id != request.product_id {
+        return Err(LedgerError::ProductIdMismatch {
+            product_id: request.product_id,
+            license_server_id: request.license_server_id,
+        });
+    }
+    let id = tx.new_license_server_id()?;
+    server.former_ids.push(server.current_id);
+    server.current_id = id;
+    server.deactivated = None;
+    write(tx.view, tx.keys.server(server.no), &server)?;
+    write(tx.view, tx.keys.license_server_id(&id), &server.no)?;
+    Ok(Answer::Activated(LicenseServerActivated {
+        license_server_id: id,
+    }))
+}
+
+/// Deactivates a license server: it receives nothing until it is reactivated.
+pub fn deactivate(tx: &mut Tx<'_, '_>, request: &DeactivateRequest) -> Result<Answer, LedgerError> {
+    let mut server = tx.receiving_server(request.license_server_id, "license_server_id")?;
+    let code = ConfirmationCode::generate(&mut tx.rng);
+    server.deactivated = Some(code);
+    write(tx.view, tx.keys.server(server.no), &server)?;
+    Ok(Answer::Deactivated(LicenseServerDeactivated {
+        confirmation_code: code,
+    }))
+}
+
+/// Installs CALs from a purchase's unallocated pool on a license server.
+pub fn install_cals(
+    tx: &mut Tx<'_, '_>,
+    request: &InstallCalsRequest,
+) -> Result<Answer, LedgerError> {
+    let server = tx.receiving_server(request.license_server_id, "license_server_id")?;
+    let (source, mut purchase) = tx.purchase(&request.license)?;
+    let cals = request.cals;
+    if purchase.is_retail() {
+        check_retail(tx, &source, &purchase, &cals)?;
+    }
+    let description = describe(&request.license);
+    let holding = purchase
+        .holdings
+        .iter_mut()
+        .find(|h| h.product_version == cals.product_version && h.license_type == cals.license_type)
+        .ok_or(LedgerError::NotPurchased {
+            purchase: description.clone(),
+            product_version: cals.product_version,
+            license_type: cals.license_type,
+        })?;
+    let asked = cals.quantity.get();
+    if holding.unallocated < u32::from(asked) {
+        return Err(LedgerError::Exhausted {
+            purchase: description,
+            product_version: cals.product_version,
+            license_type: cals.license_type,
+            asked,
+            remaining: holding.unallocated,
+        });
+    }
+    holding.unallocated -= u32::from(asked);
+    write(tx.view, tx.keys.purchase(&source), &purchase)?;
+    let entry = tx.issue_key_pack(&server, &source, &request.license, cals, Origin::Installed)?;
+    Ok(Answer::KeyPack(issued(&entry)?))
+}
+
+/// A retail license pack is installed once, whole.
+fn check_retail(
+    tx: &Tx<'_, '_>,
+    source: &str,
+    purchase: &Purchase,
+    cals: &CalRequest,
+) -> Result<(), LedgerError> {
+    let Some(holding) = purchase.holdings.first() else {
+        return Err(LedgerError::Corrupt(format!("{source} holds nothing")));
+    };
+    let code = match purchase.license.proof() {
+        Proof::LicenseCode(code) => code.to_string(),
+        _ => source.to_owned(),
+    };
+    if holding.unallocated == 0 {
+        let prefix = tx
+            .keys
+            .holdings(source, holding.product_version, holding.license_type, None);
+        let key_pack = tx
+            .view
+            .scan(&prefix)?
+            .first()
+            .and_then(|(key, _)| key.rsplit(|b| *b == b'/').next().map(<[u8]>::to_vec))
+            .and_then(|id| String::from_utf8(id).ok()?.parse::<KeyPackId>().ok())
+            .map_or_else(|| "an earlier key pack".to_owned(), |id| id.to_string());
+        return Err(LedgerError::LicenseCodeUsed { code, key_pack });
+    }
+    if (
+        holding.product_version,
+        holding.license_type,
+        holding.purchased,
+    ) != (
+        cals.product_version,
+        cals.license_type,
+        u32::from(cals.quantity.get()),
+    ) {
+        return Err(LedgerError::RetailMismatch {
+            code,
+            product_version: holding.product_version,
+            license_type: holding.license_type,
+            quantity: holding.purchased,
+        });
+    }
+    Ok(())
+}
+
+/// Migrates CALs from a source license server to the target: the source's allocation
+/// shrinks by exactly what the target's new key pack holds.
+pub fn migrate_cals(
+    tx: &mut Tx<'_, '_>,
+    request: &MigrateCalsRequest,
+) -> Result<Answer, LedgerError> {
+    let target = tx.receiving_server(request.license_server_id, "license_server_id")?;
+    let source_info = &request.source;
+    if request.reason == MigrationReason::SourceReplaced {
+        if !source_info.reachable && source_info.license_server_id.is_none() {
+            return Err(LedgerError::SourceRequired(
+                "the source license server is not available on the network: give its license server ID and operating system",
+            ));
+        }
+        if source_info.license_server_id.is_none() && source_info.name.is_none() {
+            return Err(LedgerError::SourceRequired(
+                "give the name or the license server ID of the source license server",
+            ));
+        }
+    }
+    let (source, purchase) = tx.purchase(&request.license)?;
+    let cals = request.cals;
+    if !purchase
+        .holdings
+        .iter()
+        .any(|h| h.product_version == cals.product_version && h.license_type == cals.license_type)
+    {
+        return Err(LedgerError::NotPurchased {
+            purchase: describe(&request.license),
+            product_version: cals.product_version,
+            license_type: cals.license_type,
+        });
+    }
+    let from = match source_info.license_server_id {
+        Some(id) => tx.server_by_id(id, "source.license_server_id")?,
+        None => {
+            let servers = holders(tx, &source, &cals, target.no)?;
+            match servers.as_slice() {
+                [] => {
+                    return Err(LedgerError::NothingToMigrate {
+                        source_desc: "no other license server".to_owned(),
+                        product_version: cals.product_version,
+                        license_type: cals.license_type,
+                        asked: cals.quantity.get(),
+                        held: 0,
+                    });
+                }
+                [one] => tx.server(*one)?,
+                many => {
+                    return Err(LedgerError::SourceAmbiguous {
+                        count: many.len(),
+                        product_version: cals.product_version,
+                        license_type: cals.license_type,
+                    });
+                }
+            }
+        }
+    };
+    if from.no == target.no {
+        return Err(LedgerError::SameServer);
+    }
+    let origin = Origin::Migrated {
+        from: from.no,
+        reason: request.reason,
+        source_os: source_info.os,
+        reachable: source_info.reachable,
+    };
+    match tx.move_cals(&from, &target, &source, &request.license, cals, origin) {
+        Ok(entry) => Ok(Answer::KeyPack(issued(&entry)?)),
+        Err(Shortfall::Failed(e)) => Err(e),
+        Err(Shortfall::Held(0)) => match tx.last_move_out(from.no, &source, &cals)? {
+            Some(moved) => Err(LedgerError::AlreadyMigrated {
+                to: moved.to_server,
+                key_pack: moved.to,
+                quantity: moved.quantity,
+            }),
+            None => Err(nothing_to_migrate(&from, &cals, 0)),
+        },
+        Err(Shortfall::Held(held)) => Err(nothing_to_migrate(&from, &cals, held)),
+    }
+}
+
+fn nothing_to_migrate(from: &ServerRecord, cals: &CalRequest, held: u32) -> LedgerError {
+    LedgerError::NothingToMigrate {
+        source_desc: format!("source license server {}", from.current_id),
+        product_version: cals.product_version,
+        license_type: cals.license_type,
+        asked: cals.quantity.get(),
+        held,
+    }
+}
+
+/// The servers other than `except` that hold CALs of `source`, version and type.
+fn holders(
+    tx: &Tx<'_, '_>,
+    source: &str,
+    cals: &CalRequest,
+    except: u64,
+) -> Result<Vec<u64>, LedgerError> {
+    let prefix = tx
+        .keys
+        .holdings(source, cals.product_version, cals.license_type, None);
+    let mut servers: Vec<u64> = Vec::new();
+    for (key, _) in tx.view.scan(&prefix)? {
+        let rest = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+        let no = rest
+            .split('/')
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| LedgerError::Corrupt(format!("holding index {rest}")))?;
+        if no != except && servers.last() != Some(&no) {
+            servers.push(no);
+        }
+    }
+    Ok(servers)
+}
+
+/// Reissues CALs a license server lost when its database was restored onto a new
+/// installation: its old key packs give up what the new one holds.
+pub fn recover_cals(
+    tx: &mut Tx<'_, '_>,
+    request: &RecoverCalsRequest,
+) -> Result<Answer, LedgerError> {
+    let server = tx.receiving_server(request.license_server_id, "license_server_id")?;
+    let (source, _) = tx.purchase(&request.license)?;
+    let cals = request.cals;
+    match tx.move_cals(
+        &server,
+        &server,
+        &source,
+        &request.license,
+        cals,
+        Origin::Recovered,
+    ) {
+        Ok(entry) => Ok(Answer::KeyPack(issued(&entry)?)),
+        Err(Shortfall::Failed(e)) => Err(e),
+        Err(Shortfall::Held(held)) => Err(LedgerError::NothingToRecover {
+            license_server_id: server.current_id,
+            product_version: cals.product_version,
+            license_type: cals.license_type,
+            asked: cals.quantity.get(),
+            held,
+        }),
+    }
+}
+
+/// What the Clearinghouse knows of a license server ID.
+pub fn status(tx: &Tx<'_, '_>, id: LicenseServerId) -> Result<Answer, LedgerError> {
+    let server = tx.server_by_id(id, "license_server_id")?;
+    let (status, replaced_by) = if server.current_id != id {
+        (ActivationStatus::Replaced, Some(server.current_id))
+    } else if server.deactivated.is_some() {
+        (ActivationStatus::Deactivated, None)
+    } else {
+        (ActivationStatus::Activated, None)
+    };
+    let prefix = tx.keys.server_key_packs(server.no);
+    let mut key_packs = Vec::new();
+    for (key, _) in tx.view.scan(&prefix)? {
+        let kp = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+        let kp: KeyPackId = kp
+            .parse()
+            .map_err(|e| LedgerError::Corrupt(format!("key pack index {kp}: {e}")))?;
+        let entry: KeyPackEntry = read(tx.view, &tx.keys.key_pack(&kp))?
+            .ok_or_else(|| LedgerError::Corrupt(format!("key pack {kp} is missing")))?;
+        key_packs.push(tx.record(&entry)?);
+    }
+    Ok(Answer::Status(LicenseServerStatus {
+        license_server_id: id,
+        status,
+        replaced_by,
+        key_packs,
+    }))
+}
+
+/// Verifies a key pack ID for a license server: it must open with that license server ID
+/// and be on record.
+pub fn verify_key_pack(
+    tx: &Tx<'_, '_>,
+    license_server_id: LicenseServerId,
+    key_pack_id: KeyPackId,
+) -> Result<Answer, LedgerError> {
+    tx.server_by_id(license_server_id, "license_server_id")?;
+    key_pack_id.open(&license_server_id)?;
+    let entry: KeyPackEntry = read(tx.view, &tx.keys.key_pack(&key_pack_id))?
+        .ok_or(LedgerError::UnknownKeyPack(key_pack_id))?;
+    Ok(Answer::KeyPackRecord(tx.record(&entry)?))
+}

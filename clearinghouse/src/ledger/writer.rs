@@ -1,0 +1,382 @@
+//! The single writer: one thread applies every ledger request in order, commits a whole
+//! batch of them with one atomic write and one flush, and only then answers them.
+//!
+//! One writer keeps the rules simple (no two requests ever interleave) and makes
+//! durability cheap: whatever a client is told was done has been flushed, and one flush
+//! serves every request that arrived while the previous batch was being written.
+//!
+//! Idempotency lives here too, in the same batch as the request it answers: the first
+//! answer to a key is stored with the changes it made, so a retry after a lost reply (or
+//! after `kill -9`) gets the same answer and changes nothing.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+use shared::wire::{Problem, PurchaseSpec};
+use tokio::sync::{mpsc, oneshot};
+
+use super::records::{IdempotencyRecord, Keys, TenantMeta, read, write};
+use super::rules::{self, Tx};
+use super::{Answer, Clock, Command, LedgerError, TenantName, audit, tenants};
+use crate::store::{Batch, Store, View};
+
+/// The most requests committed in one batch.
+const MAX_BATCH: usize = 1024;
+/// Requests waiting for the writer before senders wait too.
+const QUEUE: usize = 16 * 1024;
+/// How long an idempotency key is remembered, on the tenant's clock.
+pub const IDEMPOTENCY_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// What a ledger is started with.
+#[derive(Clone)]
+pub struct LedgerSettings {
+    /// The time the ledger reads.
+    pub clock: Arc<dyn Clock>,
+    /// The purchases new tenants are seeded with.
+    pub fixtures: Arc<Vec<PurchaseSpec>>,
+    /// The seed of the default tenant when it is first created; random when absent.
+    pub seed: Option<u64>,
+    /// Holds every commit back this long: a test control that keeps requests in flight.
+    pub commit_delay: Option<Duration>,
+}
+
+/// The answer to a request, and whether it is a replay of an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The answer, or why the request was refused.
+    pub outcome: Result<Answer, Problem>,
+    /// Whether this is the saved answer to an earlier request with the same key.
+    pub replayed: bool,
+}
+
+impl Reply {
+    fn fresh(outcome: Result<Answer, LedgerError>) -> Self {
+        Reply {
+            outcome: outcome.map_err(|e| e.problem()),
+            replayed: false,
+        }
+    }
+}
+
+struct Job {
+    tenant: TenantName,
+    command: Command,
+    key: Option<String>,
+    reply: oneshot::Sender<Reply>,
+}
+
+enum Message {
+    Job(Box<Job>),
+    Stop,
+}
+
+/// A handle on the ledger: cheap to clone, shared by every door.
+#[derive(Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: mpsc::Sender<Message>,
+    in_flight: Mutex<HashSet<(TenantName, String)>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Removes an idempotency key from the in-flight set when its request is answered or
+/// abandoned.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<(TenantName, String)>>,
+    entry: (TenantName, String),
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.entry);
+        }
+    }
+}
+
+impl Ledger {
+    /// Starts the writer over `store`, first creating the default tenant if the store has
+    /// none (seeded with the fixtures).
+    pub fn start(store: Arc<dyn Store>, settings: LedgerSettings) -> Result<Ledger, LedgerError> {
+        let default = TenantName::default_tenant();
+        let empty = Batch::default();
+        let mut view = View::new(store.as_ref(), &empty);
+        if tenants::meta(&view, &default)?.is_none() {
+            let seed = settings.seed.unwrap_or_else(rand::random);
+            tenants::create(&mut view, &default, seed, &settings.fixtures)?;
+            store.commit(&view.into_writes())?;
+        }
+        let (jobs, receiver) = mpsc::channel(QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("ledger-writer".to_owned())
+            .spawn(move || Writer { store, settings }.run(receiver))
+            .map_err(|e| LedgerError::Corrupt(format!("cannot start the ledger writer: {e}")))?;
+        Ok(Ledger {
+            inner: Arc::new(Inner {
+                jobs,
+                in_flight: Mutex::new(HashSet::new()),
+                writer: Mutex::new(Some(writer)),
+            }),
+        })
+    }
+
+    /// Applies `command` for `tenant`. A mutation with an idempotency `key` is applied at
+    /// most once: later requests with the key get the first answer back.
+    pub async fn execute(
+        &self,
+        tenant: TenantName,
+        command: Command,
+        key: Option<String>,
+    ) -> Reply {
+        // Tenant administration is not idempotent by key: creating twice says "exists".
+        let key = key.filter(|_| command.is_mutation() && !command.is_admin());
+        let _in_flight = match &key {
+            Some(key) => match self.claim(&tenant, key) {
+                Some(guard) => Some(guard),
+                None => {
+                    return Reply::fresh(Err(LedgerError::RequestInProgress(key.clone())));
+                }
+            },
+            None => None,
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            tenant,
+            command,
+            key,
+            reply,
+        };
+        if self
+            .inner
+            .jobs
+            .send(Message::Job(Box::new(job)))
+            .await
+            .is_err()
+        {
+            return Reply::fresh(Err(LedgerError::ShuttingDown));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Reply::fresh(Err(LedgerError::ShuttingDown)))
+    }
+
+    fn claim(&self, tenant: &TenantName, key: &str) -> Option<InFlight<'_>> {
+        let entry = (tenant.clone(), key.to_owned());
+        let mut set = self.inner.in_flight.lock().ok()?;
+        if !set.insert(entry.clone()) {
+            return None;
+        }
+        Some(InFlight {
+            set: &self.inner.in_flight,
+            entry,
+        })
+    }
+
+    /// Stops the writer once the requests already queued are answered, and waits for it.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.jobs.send(Message::Stop).await;
+        let writer = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(writer) = writer {
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+    }
+}
+
+struct Writer {
+    store: Arc<dyn Store>,
+    settings: LedgerSettings,
+}
+
+impl Writer {
+    fn run(self, mut receiver: mpsc::Receiver<Message>) {
+        let mut stopping = false;
+        while !stopping {
+            let Some(first) = receiver.blocking_recv() else {
+                break;
+            };
+            let mut jobs = Vec::new();
+            let mut next = Some(first);
+            while let Some(message) = next.take() {
+                match message {
+                    Message::Job(job) => jobs.push(*job),
+                    Message::Stop => {
+                        stopping = true;
+                        break;
+                    }
+                }
+                if jobs.len() < MAX_BATCH {
+                    next = receiver.try_recv().ok();
+                }
+            }
+            self.apply_batch(jobs);
+        }
+    }
+
+    /// Applies `jobs` in order, commits what they wrote, then answers them all.
+    fn apply_batch(&self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let mut pending = Batch::default();
+        let mut replies = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let mut view = View::new(self.store.as_ref(), &pending);
+            let reply = self.apply(&mut view, &job);
+            pending.merge(view.into_writes());
+            replies.push((job.reply, reply));
+        }
+        if let Some(delay) = self.settings.commit_delay {
+            std::thread::sleep(delay);
+        }
+        if !pending.is_empty()
+            && let Err(e) = self.store.commit(&pending)
+        {
+            tracing::error!(error = %e, "commit failed; the batch was not applied");
+            let failed = Reply::fresh(Err(LedgerError::Store(e)));
+            for (sender, _) in replies {
+                let _ = sender.send(failed.clone());
+            }
+            return;
+        }
+        for (sender, reply) in replies {
+            let _ = sender.send(reply);
+        }
+    }
+
+    /// Applies one job: its writes stay in `view` only if it succeeds (and, for a key, the
+    /// saved answer is written whether it succeeded or was refused).
+    fn apply(&self, view: &mut View<'_>, job: &Job) -> Reply {
+        let now = self.settings.clock.now_ms();
+        let keys = Keys::new(&job.tenant);
+        let hash = job.key.as_ref().map(|_| request_hash(&job.command));
+        if let (Some(key), Some(hash)) = (&job.key, &hash) {
+            match read::<IdempotencyRecord>(view, &keys.idempotency(key)) {
+                Ok(Some(saved)) if now.saturating_sub(saved.created_ms) < IDEMPOTENCY_TTL_MS => {
+                    if &saved.request_hash == hash {
+                        return Reply {
+                            outcome: saved.outcome,
+                            replayed: true,
+                        };
+                    }
+                    return Reply::fresh(Err(LedgerError::IdempotencyKeyReused(key.clone())));
+                }
+                Ok(_) => {}
+                Err(e) => return Reply::fresh(Err(e)),
+            }
+        }
+        let outcome = self.dispatch(view, job);
+        if outcome.is_err() {
+            // A refused request leaves nothing behind but its saved answer.
+            view.discard();
+        }
+        let keep = match &outcome {
+            Ok(_) => true,
+            Err(e) => e.is_final(),
+        };
+        if let (Some(key), Some(hash), true) = (&job.key, hash, keep) {
+            let outcome = outcome
+                .as_ref()
+                .map(Clone::clone)
+                .map_err(LedgerError::problem);
+            let record = IdempotencyRecord {
+                request_hash: hash,
+                created_ms: now,
+                outcome,
+            };
+            if let Err(e) = write(view, keys.idempotency(key), &record) {
+                return Reply::fresh(Err(e));
+            }
+        }
+        Reply::fresh(outcome)
+    }
+
+    fn dispatch(&self, view: &mut View<'_>, job: &Job) -> Result<Answer, LedgerError> {
+        let tenant = &job.tenant;
+        let fixtures = self.settings.fixtures.as_slice();
+        match &job.command {
+            Command::CreateTenant(request) => {
+                return tenants::create(
+                    view,
+                    tenant,
+                    request.seed.unwrap_or_else(rand::random),
+                    if request.fixtures { fixtures } else { &[] },
+                )
+                .map(Answer::Tenant);
+            }
+            Command::ListTenants => return tenants::list(view).map(Answer::Tenants),
+            Command::ResetTenant => {
+                return tenants::reset(view, tenant, fixtures).map(Answer::Tenant);
+            }
+            Command::DeleteTenant => return tenants::delete(view, tenant).map(Answer::Tenant),
+            _ => {}
+        }
+        let mut meta: TenantMeta = tenants::meta(view, tenant)?
+            .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))?;
+        if job.command == Command::Audit {
+            return audit::audit(view, tenant).map(Answer::Audit);
+        }
+        if let Command::AddPurchase(spec) = &job.command {
+            return tenants::add_purchase(view, tenant, spec).map(|()| Answer::PurchaseAdded);
+        }
+        let keys = Keys::new(tenant);
+        let rng = request_rng(meta.seed, meta.seq);
+        let mut tx = Tx {
+            view: &mut *view,
+            keys,
+            meta: &mut meta,
+            rng,
+        };
+        let answer = match &job.command {
+            Command::Activate(r) => rules::activate(&mut tx, r),
+            Command::Reactivate(r) => rules::reactivate(&mut tx, r),
+            Command::Deactivate(r) => rules::deactivate(&mut tx, r),
+            Command::InstallCals(r) => rules::install_cals(&mut tx, r),
+            Command::MigrateCals(r) => rules::migrate_cals(&mut tx, r),
+            Command::RecoverCals(r) => rules::recover_cals(&mut tx, r),
+            Command::Status(id) => return rules::status(&tx, *id),
+            Command::VerifyKeyPack {
+                license_server_id,
+                key_pack_id,
+            } => return rules::verify_key_pack(&tx, *license_server_id, *key_pack_id),
+            Command::Audit
+            | Command::AddPurchase(_)
+            | Command::CreateTenant(_)
+            | Command::ResetTenant
+            | Command::DeleteTenant
+            | Command::ListTenants => unreachable_command(),
+        }?;
+        meta.seq += 1;
+        write(view, keys.meta(), &meta)?;
+        Ok(answer)
+    }
+}
+
+fn unreachable_command() -> Result<Answer, LedgerError> {
+    Err(LedgerError::Corrupt(
+        "a tenant command reached the rules".to_owned(),
+    ))
+}
+
+/// The random source of the request applied after `seq` others in a tenant seeded `seed`:
+/// the same requests in the same order draw the same IDs.
+fn request_rng(seed: u64, seq: u64) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&seq.to_le_bytes());
+    ChaCha8Rng::from_seed(key)
+}
+
+/// What identifies a request for its idempotency key: the command, as JSON.
+fn request_hash(command: &Command) -> String {
+    let json = serde_json::to_vec(command).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,85 @@
+//! Where the ledger keeps its records: a small key-value interface, so the ledger's rules
+//! are written once and tested without caring which store is below.
+//!
+//! Two stores implement it: [`SledStore`] (on disk, durable) and [`MemoryStore`] (nothing on
+//! disk, for quick tests and throwaway runs). Writes reach a store only as a [`Batch`],
+//! committed atomically; the single writer builds each batch in a [`View`].
+
+mod memory;
+mod sled_store;
+mod view;
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+pub use view::View;
+
+/// A failure of the store below; the writes of the batch in hand are not applied.
+#[derive(Debug, Error)]
+#[error("store failure: {0}")]
+pub struct StoreError(pub String);
+
+/// Writes to apply together: a value to put, or `None` to remove the key.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Batch {
+    /// Whether the batch writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// The writes, in key order.
+    pub fn writes(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.writes
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
+    }
+
+    fn lookup(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.writes.get(key).map(|v| v.as_deref())
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.writes.insert(key, value);
+    }
+
+    fn absorb(&mut self, other: Batch) {
+        self.writes.extend(other.writes);
+    }
+
+    /// Applies this batch's writes in `prefix` over `base` (a sorted scan of the store).
+    fn overlay_scan(&self, prefix: &[u8], base: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
+        for (key, value) in self
+            .writes
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+        {
+            match value {
+                Some(v) => base.insert(key.clone(), v.clone()),
+                None => base.remove(key),
+            };
+        }
+    }
+}
+
+/// Key-value pairs, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A key-value store the ledger can commit to.
+pub trait Store: Send + Sync + 'static {
+    /// The value under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Every entry whose key starts with `prefix`, in key order.
+    fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError>;
+
+    /// Applies `batch` atomically. When this returns `Ok`, the batch is durable: it
+    /// survives the process being killed (for stores that keep anything at all).
+    fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
+}
