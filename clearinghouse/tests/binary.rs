@@ -28,24 +28,25 @@ fn start(args: &[&str]) -> Started {
     let mut child = command(args).spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut token = None;
-    loop {
+    let url = loop {
         let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "exited before it was ready"
-        );
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            break None;
+        }
         if let Some(t) = line.trim().strip_prefix("admin-token ") {
             token = Some(t.to_owned());
         } else if let Some(url) = line.trim().strip_prefix("ready ") {
-            return Started {
-                child,
-                url: url.to_owned(),
-                token,
-            };
+            break Some(url.to_owned());
         } else {
-            panic!("unexpected line before ready: {line:?}");
+            break None;
         }
-    }
+    };
+    let Some(url) = url else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the clearinghouse did not print its ready line");
+    };
+    Started { child, url, token }
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
