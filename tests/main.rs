@@ -1,9 +1,13 @@
-//! End-to-end tests: the Clearinghouse and the licensing client run together, each test
-//! against its own clearinghouse on a free loopback port; plus checks over the whole
-//! repository.
+//! End-to-end tests: the Clearinghouse and its clients, each test against its own
+//! clearinghouse on a free loopback port; plus checks over the whole repository.
 
 #![allow(clippy::unwrap_used)]
 
+mod api;
+mod concurrency;
 mod health;
 mod helpers;
+mod idempotency;
+mod openapi;
+mod tenants;
 mod tidy;
