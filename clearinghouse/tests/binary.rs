@@ -189,3 +189,153 @@ fn in_memory_and_data_dir_cannot_be_combined() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot be used with"), "{stderr}");
 }
+
+/// Issues key packs from `clients` concurrent clients until the server stops answering,
+/// returning every key pack ID whose issuance was acknowledged.
+async fn issue_until_killed(url: &str, server_id: &str, clients: usize, round: u32) -> Vec<String> {
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let url = format!("{url}/api/v1/key-packs");
+        let body = serde_json::json!({
+            "license_server_id": server_id,
+            "license": {"program": "enterprise-agreement", "agreement_number": "99999999"},
+            "cals": {"product_version": "2025", "license_type": "per-user", "quantity": 1},
+        });
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut acked = Vec::new();
+            for n in 0..100_000 {
+                let sent = http
+                    .post(&url)
+                    .header("Idempotency-Key", format!("{round}-{client}-{n}"))
+                    .json(&body)
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status() != 201 {
+                    break;
+                }
+                let Ok(answer) = response.json::<serde_json::Value>().await else {
+                    break;
+                };
+                acked.push(answer["key_pack_id"].as_str().unwrap().to_owned());
+            }
+            acked
+        }));
+    }
+    let mut acked = Vec::new();
+    for task in tasks {
+        acked.extend(task.await.unwrap());
+    }
+    acked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_acknowledged_is_lost_when_the_process_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let args = [
+        "--addr",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_dir,
+        "--admin-token",
+        "t",
+    ];
+    let mut started = start(&args);
+    let http = reqwest::Client::new();
+    let added = http
+        .post(format!(
+            "{}/admin/v1/tenants/default/purchases",
+            started.url
+        ))
+        .bearer_auth("t")
+        .json(&serde_json::json!({
+            "license": {"program": "enterprise-agreement", "agreement_number": "99999999"},
+            "cals": [{"product_version": "2025", "license_type": "per-user", "quantity": 10000000}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let activated: serde_json::Value = http
+        .post(format!("{}/api/v1/activations", started.url))
+        .json(&serde_json::json!({
+            "product_id": "10974-31221-16202-49672-18729-77270-17360",
+            "company": {"first_name": "A", "last_name": "B", "company": "C", "country_region": "US"},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let server_id = activated["license_server_id"].as_str().unwrap().to_owned();
+
+    // Each round kills the server mid-load; a store that acknowledged before flushing
+    // loses a few records in most rounds, so three rounds catch it.
+    let mut acked: Vec<String> = Vec::new();
+    for round in 0..3 {
+        let load = tokio::spawn({
+            let url = started.url.clone();
+            let server_id = server_id.clone();
+            async move { issue_until_killed(&url, &server_id, 16, round).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let killed = Command::new("kill")
+            .args(["-KILL", &started.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let _ = started.child.wait();
+        let this_round = load.await.unwrap();
+        assert!(
+            this_round.len() > 100,
+            "only {} issued before the kill",
+            this_round.len()
+        );
+        acked.extend(this_round);
+
+        started = start(&args);
+        let status: serde_json::Value = http
+            .get(format!(
+                "{}/api/v1/license-servers/{server_id}",
+                started.url
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let stored: std::collections::HashSet<&str> = status["key_packs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["key_pack_id"].as_str().unwrap())
+            .collect();
+        let lost = acked
+            .iter()
+            .filter(|id| !stored.contains(id.as_str()))
+            .count();
+        assert_eq!(
+            lost,
+            0,
+            "round {round}: {lost} of {} acknowledged key packs were lost",
+            acked.len()
+        );
+
+        let audit: serde_json::Value = http
+            .get(format!("{}/admin/v1/tenants/default/audit", started.url))
+            .bearer_auth("t")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(audit["ok"], true, "{audit}");
+        assert_eq!(audit["allocated"].as_u64().unwrap(), stored.len() as u64);
+    }
+    terminate(&mut started.child);
+}
