@@ -489,7 +489,7 @@ async fn a_key_pack_never_issued_is_not_on_record() {
             license_type: LicenseType::PerDevice,
             quantity: shared::vocab::Quantity::new(9).unwrap(),
         },
-        &mut <rand::rngs::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1),
+        shared::id::KeyPackSerial::new(9_999_999).unwrap(),
     );
     problem(
         app.get(&format!("/api/v1/license-servers/{id}/key-packs/{forged}"))

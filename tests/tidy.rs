@@ -45,3 +45,11 @@ fn the_example_id_in_the_id_spec_is_a_valid_license_server_id() {
     let id: shared::id::LicenseServerId = example.parse().unwrap();
     assert_eq!(id.to_string(), example);
 }
+
+#[test]
+fn every_company_fixture_is_valid_company_information() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let text = std::fs::read_to_string(root.join("fixtures/companies.json")).unwrap();
+    let companies: Vec<shared::vocab::CompanyInfo> = serde_json::from_str(&text).unwrap();
+    assert!(companies.len() >= 5);
+}

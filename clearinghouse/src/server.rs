@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, FixtureSource, Storage};
 use crate::fixtures::{self, FixtureError};
 use crate::http::{self, admin::AdminToken};
+use crate::ledger::records;
 use crate::ledger::{Ledger, LedgerError, LedgerSettings};
-use crate::store::{MemoryStore, SledStore, Store};
+use crate::store::{CachedStore, MemoryStore, SledStore, Store};
 
 /// Why a clearinghouse could not start.
 #[derive(Debug, Error)]
@@ -66,10 +67,11 @@ impl RunningServer {
         };
         let store: Arc<dyn Store> = match &config.storage {
             Storage::Directory(path) => {
-                Arc::new(SledStore::open(path).map_err(|source| StartError::Store {
+                let sled = SledStore::open(path).map_err(|source| StartError::Store {
                     path: path.clone(),
                     source,
-                })?)
+                })?;
+                Arc::new(CachedStore::new(sled, records::is_hot))
             }
             Storage::Memory => Arc::new(MemoryStore::new()),
         };

@@ -6,7 +6,7 @@
 //! - Bindings: every key pack ID opens with the license server ID it was issued for, to
 //!   the product version, license type and quantity on record, and that ID belongs to the
 //!   license server holding it.
-//! - The holdings index agrees with the key packs.
+//! - The counters of what each license server holds agree with its key packs.
 
 use std::collections::BTreeMap;
 
@@ -26,20 +26,53 @@ pub fn audit(view: &View<'_>, tenant: &TenantName) -> Result<AuditReport, Ledger
     let mut purchased = 0u64;
     let mut unallocated = 0u64;
 
-    // What key packs hold, by (source, version, type), recounted from the key packs.
-    let mut held: BTreeMap<(String, &'static str, &'static str), u64> = BTreeMap::new();
+    // What key packs hold, by (source, version, type, server), recounted from the key packs.
+    let mut recount: BTreeMap<(String, &'static str, &'static str, u64), u64> = BTreeMap::new();
     let mut key_packs_checked = 0u64;
     for (key, bytes) in view.scan(&keys.key_packs())? {
         let entry: KeyPackEntry = decode(&key, &bytes)?;
         key_packs_checked += 1;
+        if key != keys.key_pack(entry.server, entry.serial) {
+            problems.push(format!(
+                "key pack {} is stored under another license server",
+                entry.id
+            ));
+        }
         check_key_pack(view, &keys, &entry, &mut problems)?;
+        if entry.held > 0 {
+            *recount
+                .entry((
+                    entry.source.clone(),
+                    entry.product_version.slug(),
+                    entry.license_type.slug(),
+                    entry.server,
+                ))
+                .or_default() += u64::from(entry.held);
+        }
+    }
+    let all_held = keys.all_held();
+    let mut counters: BTreeMap<String, u64> = BTreeMap::new();
+    for (key, bytes) in view.scan(&all_held)? {
+        let name = String::from_utf8_lossy(&key[all_held.len()..]).into_owned();
+        counters.insert(name, decode(&key, &bytes)?);
+    }
+    let mut held: BTreeMap<(String, &'static str, &'static str), u64> = BTreeMap::new();
+    for ((source, version, license_type, server), n) in &recount {
+        let name = format!("{source}/{version}/{license_type}/{server:020}");
+        match counters.remove(&name) {
+            Some(counted) if counted == *n => {}
+            counted => problems.push(format!(
+                "license server {server} holds {n} {version} {license_type} CALs of {source}, but its counter says {counted:?}"
+            )),
+        }
         *held
-            .entry((
-                entry.source.clone(),
-                entry.product_version.slug(),
-                entry.license_type.slug(),
-            ))
-            .or_default() += u64::from(entry.held);
+            .entry((source.clone(), version, license_type))
+            .or_default() += n;
+    }
+    for (name, n) in counters {
+        problems.push(format!(
+            "counter {name} says {n} CALs, but no key pack holds them"
+        ));
     }
     let allocated: u64 = held.values().sum();
 
@@ -91,6 +124,12 @@ fn check_key_pack(
     problems: &mut Vec<String>,
 ) -> Result<(), LedgerError> {
     let id = entry.id;
+    if id.serial(&entry.bound_to).ok() != Some(entry.serial) {
+        problems.push(format!(
+            "key pack {id} is stored as serial {}, which its ID does not carry",
+            entry.serial.get()
+        ));
+    }
     match id.open(&entry.bound_to) {
         Ok(KeyPackContents {
             product_version,
@@ -124,14 +163,6 @@ fn check_key_pack(
         problems.push(format!(
             "key pack {id} was issued {} CALs, but holds {} and moved {moved}",
             entry.issued, entry.held
-        ));
-    }
-    let index: Option<u16> = read(view, &keys.holding(&entry.source, entry))?;
-    let expected = (entry.held > 0).then_some(entry.held);
-    if index != expected {
-        problems.push(format!(
-            "key pack {id} holds {}, but the holdings index says {index:?}",
-            entry.held
         ));
     }
     Ok(())

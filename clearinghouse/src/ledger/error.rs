@@ -215,6 +215,11 @@ pub enum LedgerError {
     /// The key pack ID opens, but the ledger has no record of it.
     #[error("this Clearinghouse has no record of key pack {0}")]
     UnknownKeyPack(KeyPackId),
+    /// The license server was issued every serial a key pack can have.
+    #[error(
+        "license server {0} has received the most key packs one license server can (ten million)"
+    )]
+    TooManyKeyPacks(LicenseServerId),
     /// A purchase with this proof exists.
     #[error("{0} already exists in this tenant")]
     PurchaseExists(String),
@@ -302,6 +307,7 @@ impl LedgerError {
             E::KeyPack(_) => problem(C::InvalidField).with_field("key_pack_id"),
             E::UnknownKeyPack(_) => problem(C::NotFound).with_field("key_pack_id"),
             E::InvalidPurchase { .. } => problem(C::InvalidField).with_field("cals"),
+            E::TooManyKeyPacks(_) => problem(C::QuantityExhausted),
             E::IdempotencyKeyReused(_) => problem(C::IdempotencyKeyReused),
             E::RequestInProgress(_) => problem(C::RequestInProgress),
         }

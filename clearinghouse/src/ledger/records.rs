@@ -10,13 +10,18 @@
 //! | `t/<tenant>/server/<n>` | [`ServerRecord`] |
 //! | `t/<tenant>/lsid/<license server id>` | the server number holding that ID |
 //! | `t/<tenant>/pid/<product id>` | the server number activated with that product ID |
-//! | `t/<tenant>/kp/<key pack id>` | [`KeyPackEntry`] |
-//! | `t/<tenant>/srvkp/<n>/<key pack id>` | index: the key packs of server `n` |
-//! | `t/<tenant>/hold/<source>/<version>/<type>/<n>/<key pack id>` | index: CALs still held, by purchase |
+//! | `t/<tenant>/kp/<n>/<serial>` | [`KeyPackEntry`] of key pack number `serial` of server `n` |
+//! | `t/<tenant>/held/<source>/<version>/<type>/<n>` | how many CALs of a purchase server `n` holds |
 //! | `t/<tenant>/idem/<key>` | [`IdempotencyRecord`] |
+//!
+//! A key pack never leaves the server it was issued to (its CALs may), so its key starts
+//! with the server, followed by its serial (which its ID carries): new key packs are
+//! appended in order. Issuing a key pack writes two new keys (the key pack and the saved
+//! answer); the counters it updates are shared by the requests of a batch, which the
+//! writer commits once.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use shared::id::{ConfirmationCode, KeyPackId, LicenseServerId, ProductId};
+use shared::id::{ConfirmationCode, KeyPackId, KeyPackSerial, LicenseServerId, ProductId};
 use shared::vocab::{
     CompanyInfo, LicenseProgram, LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof,
     Term, WindowsServer,
@@ -77,6 +82,8 @@ pub struct ServerRecord {
     pub company: CompanyInfo,
     /// Its license server ID.
     pub current_id: LicenseServerId,
+    /// How many key packs it was issued: the serial of the next one.
+    pub key_packs_issued: u32,
     /// The IDs it had before reactivations, oldest first.
     pub former_ids: Vec<LicenseServerId>,
     /// Set while it is deactivated.
@@ -130,6 +137,8 @@ pub struct Moved {
 pub struct KeyPackEntry {
     /// Its ID.
     pub id: KeyPackId,
+    /// Its number among the key packs of its server.
+    pub serial: KeyPackSerial,
     /// The number of the license server holding it.
     pub server: u64,
     /// The license server ID it is bound to.
@@ -225,9 +234,9 @@ impl<'t> Keys<'t> {
         self.key(format_args!("pid/{}", id.compact()))
     }
 
-    /// A key pack.
-    pub fn key_pack(&self, id: &KeyPackId) -> Vec<u8> {
-        self.key(format_args!("kp/{}", id.compact()))
+    /// Key pack number `serial` of server `server`.
+    pub fn key_pack(&self, server: u64, serial: KeyPackSerial) -> Vec<u8> {
+        self.key(format_args!("kp/{server:020}/{:07}", serial.get()))
     }
 
     /// Every key pack.
@@ -235,51 +244,61 @@ impl<'t> Keys<'t> {
         self.key(format_args!("kp/"))
     }
 
-    /// The index entry of a key pack under its server.
-    pub fn server_key_pack(&self, server: u64, id: &KeyPackId) -> Vec<u8> {
-        self.key(format_args!("srvkp/{server:020}/{}", id.compact()))
-    }
-
     /// The key packs of a server.
     pub fn server_key_packs(&self, server: u64) -> Vec<u8> {
-        self.key(format_args!("srvkp/{server:020}/"))
+        self.key(format_args!("kp/{server:020}/"))
     }
 
-    /// The index entry of CALs a key pack still holds.
-    pub fn holding(&self, source: &str, entry: &KeyPackEntry) -> Vec<u8> {
-        let mut key = self.holdings(
-            source,
-            entry.product_version,
-            entry.license_type,
-            Some(entry.server),
-        );
-        key.extend_from_slice(entry.id.compact().as_bytes());
-        key
-    }
-
-    /// The CALs of a purchase, version and type still held, by one server or by all.
-    pub fn holdings(
+    /// How many CALs of `source`, version and type server `server` holds.
+    pub fn held(
         &self,
         source: &str,
         product_version: ProductVersion,
         license_type: LicenseType,
-        server: Option<u64>,
+        server: u64,
     ) -> Vec<u8> {
-        let base = format!(
-            "hold/{source}/{}/{}/",
+        let mut key = self.held_by_all(source, product_version, license_type);
+        key.extend_from_slice(format!("{server:020}").as_bytes());
+        key
+    }
+
+    /// The counters of every server for `source`, version and type.
+    pub fn held_by_all(
+        &self,
+        source: &str,
+        product_version: ProductVersion,
+        license_type: LicenseType,
+    ) -> Vec<u8> {
+        self.key(format_args!(
+            "held/{source}/{}/{}/",
             product_version.slug(),
             license_type.slug()
-        );
-        match server {
-            Some(no) => self.key(format_args!("{base}{no:020}/")),
-            None => self.key(format_args!("{base}")),
-        }
+        ))
+    }
+
+    /// Every counter.
+    pub fn all_held(&self) -> Vec<u8> {
+        self.key(format_args!("held/"))
     }
 
     /// A saved answer.
     pub fn idempotency(&self, key: &str) -> Vec<u8> {
         self.key(format_args!("idem/{key}"))
     }
+}
+
+/// Whether the record under `key` is read by most requests and worth caching: everything
+/// but key packs and saved answers, which are many and read rarely.
+pub fn is_hot(key: &[u8]) -> bool {
+    let rest = match key.strip_prefix(b"t/") {
+        Some(rest) => rest,
+        None => return true,
+    };
+    let Some(slash) = rest.iter().position(|b| *b == b'/') else {
+        return true;
+    };
+    let table = &rest[slash + 1..];
+    !(table.starts_with(b"kp/") || table.starts_with(b"idem/"))
 }
 
 /// The registry entry of a tenant.

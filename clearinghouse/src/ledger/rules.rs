@@ -8,7 +8,7 @@
 //! recovering move them from key packs to a new key pack. Nothing creates a CAL.
 
 use rand::rngs::ChaCha8Rng;
-use shared::id::{ConfirmationCode, KeyPackContents, KeyPackId, LicenseServerId};
+use shared::id::{ConfirmationCode, KeyPackContents, KeyPackId, KeyPackSerial, LicenseServerId};
 use shared::vocab::{LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof, Quantity};
 use shared::wire::{
     ActivateRequest, ActivationStatus, CalRequest, DeactivateRequest, InstallCalsRequest,
@@ -17,7 +17,8 @@ use shared::wire::{
 };
 
 use super::records::{
-    KeyPackEntry, Keys, Moved, Origin, Purchase, ServerRecord, TenantMeta, read, source_key, write,
+    self, KeyPackEntry, Keys, Moved, Origin, Purchase, ServerRecord, TenantMeta, read, source_key,
+    write,
 };
 use super::{Answer, LedgerError};
 use crate::store::View;
@@ -149,14 +150,16 @@ impl Tx<'_, '_> {
             license_type: cals.license_type,
             quantity: cals.quantity,
         };
-        let id = loop {
-            let id = KeyPackId::issue(&server.current_id, contents, &mut self.rng);
-            if self.view.get(&self.keys.key_pack(&id))?.is_none() {
-                break id;
-            }
-        };
+        // Read the server again: an earlier key pack of this request may have counted.
+        let mut server = self.server(server.no)?;
+        let serial = KeyPackSerial::new(server.key_packs_issued)
+            .ok_or(LedgerError::TooManyKeyPacks(server.current_id))?;
+        server.key_packs_issued += 1;
+        write(self.view, self.keys.server(server.no), &server)?;
+        let id = KeyPackId::issue(&server.current_id, contents, serial);
         let entry = KeyPackEntry {
             id,
+            serial,
             server: server.no,
             bound_to: server.current_id,
             source: source.to_owned(),
@@ -169,20 +172,46 @@ impl Tx<'_, '_> {
             moved: Vec::new(),
         };
         self.save_key_pack(&entry)?;
-        write(self.view, self.keys.server_key_pack(server.no, &id), &())?;
+        self.adjust_held(&entry, i64::from(entry.held))?;
         Ok(entry)
     }
 
-    /// Writes a key pack and keeps the holdings index in step with what it holds.
     fn save_key_pack(&mut self, entry: &KeyPackEntry) -> Result<(), LedgerError> {
-        write(self.view, self.keys.key_pack(&entry.id), entry)?;
-        let index = self.keys.holding(&entry.source, entry);
-        if entry.held > 0 {
-            write(self.view, index, &entry.held)?;
+        write(
+            self.view,
+            self.keys.key_pack(entry.server, entry.serial),
+            entry,
+        )
+    }
+
+    /// Moves the counter of what `entry`'s server holds of its purchase by `delta`.
+    fn adjust_held(&mut self, entry: &KeyPackEntry, delta: i64) -> Result<(), LedgerError> {
+        let key = self.keys.held(
+            &entry.source,
+            entry.product_version,
+            entry.license_type,
+            entry.server,
+        );
+        let held: u64 = read(self.view, &key)?.unwrap_or(0);
+        let held = u64::try_from(held as i64 + delta).map_err(|_| {
+            LedgerError::Corrupt(format!("{} would hold fewer than 0 CALs", entry.server))
+        })?;
+        if held == 0 {
+            self.view.remove(key);
+            Ok(())
         } else {
-            self.view.remove(index);
+            write(self.view, key, &held)
         }
-        Ok(())
+    }
+
+    /// Every key pack issued to `server`, oldest key first.
+    fn key_packs_of(&self, server: u64) -> Result<Vec<KeyPackEntry>, LedgerError> {
+        let prefix = self.keys.server_key_packs(server);
+        self.view
+            .scan(&prefix)?
+            .into_iter()
+            .map(|(key, bytes)| records::decode(&key, &bytes))
+            .collect()
     }
 
     /// The key packs of `server` that still hold CALs of `source`, version and type.
@@ -193,20 +222,16 @@ impl Tx<'_, '_> {
         product_version: ProductVersion,
         license_type: LicenseType,
     ) -> Result<Vec<KeyPackEntry>, LedgerError> {
-        let prefix = self
-            .keys
-            .holdings(source, product_version, license_type, Some(server));
-        let mut entries = Vec::new();
-        for (key, _) in self.view.scan(&prefix)? {
-            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-            let id: KeyPackId = id
-                .parse()
-                .map_err(|e| LedgerError::Corrupt(format!("holding index {id}: {e}")))?;
-            let entry: KeyPackEntry = read(self.view, &self.keys.key_pack(&id))?
-                .ok_or_else(|| LedgerError::Corrupt(format!("key pack {id} is missing")))?;
-            entries.push(entry);
-        }
-        Ok(entries)
+        Ok(self
+            .key_packs_of(server)?
+            .into_iter()
+            .filter(|e| {
+                e.held > 0
+                    && e.source == source
+                    && e.product_version == product_version
+                    && e.license_type == license_type
+            })
+            .collect())
     }
 
     /// The last time CALs of `source`, version and type left `server`, if ever.
@@ -216,24 +241,16 @@ impl Tx<'_, '_> {
         source: &str,
         cals: &CalRequest,
     ) -> Result<Option<Moved>, LedgerError> {
-        let prefix = self.keys.server_key_packs(server);
-        let mut last = None;
-        for (key, _) in self.view.scan(&prefix)? {
-            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-            let Ok(id) = id.parse::<KeyPackId>() else {
-                continue;
-            };
-            let Some(entry) = read::<KeyPackEntry>(self.view, &self.keys.key_pack(&id))? else {
-                continue;
-            };
-            if entry.source == source
-                && entry.product_version == cals.product_version
-                && entry.license_type == cals.license_type
-            {
-                last = entry.moved.last().copied().or(last);
-            }
-        }
-        Ok(last)
+        Ok(self
+            .key_packs_of(server)?
+            .into_iter()
+            .filter(|e| {
+                e.source == source
+                    && e.product_version == cals.product_version
+                    && e.license_type == cals.license_type
+            })
+            .filter_map(|e| e.moved.last().copied())
+            .next_back())
     }
 
     /// Moves `cals` of `source` from the key packs of `from` into a new key pack on `to`
@@ -273,6 +290,8 @@ impl Tx<'_, '_> {
                 quantity: take,
             });
             self.save_key_pack(entry).map_err(Shortfall::Failed)?;
+            self.adjust_held(entry, -i64::from(take))
+                .map_err(Shortfall::Failed)?;
         }
         Ok(new)
     }
@@ -335,6 +354,7 @@ pub fn activate(tx: &mut Tx<'_, '_>, request: &ActivateRequest) -> Result<Answer
         product_id: request.product_id,
         company: request.company.clone(),
         current_id: id,
+        key_packs_issued: 0,
         former_ids: Vec::new(),
         deactivated: None,
     };
@@ -430,16 +450,23 @@ fn check_retail(
         _ => source.to_owned(),
     };
     if holding.unallocated == 0 {
-        let prefix = tx
-            .keys
-            .holdings(source, holding.product_version, holding.license_type, None);
-        let key_pack = tx
-            .view
-            .scan(&prefix)?
-            .first()
-            .and_then(|(key, _)| key.rsplit(|b| *b == b'/').next().map(<[u8]>::to_vec))
-            .and_then(|id| String::from_utf8(id).ok()?.parse::<KeyPackId>().ok())
-            .map_or_else(|| "an earlier key pack".to_owned(), |id| id.to_string());
+        let cals = CalRequest {
+            product_version: holding.product_version,
+            license_type: holding.license_type,
+            quantity: cals.quantity,
+        };
+        let mut first = None;
+        for server in holders(tx, source, &cals, None)? {
+            first = tx
+                .key_packs_of(server)?
+                .into_iter()
+                .find(|e| e.source == source && e.origin == Origin::Installed)
+                .map(|e| e.id);
+            if first.is_some() {
+                break;
+            }
+        }
+        let key_pack = first.map_or_else(|| "an earlier key pack".to_owned(), |id| id.to_string());
         return Err(LedgerError::LicenseCodeUsed { code, key_pack });
     }
     if (
@@ -497,7 +524,7 @@ pub fn migrate_cals(
     let from = match source_info.license_server_id {
         Some(id) => tx.server_by_id(id, "source.license_server_id")?,
         None => {
-            let servers = holders(tx, &source, &cals, target.no)?;
+            let servers = holders(tx, &source, &cals, Some(target.no))?;
             match servers.as_slice() {
                 [] => {
                     return Err(LedgerError::NothingToMigrate {
@@ -553,25 +580,23 @@ fn nothing_to_migrate(from: &ServerRecord, cals: &CalRequest, held: u32) -> Ledg
     }
 }
 
-/// The servers other than `except` that hold CALs of `source`, version and type.
+/// The servers (but `except`) that hold CALs of `source`, version and type.
 fn holders(
     tx: &Tx<'_, '_>,
     source: &str,
     cals: &CalRequest,
-    except: u64,
+    except: Option<u64>,
 ) -> Result<Vec<u64>, LedgerError> {
     let prefix = tx
         .keys
-        .holdings(source, cals.product_version, cals.license_type, None);
-    let mut servers: Vec<u64> = Vec::new();
+        .held_by_all(source, cals.product_version, cals.license_type);
+    let mut servers = Vec::new();
     for (key, _) in tx.view.scan(&prefix)? {
         let rest = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-        let no = rest
-            .split('/')
-            .next()
-            .and_then(|n| n.parse::<u64>().ok())
-            .ok_or_else(|| LedgerError::Corrupt(format!("holding index {rest}")))?;
-        if no != except && servers.last() != Some(&no) {
+        let no: u64 = rest
+            .parse()
+            .map_err(|_| LedgerError::Corrupt(format!("held counter {rest}")))?;
+        if Some(no) != except {
             servers.push(no);
         }
     }
@@ -617,17 +642,11 @@ pub fn status(tx: &Tx<'_, '_>, id: LicenseServerId) -> Result<Answer, LedgerErro
     } else {
         (ActivationStatus::Activated, None)
     };
-    let prefix = tx.keys.server_key_packs(server.no);
-    let mut key_packs = Vec::new();
-    for (key, _) in tx.view.scan(&prefix)? {
-        let kp = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-        let kp: KeyPackId = kp
-            .parse()
-            .map_err(|e| LedgerError::Corrupt(format!("key pack index {kp}: {e}")))?;
-        let entry: KeyPackEntry = read(tx.view, &tx.keys.key_pack(&kp))?
-            .ok_or_else(|| LedgerError::Corrupt(format!("key pack {kp} is missing")))?;
-        key_packs.push(tx.record(&entry)?);
-    }
+    let key_packs = tx
+        .key_packs_of(server.no)?
+        .iter()
+        .map(|entry| tx.record(entry))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Answer::Status(LicenseServerStatus {
         license_server_id: id,
         status,
@@ -643,9 +662,10 @@ pub fn verify_key_pack(
     license_server_id: LicenseServerId,
     key_pack_id: KeyPackId,
 ) -> Result<Answer, LedgerError> {
-    tx.server_by_id(license_server_id, "license_server_id")?;
-    key_pack_id.open(&license_server_id)?;
-    let entry: KeyPackEntry = read(tx.view, &tx.keys.key_pack(&key_pack_id))?
+    let server = tx.server_by_id(license_server_id, "license_server_id")?;
+    let serial = key_pack_id.serial(&license_server_id)?;
+    let entry = read::<KeyPackEntry>(tx.view, &tx.keys.key_pack(server.no, serial))?
+        .filter(|entry| entry.id == key_pack_id)
         .ok_or(LedgerError::UnknownKeyPack(key_pack_id))?;
     Ok(Answer::KeyPackRecord(tx.record(&entry)?))
 }

@@ -66,7 +66,8 @@ impl Reply {
 struct Job {
     tenant: TenantName,
     command: Command,
-    key: Option<String>,
+    /// The idempotency key and the hash of the request it was sent with.
+    key: Option<(String, String)>,
     reply: oneshot::Sender<Reply>,
 }
 
@@ -83,6 +84,8 @@ pub struct Ledger {
 
 struct Inner {
     jobs: mpsc::Sender<Message>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     in_flight: Mutex<HashSet<(TenantName, String)>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -115,13 +118,23 @@ impl Ledger {
             store.commit(&view.into_writes())?;
         }
         let (jobs, receiver) = mpsc::channel(QUEUE);
+        let clock = settings.clock.clone();
+        let writer_store = store.clone();
         let writer = std::thread::Builder::new()
             .name("ledger-writer".to_owned())
-            .spawn(move || Writer { store, settings }.run(receiver))
+            .spawn(move || {
+                Writer {
+                    store: writer_store,
+                    settings,
+                }
+                .run(receiver)
+            })
             .map_err(|e| LedgerError::Corrupt(format!("cannot start the ledger writer: {e}")))?;
         Ok(Ledger {
             inner: Arc::new(Inner {
                 jobs,
+                store,
+                clock,
                 in_flight: Mutex::new(HashSet::new()),
                 writer: Mutex::new(Some(writer)),
             }),
@@ -147,6 +160,21 @@ impl Ledger {
             },
             None => None,
         };
+        // Hashing and looking up the saved answer here, on the caller's thread, keeps the
+        // single writer free for the rules. The lookup cannot race a request with the same
+        // key: the in-flight claim above keeps out every other one until this is answered,
+        // and an earlier one was answered only after its saved answer was committed.
+        let key = key.map(|key| {
+            let hash = request_hash(&command);
+            (key, hash)
+        });
+        if let Some((key, hash)) = &key {
+            match self.saved_answer(&tenant, key, hash) {
+                Ok(Some(reply)) => return reply,
+                Ok(None) => {}
+                Err(e) => return Reply::fresh(Err(e)),
+            }
+        }
         let (reply, answer) = oneshot::channel();
         let job = Job {
             tenant,
@@ -166,6 +194,32 @@ impl Ledger {
         answer
             .await
             .unwrap_or_else(|_| Reply::fresh(Err(LedgerError::ShuttingDown)))
+    }
+
+    /// The saved answer to an earlier request with `key`, if it is not older than 24 hours.
+    fn saved_answer(
+        &self,
+        tenant: &TenantName,
+        key: &str,
+        hash: &str,
+    ) -> Result<Option<Reply>, LedgerError> {
+        let empty = Batch::default();
+        let view = View::new(self.inner.store.as_ref(), &empty);
+        let Some(saved) = read::<IdempotencyRecord>(&view, &Keys::new(tenant).idempotency(key))?
+        else {
+            return Ok(None);
+        };
+        let now = self.inner.clock.now_ms();
+        if now.saturating_sub(saved.created_ms) >= IDEMPOTENCY_TTL_MS {
+            return Ok(None);
+        }
+        if saved.request_hash != hash {
+            return Err(LedgerError::IdempotencyKeyReused(key.to_owned()));
+        }
+        Ok(Some(Reply {
+            outcome: saved.outcome,
+            replayed: true,
+        }))
     }
 
     fn claim(&self, tenant: &TenantName, key: &str) -> Option<InFlight<'_>> {
@@ -256,22 +310,6 @@ impl Writer {
     fn apply(&self, view: &mut View<'_>, job: &Job) -> Reply {
         let now = self.settings.clock.now_ms();
         let keys = Keys::new(&job.tenant);
-        let hash = job.key.as_ref().map(|_| request_hash(&job.command));
-        if let (Some(key), Some(hash)) = (&job.key, &hash) {
-            match read::<IdempotencyRecord>(view, &keys.idempotency(key)) {
-                Ok(Some(saved)) if now.saturating_sub(saved.created_ms) < IDEMPOTENCY_TTL_MS => {
-                    if &saved.request_hash == hash {
-                        return Reply {
-                            outcome: saved.outcome,
-                            replayed: true,
-                        };
-                    }
-                    return Reply::fresh(Err(LedgerError::IdempotencyKeyReused(key.clone())));
-                }
-                Ok(_) => {}
-                Err(e) => return Reply::fresh(Err(e)),
-            }
-        }
         let outcome = self.dispatch(view, job);
         if outcome.is_err() {
             // A refused request leaves nothing behind but its saved answer.
@@ -281,13 +319,13 @@ impl Writer {
             Ok(_) => true,
             Err(e) => e.is_final(),
         };
-        if let (Some(key), Some(hash), true) = (&job.key, hash, keep) {
+        if let (Some((key, hash)), true) = (&job.key, keep) {
             let outcome = outcome
                 .as_ref()
                 .map(Clone::clone)
                 .map_err(LedgerError::problem);
             let record = IdempotencyRecord {
-                request_hash: hash,
+                request_hash: hash.clone(),
                 created_ms: now,
                 outcome,
             };

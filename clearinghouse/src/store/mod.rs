@@ -5,6 +5,7 @@
 //! disk, for quick tests and throwaway runs). Writes reach a store only as a [`Batch`],
 //! committed atomically; the single writer builds each batch in a [`View`].
 
+mod cached;
 mod memory;
 mod sled_store;
 mod view;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
+pub use cached::CachedStore;
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 pub use view::View;

@@ -9,16 +9,16 @@
 //! | 1 | kind tag (3) |
 //! | 3 | fingerprint of the target license server ID |
 //! | 11 | digest: SHA-256 over the target license server ID and the content |
-//! | 13 | content, whitened: product version (1), license type (1), quantity (4), nonce (7) |
+//! | 13 | content, whitened: product version (1), license type (1), quantity (4), serial (7) |
 //!
-//! The content is whitened by adding, digit by digit, a key stream drawn from SHA-256 over
+//! The serial numbers the key packs issued to one license server, so two of them never
+//! share an ID. The content is whitened by adding, digit by digit, a key stream drawn from SHA-256 over
 //! the target license server ID and the digest. Opening the ID with another license server
 //! ID fails the fingerprint (and, in the 1 case in 1,000 where the fingerprints agree, the
 //! digest). Changing any digit and recomputing that group's check digit fails the digest.
 //! The digest is not keyed: it catches accidents and edits, not a forger who knows this
 //! layout; the Clearinghouse's ledger remains the authority on what was issued.
 
-use rand::{Rng, RngExt};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -29,7 +29,44 @@ const FINGERPRINT: std::ops::Range<usize> = 1..4;
 const DIGEST: std::ops::Range<usize> = 4..15;
 const CONTENT: std::ops::Range<usize> = 15..PAYLOAD_LEN;
 const CONTENT_LEN: usize = PAYLOAD_LEN - 15;
-const NONCE_LEN: usize = 7;
+const SERIAL_LEN: usize = 7;
+
+/// The number of a key pack among those issued to one license server: 0 to 9,999,999.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct KeyPackSerial(u32);
+
+impl TryFrom<u32> for KeyPackSerial {
+    type Error = String;
+
+    fn try_from(n: u32) -> Result<Self, String> {
+        KeyPackSerial::new(n)
+            .ok_or_else(|| format!("a key pack serial is at most {}, not {n}", Self::MAX))
+    }
+}
+
+impl From<KeyPackSerial> for u32 {
+    fn from(serial: KeyPackSerial) -> u32 {
+        serial.0
+    }
+}
+
+impl KeyPackSerial {
+    /// The highest serial: a license server receives at most ten million key packs.
+    pub const MAX: u32 = 9_999_999;
+
+    /// Serial `n`, if it is at most [`KeyPackSerial::MAX`].
+    pub fn new(n: u32) -> Option<Self> {
+        (n <= Self::MAX).then_some(KeyPackSerial(n))
+    }
+
+    /// The number.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
 
 /// What a key pack holds: the CALs a license server installs from a key pack ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -62,14 +99,14 @@ pub enum KeyPackError {
 }
 
 impl KeyPackId {
-    /// Issues a key pack ID for `target` holding `contents`, with a nonce drawn from `rng`.
+    /// Issues the key pack ID of key pack number `serial` of `target`, holding `contents`.
     ///
-    /// Two calls with the same arguments differ only in the nonce; the issuer keeps IDs
-    /// unique by drawing again on the rare collision.
+    /// For one target, different serials always give different IDs, so an issuer that
+    /// numbers the key packs of each license server never issues an ID twice.
     pub fn issue(
         target: &LicenseServerId,
         contents: KeyPackContents,
-        rng: &mut (impl Rng + ?Sized),
+        serial: KeyPackSerial,
     ) -> Self {
         let mut content = [0u8; CONTENT_LEN];
         content[0] = contents.product_version.code();
@@ -78,8 +115,8 @@ impl KeyPackId {
         for (i, slot) in content[2..6].iter_mut().enumerate() {
             *slot = (quantity / 10u16.pow(3 - i as u32) % 10) as u8;
         }
-        for slot in &mut content[6..6 + NONCE_LEN] {
-            *slot = rng.random_range(0..10);
+        for (i, slot) in content[6..6 + SERIAL_LEN].iter_mut().enumerate() {
+            *slot = (serial.0 / 10u32.pow((SERIAL_LEN - 1 - i) as u32) % 10) as u8;
         }
 
         let mut payload: Payload = [0; PAYLOAD_LEN];
@@ -97,6 +134,18 @@ impl KeyPackId {
     /// Opens this key pack ID on license server `target`: what it holds, if it was issued
     /// for `target` and is unchanged.
     pub fn open(&self, target: &LicenseServerId) -> Result<KeyPackContents, KeyPackError> {
+        self.decode(target).map(|(contents, _)| contents)
+    }
+
+    /// The serial of this key pack among those of `target`, if it was issued for `target`.
+    pub fn serial(&self, target: &LicenseServerId) -> Result<KeyPackSerial, KeyPackError> {
+        self.decode(target).map(|(_, serial)| serial)
+    }
+
+    fn decode(
+        &self,
+        target: &LicenseServerId,
+    ) -> Result<(KeyPackContents, KeyPackSerial), KeyPackError> {
         let payload = self.0.payload();
         if payload[FINGERPRINT] != fingerprint(target) {
             return Err(KeyPackError::NotForThisServer { expected: *target });
@@ -112,11 +161,15 @@ impl KeyPackId {
         let quantity = content[2..6]
             .iter()
             .fold(0u16, |n, &d| n * 10 + u16::from(d));
-        Ok(KeyPackContents {
+        let serial = content[6..]
+            .iter()
+            .fold(0u32, |n, &d| n * 10 + u32::from(d));
+        let contents = KeyPackContents {
             product_version: ProductVersion::from_code(content[0]).ok_or(KeyPackError::Damaged)?,
             license_type: LicenseType::from_code(content[1]).ok_or(KeyPackError::Damaged)?,
             quantity: Quantity::new(quantity).map_err(|_| KeyPackError::Damaged)?,
-        })
+        };
+        Ok((contents, KeyPackSerial(serial)))
     }
 }
 
@@ -184,8 +237,10 @@ mod tests {
     fn the_target_opens_what_was_issued() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let target = LicenseServerId::generate(&mut rng);
-        let id = KeyPackId::issue(&target, KeyPackContents::example(), &mut rng);
+        let serial = KeyPackSerial::new(1_234_567).unwrap();
+        let id = KeyPackId::issue(&target, KeyPackContents::example(), serial);
         assert_eq!(id.open(&target), Ok(KeyPackContents::example()));
+        assert_eq!(id.serial(&target), Ok(serial));
     }
 
     #[test]
@@ -193,7 +248,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let target = LicenseServerId::generate(&mut rng);
         let other = LicenseServerId::generate(&mut rng);
-        let id = KeyPackId::issue(&target, KeyPackContents::example(), &mut rng);
+        let id = KeyPackId::issue(&target, KeyPackContents::example(), KeyPackSerial(0));
         assert_eq!(
             id.open(&other),
             Err(KeyPackError::NotForThisServer { expected: other })
@@ -201,10 +256,20 @@ mod tests {
     }
 
     #[test]
+    fn serials_of_one_server_give_different_ids() {
+        let target = LicenseServerId::generate(&mut ChaCha8Rng::seed_from_u64(6));
+        let ids: std::collections::HashSet<KeyPackId> = (0..1000)
+            .map(|n| KeyPackId::issue(&target, KeyPackContents::example(), KeyPackSerial(n)))
+            .collect();
+        assert_eq!(ids.len(), 1000);
+        assert_eq!(KeyPackSerial::new(10_000_000), None);
+    }
+
+    #[test]
     fn an_edited_digit_with_a_recomputed_check_digit_is_detected() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let target = LicenseServerId::generate(&mut rng);
-        let id = KeyPackId::issue(&target, KeyPackContents::example(), &mut rng);
+        let id = KeyPackId::issue(&target, KeyPackContents::example(), KeyPackSerial(42));
         for index in 1..PAYLOAD_LEN {
             let mut payload = id.0.payload();
             payload[index] = (payload[index] + 1) % 10;

@@ -23,7 +23,7 @@ use thiserror::Error;
 
 use crate::grouped::{self, Grouping, LayoutError};
 
-pub use key_pack::{KeyPackContents, KeyPackError};
+pub use key_pack::{KeyPackContents, KeyPackError, KeyPackSerial};
 
 /// Groups in an ID.
 pub const GROUPS: usize = 7;
@@ -530,7 +530,7 @@ mod tests {
         let id = KeyPackId::issue(
             &LicenseServerId::generate(&mut rng()),
             KeyPackContents::example(),
-            &mut rng(),
+            KeyPackSerial::new(7).unwrap(),
         );
         assert_eq!(id.compact().parse::<KeyPackId>(), Ok(id));
         assert_eq!(id.groups().join(" ").parse::<KeyPackId>(), Ok(id));

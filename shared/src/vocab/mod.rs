@@ -62,6 +62,10 @@ fn fold(text: &str) -> String {
 
 /// Reads `text` as a term of `T` by its slug, its name or an alias.
 pub fn parse_term<T: Term>(text: &str) -> Result<T, UnknownTerm> {
+    // The slug itself is what machines send: match it without allocating.
+    if let Some(term) = T::ALL.iter().copied().find(|t| t.slug() == text) {
+        return Ok(term);
+    }
     let key = fold(text);
     T::ALL
         .iter()
