@@ -337,5 +337,22 @@ async fn nothing_acknowledged_is_lost_when_the_process_is_killed() {
         assert_eq!(audit["ok"], true, "{audit}");
         assert_eq!(audit["allocated"].as_u64().unwrap(), stored.len() as u64);
     }
+
+    // Idempotency keys survived too: retrying the first request of the first round
+    // replays its answer instead of issuing again.
+    let retry = http
+        .post(format!("{}/api/v1/key-packs", started.url))
+        .header("Idempotency-Key", "0-0-0")
+        .json(&serde_json::json!({
+            "license_server_id": server_id,
+            "license": {"program": "enterprise-agreement", "agreement_number": "99999999"},
+            "cals": {"product_version": "2025", "license_type": "per-user", "quantity": 1},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let replayed: serde_json::Value = retry.json().await.unwrap();
+    assert!(acked.contains(&replayed["key_pack_id"].as_str().unwrap().to_owned()));
     terminate(&mut started.child);
 }
