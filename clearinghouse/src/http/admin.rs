@@ -96,11 +96,25 @@ async fn create(
     l: web::Data<Ledger>,
     t: web::Data<AdminToken>,
 ) -> HttpResponse {
+    with_body(r, p, l, t, |_, request: CreateTenantRequest| {
+        let tenant = TenantName::parse(&request.name).map_err(|e| e.problem())?;
+        Ok((tenant, Command::CreateTenant(request)))
+    })
+    .await
+}
+
+/// Runs a command built from the route and a JSON body, answering 201 when applied.
+async fn with_body<T: serde::de::DeserializeOwned>(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    t: web::Data<AdminToken>,
+    command: impl FnOnce(&HttpRequest, T) -> Result<(TenantName, Command), Problem>,
+) -> HttpResponse {
     let parsed = async {
         authorize(&r, &t)?;
-        let request: CreateTenantRequest = body::json(&body::read(p).await?)?;
-        let tenant = TenantName::parse(&request.name).map_err(|e| e.problem())?;
-        Ok::<_, Problem>((tenant, Command::CreateTenant(request)))
+        let value: T = body::json(&body::read(p).await?)?;
+        command(&r, value)
     };
     match parsed.await {
         Ok(prepared) => run(r, l, t, |_| Ok(prepared), StatusCode::CREATED).await,
@@ -136,16 +150,10 @@ async fn add_purchase(
     l: web::Data<Ledger>,
     t: web::Data<AdminToken>,
 ) -> HttpResponse {
-    let parsed = async {
-        authorize(&r, &t)?;
-        let tenant = path_tenant(&r)?;
-        let spec: PurchaseSpec = body::json(&body::read(p).await?)?;
-        Ok::<_, Problem>((tenant, Command::AddPurchase(spec)))
-    };
-    match parsed.await {
-        Ok(prepared) => run(r, l, t, |_| Ok(prepared), StatusCode::CREATED).await,
-        Err(p) => reply::problem(&p),
-    }
+    with_body(r, p, l, t, |r, spec: PurchaseSpec| {
+        Ok((path_tenant(r)?, Command::AddPurchase(spec)))
+    })
+    .await
 }
 
 async fn audit(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {

@@ -297,15 +297,12 @@ impl Tx<'_, '_> {
     }
 
     fn record(&self, entry: &KeyPackEntry) -> Result<KeyPackRecord, LedgerError> {
+        let issued = issued(entry)?;
         Ok(KeyPackRecord {
-            key_pack_id: entry.id,
-            license_server_id: entry.bound_to,
-            license_program: entry.program,
-            cals: CalRequest {
-                product_version: entry.product_version,
-                license_type: entry.license_type,
-                quantity: quantity(entry.issued)?,
-            },
+            key_pack_id: issued.key_pack_id,
+            license_server_id: issued.license_server_id,
+            license_program: issued.license_program,
+            cals: issued.cals,
             held: entry.held,
             origin: entry.origin.wire(),
         })
@@ -320,10 +317,7 @@ enum Shortfall {
     Failed(LedgerError),
 }
 
-fn quantity(n: u16) -> Result<Quantity, LedgerError> {
-    Quantity::new(n).map_err(|e| LedgerError::Corrupt(e.to_string()))
-}
-
+/// A key pack as it was issued.
 fn issued(entry: &KeyPackEntry) -> Result<KeyPackIssued, LedgerError> {
     Ok(KeyPackIssued {
         key_pack_id: entry.id,
@@ -332,7 +326,8 @@ fn issued(entry: &KeyPackEntry) -> Result<KeyPackIssued, LedgerError> {
         cals: CalRequest {
             product_version: entry.product_version,
             license_type: entry.license_type,
-            quantity: quantity(entry.issued)?,
+            quantity: Quantity::new(entry.issued)
+                .map_err(|e| LedgerError::Corrupt(e.to_string()))?,
         },
     })
 }
