@@ -169,7 +169,24 @@ pub struct IdempotencyRecord {
     /// When it was first answered, in milliseconds of the tenant's clock.
     pub created_ms: u64,
     /// The answer.
-    pub outcome: Result<Answer, Problem>,
+    pub outcome: SavedOutcome,
+}
+
+/// A saved answer, kept small: most are key packs, which are on record already, so only
+/// where to find one is saved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SavedOutcome {
+    /// Key pack number `serial` of server `server` was issued.
+    KeyPack {
+        /// The server's number.
+        server: u64,
+        /// The key pack's serial.
+        serial: KeyPackSerial,
+    },
+    /// Any other answer.
+    Answer(Answer),
+    /// The request was refused.
+    Refused(Problem),
 }
 
 /// The key of the purchase a proof identifies: agreement numbers are unique across

@@ -318,7 +318,7 @@ enum Shortfall {
 }
 
 /// A key pack as it was issued.
-fn issued(entry: &KeyPackEntry) -> Result<KeyPackIssued, LedgerError> {
+pub fn issued(entry: &KeyPackEntry) -> Result<KeyPackIssued, LedgerError> {
     Ok(KeyPackIssued {
         key_pack_id: entry.id,
         license_server_id: entry.bound_to,

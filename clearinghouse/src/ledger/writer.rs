@@ -17,10 +17,12 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use sha2::{Digest, Sha256};
-use shared::wire::{Problem, PurchaseSpec};
+use shared::wire::{KeyPackIssued, Problem, PurchaseSpec};
 use tokio::sync::{mpsc, oneshot};
 
-use super::records::{IdempotencyRecord, Keys, TenantMeta, read, write};
+use super::records::{
+    IdempotencyRecord, KeyPackEntry, Keys, SavedOutcome, TenantMeta, read, write,
+};
 use super::rules::{self, Tx};
 use super::{Answer, Clock, Command, LedgerError, TenantName, audit, tenants};
 use crate::store::{Batch, Store, View};
@@ -216,8 +218,19 @@ impl Ledger {
         if saved.request_hash != hash {
             return Err(LedgerError::IdempotencyKeyReused(key.to_owned()));
         }
+        let outcome = match saved.outcome {
+            SavedOutcome::KeyPack { server, serial } => {
+                let entry: KeyPackEntry = read(&view, &Keys::new(tenant).key_pack(server, serial))?
+                    .ok_or_else(|| {
+                        LedgerError::Corrupt(format!("saved key pack {server}/{}", serial.get()))
+                    })?;
+                Ok(Answer::KeyPack(rules::issued(&entry)?))
+            }
+            SavedOutcome::Answer(answer) => Ok(answer),
+            SavedOutcome::Refused(problem) => Err(problem),
+        };
         Ok(Some(Reply {
-            outcome: saved.outcome,
+            outcome,
             replayed: true,
         }))
     }
@@ -320,14 +333,19 @@ impl Writer {
             Err(e) => e.is_final(),
         };
         if let (Some((key, hash)), true) = (&job.key, keep) {
-            let outcome = outcome
-                .as_ref()
-                .map(Clone::clone)
-                .map_err(LedgerError::problem);
+            let saved = match &outcome {
+                Ok(Answer::KeyPack(issued)) => saved_key_pack(view, &keys, issued),
+                Ok(answer) => Ok(SavedOutcome::Answer(answer.clone())),
+                Err(e) => Ok(SavedOutcome::Refused(e.problem())),
+            };
+            let saved = match saved {
+                Ok(saved) => saved,
+                Err(e) => return Reply::fresh(Err(e)),
+            };
             let record = IdempotencyRecord {
                 request_hash: hash.clone(),
                 created_ms: now,
-                outcome,
+                outcome: saved,
             };
             if let Err(e) = write(view, keys.idempotency(key), &record) {
                 return Reply::fresh(Err(e));
@@ -397,6 +415,18 @@ impl Writer {
     }
 }
 
+/// Where the key pack `issued` is on record.
+fn saved_key_pack(
+    view: &View<'_>,
+    keys: &Keys<'_>,
+    issued: &KeyPackIssued,
+) -> Result<SavedOutcome, LedgerError> {
+    let server: u64 = read(view, &keys.license_server_id(&issued.license_server_id))?
+        .ok_or_else(|| LedgerError::Corrupt("an issued key pack's server is missing".to_owned()))?;
+    let serial = issued.key_pack_id.serial(&issued.license_server_id)?;
+    Ok(SavedOutcome::KeyPack { server, serial })
+}
+
 fn unreachable_command() -> Result<Answer, LedgerError> {
     Err(LedgerError::Corrupt(
         "a tenant command reached the rules".to_owned(),
@@ -415,6 +445,7 @@ fn request_rng(seed: u64, seq: u64) -> ChaCha8Rng {
 /// What identifies a request for its idempotency key: the command, as JSON.
 fn request_hash(command: &Command) -> String {
     let json = serde_json::to_vec(command).unwrap_or_default();
+    // 128 bits tell requests apart; the saved answer stays small.
     let digest = Sha256::digest(&json);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
