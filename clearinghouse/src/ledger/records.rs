@@ -133,31 +133,46 @@ pub struct Moved {
 }
 
 /// A key pack issued by the Clearinghouse.
+///
+/// Stored with short field names: there is one per key pack, and its size is most of what
+/// issuing one writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyPackEntry {
     /// Its ID.
+    #[serde(rename = "i")]
     pub id: KeyPackId,
     /// Its number among the key packs of its server.
+    #[serde(rename = "n")]
     pub serial: KeyPackSerial,
     /// The number of the license server holding it.
+    #[serde(rename = "s")]
     pub server: u64,
     /// The license server ID it is bound to.
+    #[serde(rename = "b")]
     pub bound_to: LicenseServerId,
     /// The purchase its CALs come from (a [`source_key`]).
+    #[serde(rename = "src")]
     pub source: String,
     /// The purchase's program.
+    #[serde(rename = "p")]
     pub program: LicenseProgram,
     /// The Windows Server version.
+    #[serde(rename = "v")]
     pub product_version: ProductVersion,
     /// Per Device or Per User.
+    #[serde(rename = "t")]
     pub license_type: LicenseType,
     /// How many CALs it was issued with (what its ID carries).
+    #[serde(rename = "q")]
     pub issued: u16,
     /// How many are still allocated to its license server.
+    #[serde(rename = "h")]
     pub held: u16,
     /// How it came about.
+    #[serde(rename = "o")]
     pub origin: Origin,
     /// Where CALs that left it went.
+    #[serde(rename = "m", default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<Moved>,
 }
 
