@@ -8,6 +8,7 @@
 //! | `tenants/<tenant>` | [`TenantMeta`] |
 //! | `t/<tenant>/purchase/<source>` | [`Purchase`]: an agreement, Open License or retail pack |
 //! | `t/<tenant>/server/<n>` | [`ServerRecord`] |
+//! | `t/<tenant>/company/<n>` | the company information server `n` was activated with |
 //! | `t/<tenant>/lsid/<license server id>` | the server number holding that ID |
 //! | `t/<tenant>/pid/<product id>` | the server number activated with that product ID |
 //! | `t/<tenant>/kp/<n>/<serial>` | [`KeyPackEntry`] of key pack number `serial` of server `n` |
@@ -23,8 +24,8 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use shared::id::{ConfirmationCode, KeyPackId, KeyPackSerial, LicenseServerId, ProductId};
 use shared::vocab::{
-    CompanyInfo, LicenseProgram, LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof,
-    Term, WindowsServer,
+    LicenseProgram, LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof, Term,
+    WindowsServer,
 };
 use shared::wire::{KeyPackOrigin, Problem};
 
@@ -78,8 +79,6 @@ pub struct ServerRecord {
     pub no: u64,
     /// The product ID it was activated with.
     pub product_id: ProductId,
-    /// Who it belongs to.
-    pub company: CompanyInfo,
     /// Its license server ID.
     pub current_id: LicenseServerId,
     /// How many key packs it was issued: the serial of the next one.
@@ -254,6 +253,12 @@ impl<'t> Keys<'t> {
     /// A license server.
     pub fn server(&self, no: u64) -> Vec<u8> {
         self.key(format_args!("server/{no:020}"))
+    }
+
+    /// The company information a server was activated with (apart from the server record,
+    /// which nearly every request reads and this one does not need).
+    pub fn company(&self, no: u64) -> Vec<u8> {
+        self.key(format_args!("company/{no:020}"))
     }
 
     /// The index from a license server ID to its server.

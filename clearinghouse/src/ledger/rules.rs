@@ -139,7 +139,7 @@ impl Tx<'_, '_> {
     #[allow(clippy::too_many_arguments)]
     fn issue_key_pack(
         &mut self,
-        server: &ServerRecord,
+        server: &mut ServerRecord,
         source: &str,
         license: &LicenseProof,
         cals: CalRequest,
@@ -150,12 +150,10 @@ impl Tx<'_, '_> {
             license_type: cals.license_type,
             quantity: cals.quantity,
         };
-        // Read the server again: an earlier key pack of this request may have counted.
-        let mut server = self.server(server.no)?;
         let serial = KeyPackSerial::new(server.key_packs_issued)
             .ok_or(LedgerError::TooManyKeyPacks(server.current_id))?;
         server.key_packs_issued += 1;
-        write(self.view, self.keys.server(server.no), &server)?;
+        write(self.view, self.keys.server(server.no), &*server)?;
         let id = KeyPackId::issue(&server.current_id, contents, serial);
         let entry = KeyPackEntry {
             id,
@@ -259,7 +257,7 @@ impl Tx<'_, '_> {
     fn move_cals(
         &mut self,
         from: &ServerRecord,
-        to: &ServerRecord,
+        to: &mut ServerRecord,
         source: &str,
         license: &LicenseProof,
         cals: CalRequest,
@@ -344,10 +342,10 @@ pub fn activate(tx: &mut Tx<'_, '_>, request: &ActivateRequest) -> Result<Answer
     let no = tx.meta.next_server;
     tx.meta.next_server += 1;
     let id = tx.new_license_server_id()?;
+    write(tx.view, tx.keys.company(no), &request.company)?;
     let server = ServerRecord {
         no,
         product_id: request.product_id,
-        company: request.company.clone(),
         current_id: id,
         key_packs_issued: 0,
         former_ids: Vec::new(),
@@ -398,7 +396,7 @@ pub fn install_cals(
     tx: &mut Tx<'_, '_>,
     request: &InstallCalsRequest,
 ) -> Result<Answer, LedgerError> {
-    let server = tx.receiving_server(request.license_server_id, "license_server_id")?;
+    let mut server = tx.receiving_server(request.license_server_id, "license_server_id")?;
     let (source, mut purchase) = tx.purchase(&request.license)?;
     let cals = request.cals;
     if purchase.is_retail() {
@@ -426,7 +424,13 @@ pub fn install_cals(
     }
     holding.unallocated -= u32::from(asked);
     write(tx.view, tx.keys.purchase(&source), &purchase)?;
-    let entry = tx.issue_key_pack(&server, &source, &request.license, cals, Origin::Installed)?;
+    let entry = tx.issue_key_pack(
+        &mut server,
+        &source,
+        &request.license,
+        cals,
+        Origin::Installed,
+    )?;
     Ok(Answer::KeyPack(issued(&entry)?))
 }
 
@@ -489,7 +493,7 @@ pub fn migrate_cals(
     tx: &mut Tx<'_, '_>,
     request: &MigrateCalsRequest,
 ) -> Result<Answer, LedgerError> {
-    let target = tx.receiving_server(request.license_server_id, "license_server_id")?;
+    let mut target = tx.receiving_server(request.license_server_id, "license_server_id")?;
     let source_info = &request.source;
     if request.reason == MigrationReason::SourceReplaced {
         if !source_info.reachable && source_info.license_server_id.is_none() {
@@ -550,7 +554,7 @@ pub fn migrate_cals(
         source_os: source_info.os,
         reachable: source_info.reachable,
     };
-    match tx.move_cals(&from, &target, &source, &request.license, cals, origin) {
+    match tx.move_cals(&from, &mut target, &source, &request.license, cals, origin) {
         Ok(entry) => Ok(Answer::KeyPack(issued(&entry)?)),
         Err(Shortfall::Failed(e)) => Err(e),
         Err(Shortfall::Held(0)) => match tx.last_move_out(from.no, &source, &cals)? {
@@ -607,9 +611,11 @@ pub fn recover_cals(
     let server = tx.receiving_server(request.license_server_id, "license_server_id")?;
     let (source, _) = tx.purchase(&request.license)?;
     let cals = request.cals;
+    // The new key pack goes to the same server: `to` is a copy that counts it.
+    let mut to = server.clone();
     match tx.move_cals(
         &server,
-        &server,
+        &mut to,
         &source,
         &request.license,
         cals,
