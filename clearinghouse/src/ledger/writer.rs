@@ -10,6 +10,8 @@
 //! after `kill -9`) gets the same answer and changes nothing.
 
 use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -88,8 +90,74 @@ struct Inner {
     jobs: mpsc::Sender<Message>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    known: Arc<KnownKeys>,
     in_flight: Mutex<HashSet<(TenantName, String)>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The idempotency keys that may have a saved answer. Once the keys already in the store
+/// are loaded (in the background, after start-up), a key not in this set certainly has
+/// none, so a new key, the common case, costs no read of the store. The set holds hashes
+/// and only ever errs towards "may exist", which falls back to reading the store.
+struct KnownKeys {
+    loaded: AtomicBool,
+    hashes: Mutex<Option<HashSet<u64>>>,
+}
+
+/// Past this many keys the set is dropped and every key is looked up in the store.
+const MAX_KNOWN_KEYS: usize = 1_000_000;
+
+impl KnownKeys {
+    fn new() -> Self {
+        KnownKeys {
+            loaded: AtomicBool::new(false),
+            hashes: Mutex::new(Some(HashSet::new())),
+        }
+    }
+
+    fn hash(tenant: &TenantName, key: &str) -> u64 {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (tenant.as_str(), key).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn may_exist(&self, tenant: &TenantName, key: &str) -> bool {
+        if !self.loaded.load(Ordering::Acquire) {
+            return true;
+        }
+        match self.hashes.lock() {
+            Ok(hashes) => hashes
+                .as_ref()
+                .is_none_or(|set| set.contains(&Self::hash(tenant, key))),
+            Err(_) => true,
+        }
+    }
+
+    fn insert(&self, tenant: &TenantName, key: &str) {
+        if let Ok(mut hashes) = self.hashes.lock()
+            && let Some(set) = hashes.as_mut()
+        {
+            set.insert(Self::hash(tenant, key));
+            if set.len() > MAX_KNOWN_KEYS {
+                *hashes = None;
+            }
+        }
+    }
+
+    /// Adds the keys saved in `store`, then trusts the set.
+    fn load(&self, store: &dyn Store) -> Result<(), LedgerError> {
+        let empty = Batch::default();
+        let view = View::new(store, &empty);
+        for tenant in tenants::list(&view)? {
+            let tenant = TenantName::parse(&tenant.name)?;
+            let prefix = Keys::new(&tenant).idempotency("");
+            for (key, _) in view.scan(&prefix)? {
+                self.insert(&tenant, &String::from_utf8_lossy(&key[prefix.len()..]));
+            }
+        }
+        self.loaded.store(true, Ordering::Release);
+        Ok(())
+    }
 }
 
 /// Removes an idempotency key from the in-flight set when its request is answered or
@@ -121,13 +189,29 @@ impl Ledger {
         }
         let (jobs, receiver) = mpsc::channel(QUEUE);
         let clock = settings.clock.clone();
+        let known = Arc::new(KnownKeys::new());
+        {
+            let (store, known) = (store.clone(), known.clone());
+            let loader = std::thread::Builder::new()
+                .name("ledger-keys".to_owned())
+                .spawn(move || {
+                    if let Err(e) = known.load(store.as_ref()) {
+                        tracing::warn!(error = %e, "idempotency keys not loaded; every key is looked up");
+                    }
+                });
+            if let Err(e) = loader {
+                tracing::warn!(error = %e, "idempotency keys not loaded; every key is looked up");
+            }
+        }
         let writer_store = store.clone();
+        let writer_known = known.clone();
         let writer = std::thread::Builder::new()
             .name("ledger-writer".to_owned())
             .spawn(move || {
                 Writer {
                     store: writer_store,
                     settings,
+                    known: writer_known,
                 }
                 .run(receiver)
             })
@@ -137,6 +221,7 @@ impl Ledger {
                 jobs,
                 store,
                 clock,
+                known,
                 in_flight: Mutex::new(HashSet::new()),
                 writer: Mutex::new(Some(writer)),
             }),
@@ -170,7 +255,9 @@ impl Ledger {
             let hash = request_hash(&command);
             (key, hash)
         });
-        if let Some((key, hash)) = &key {
+        if let Some((key, hash)) = &key
+            && self.inner.known.may_exist(&tenant, key)
+        {
             match self.saved_answer(&tenant, key, hash) {
                 Ok(Some(reply)) => return reply,
                 Ok(None) => {}
@@ -260,6 +347,7 @@ impl Ledger {
 struct Writer {
     store: Arc<dyn Store>,
     settings: LedgerSettings,
+    known: Arc<KnownKeys>,
 }
 
 impl Writer {
@@ -350,6 +438,8 @@ impl Writer {
             if let Err(e) = write(view, keys.idempotency(key), &record) {
                 return Reply::fresh(Err(e));
             }
+            // Known before it is committed, so the set never misses a saved answer.
+            self.known.insert(&job.tenant, key);
         }
         Reply::fresh(outcome)
     }
@@ -448,4 +538,83 @@ fn request_hash(command: &Command) -> String {
     // 128 bits tell requests apart; the saved answer stays small.
     let digest = Sha256::digest(&json);
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::vocab::{CompanyFields, CompanyInfo};
+    use shared::wire::ActivateRequest;
+
+    use super::*;
+    use crate::ledger::SystemClock;
+    use crate::store::MemoryStore;
+
+    fn settings() -> LedgerSettings {
+        LedgerSettings {
+            clock: Arc::new(SystemClock),
+            fixtures: Arc::new(Vec::new()),
+            seed: Some(1),
+            commit_delay: None,
+        }
+    }
+
+    fn activation(n: u64) -> Command {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(n);
+        Command::Activate(ActivateRequest {
+            product_id: shared::id::ProductId::generate(&mut rng),
+            company: CompanyInfo::new(CompanyFields {
+                first_name: Some("A".into()),
+                last_name: Some("B".into()),
+                company: Some("C".into()),
+                country_region: Some("US".into()),
+                ..CompanyFields::default()
+            })
+            .unwrap(),
+        })
+    }
+
+    async fn loaded(ledger: &Ledger) {
+        while !ledger.inner.known.loaded.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_saved_before_a_restart_are_known_once_loaded() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let tenant = TenantName::default_tenant();
+        let first = Ledger::start(store.clone(), settings()).unwrap();
+        let answer = first
+            .execute(tenant.clone(), activation(1), Some("k".into()))
+            .await;
+        first.shutdown().await;
+
+        let second = Ledger::start(store, settings()).unwrap();
+        loaded(&second).await;
+        assert!(second.inner.known.may_exist(&tenant, "k"));
+        assert!(!second.inner.known.may_exist(&tenant, "never-used"));
+        let replay = second
+            .execute(tenant.clone(), activation(1), Some("k".into()))
+            .await;
+        assert!(replay.replayed);
+        assert_eq!(replay.outcome, answer.outcome);
+        second.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_key_used_after_loading_is_known_at_once() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let tenant = TenantName::default_tenant();
+        let ledger = Ledger::start(store, settings()).unwrap();
+        loaded(&ledger).await;
+        ledger
+            .execute(tenant.clone(), activation(2), Some("fresh".into()))
+            .await;
+        let replay = ledger
+            .execute(tenant.clone(), activation(2), Some("fresh".into()))
+            .await;
+        assert!(replay.replayed);
+        ledger.shutdown().await;
+    }
 }
