@@ -79,6 +79,16 @@ async fn run(
     }
 }
 
+/// Runs `command` on the tenant the path names.
+async fn on_tenant(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    t: web::Data<AdminToken>,
+    command: Command,
+) -> HttpResponse {
+    run(r, l, t, |r| Ok((path_tenant(r)?, command)), StatusCode::OK).await
+}
+
 async fn list(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
     run(
         r,
@@ -123,25 +133,11 @@ async fn with_body<T: serde::de::DeserializeOwned>(
 }
 
 async fn delete(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
-    run(
-        r,
-        l,
-        t,
-        |r| Ok((path_tenant(r)?, Command::DeleteTenant)),
-        StatusCode::OK,
-    )
-    .await
+    on_tenant(r, l, t, Command::DeleteTenant).await
 }
 
 async fn reset(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
-    run(
-        r,
-        l,
-        t,
-        |r| Ok((path_tenant(r)?, Command::ResetTenant)),
-        StatusCode::OK,
-    )
-    .await
+    on_tenant(r, l, t, Command::ResetTenant).await
 }
 
 async fn add_purchase(
@@ -157,12 +153,5 @@ async fn add_purchase(
 }
 
 async fn audit(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
-    run(
-        r,
-        l,
-        t,
-        |r| Ok((path_tenant(r)?, Command::Audit)),
-        StatusCode::OK,
-    )
-    .await
+    on_tenant(r, l, t, Command::Audit).await
 }
