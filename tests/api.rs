@@ -830,3 +830,64 @@ async fn the_catalog_lists_the_terms_the_api_takes() {
     );
     assert_eq!(catalog["license_programs"].as_array().unwrap().len(), 8);
 }
+
+#[tokio::test]
+async fn an_unnamed_source_that_nobody_matches_asks_for_its_license_server_id() {
+    let mut app = TestApp::spawn().await;
+    let target = app.activate().await;
+    let response = app
+        .post(
+            "/api/v1/migrations",
+            &json!({
+                "license_server_id": target,
+                "reason": "source-not-functioning",
+                "source": {"os": "2012", "reachable": false},
+                "license": select_4412903(),
+                "cals": cals("2019", "per-user", 1),
+            }),
+            None,
+        )
+        .await;
+    let p = problem(response, ErrorCode::NothingToMigrate).await;
+    assert_eq!(p.remaining, Some(0));
+    assert!(
+        p.detail.contains("give the source license server ID"),
+        "{}",
+        p.detail
+    );
+}
+
+#[tokio::test]
+async fn a_retail_code_migrated_away_still_names_the_key_pack_it_was_used_for() {
+    let mut app = TestApp::spawn().await;
+    let source = app.activate().await;
+    let target = app.activate().await;
+    let first = app
+        .install_ok(
+            source,
+            retail(RETAIL_2019_DEVICE_5),
+            cals("2019", "per-device", 5),
+        )
+        .await;
+    let _: Value = created(
+        app.migrate(
+            target,
+            reachable_source(source),
+            retail(RETAIL_2019_DEVICE_5),
+            cals("2019", "per-device", 5),
+        )
+        .await,
+    )
+    .await;
+    let p = problem(
+        app.install(
+            target,
+            retail(RETAIL_2019_DEVICE_5),
+            cals("2019", "per-device", 5),
+        )
+        .await,
+        ErrorCode::LicenseCodeUsed,
+    )
+    .await;
+    assert!(p.detail.contains(&first.to_string()), "{}", p.detail);
+}

@@ -7,6 +7,7 @@
 //!   the product version, license type and quantity on record, and that ID belongs to the
 //!   license server holding it.
 //! - The counters of what each license server holds agree with its key packs.
+//! - A retail code is used up exactly when it names the key pack it went to.
 
 use std::collections::BTreeMap;
 
@@ -81,6 +82,12 @@ pub fn audit(view: &View<'_>, tenant: &TenantName) -> Result<AuditReport, Ledger
         let purchase: Purchase = decode(&key, &bytes)?;
         purchases_checked += 1;
         let source = String::from_utf8_lossy(&key[keys.purchases().len()..]).into_owned();
+        let used_up = purchase.holdings.iter().all(|h| h.unallocated == 0);
+        if purchase.is_retail() && used_up != purchase.used_by.is_some() {
+            problems.push(format!(
+                "{source}: a retail code is used exactly when it names the key pack it went to"
+            ));
+        }
         for h in &purchase.holdings {
             purchased += u64::from(h.purchased);
             unallocated += u64::from(h.unallocated);

@@ -105,7 +105,7 @@ pub enum LedgerError {
         /// The code.
         code: String,
         /// The key pack it went to.
-        key_pack: String,
+        key_pack: KeyPackId,
     },
     /// The CALs asked for are not what the retail license pack holds.
     #[error(
@@ -160,6 +160,16 @@ pub enum LedgerError {
     SourceAmbiguous {
         /// How many.
         count: usize,
+        /// What was asked for.
+        product_version: ProductVersion,
+        /// What was asked for.
+        license_type: LicenseType,
+    },
+    /// No license server but the target holds such CALs, and no source was named.
+    #[error(
+        "no other license server holds {product_version} {license_type} CALs of this purchase: check the program and product, or give the source license server ID"
+    )]
+    NoSourceHolds {
         /// What was asked for.
         product_version: ProductVersion,
         /// What was asked for.
@@ -299,6 +309,7 @@ impl LedgerError {
                 problem(C::InvalidField).with_field("source.license_server_id")
             }
             E::NothingToMigrate { held, .. } => problem(C::NothingToMigrate).with_remaining(*held),
+            E::NoSourceHolds { .. } => problem(C::NothingToMigrate).with_remaining(0),
             E::AlreadyMigrated { .. } => problem(C::AlreadyMigrated),
             E::NothingToRecover { held, .. } => problem(C::NothingToRecover).with_remaining(*held),
             E::KeyPack(KeyPackError::NotForThisServer { .. }) => {

@@ -63,9 +63,34 @@ pub struct Purchase {
     pub license: LicenseProof,
     /// What was bought.
     pub holdings: Vec<Holding>,
+    /// For a retail license pack: the key pack its code was used for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<KeyPackId>,
 }
 
 impl Purchase {
+    /// What was bought of one product version and license type.
+    pub fn holding(
+        &self,
+        product_version: ProductVersion,
+        license_type: LicenseType,
+    ) -> Option<&Holding> {
+        self.holdings
+            .iter()
+            .find(|h| h.product_version == product_version && h.license_type == license_type)
+    }
+
+    /// The same, to change.
+    pub fn holding_mut(
+        &mut self,
+        product_version: ProductVersion,
+        license_type: LicenseType,
+    ) -> Option<&mut Holding> {
+        self.holdings
+            .iter_mut()
+            .find(|h| h.product_version == product_version && h.license_type == license_type)
+    }
+
     /// Whether this is a retail license pack, whose code is used once.
     pub fn is_retail(&self) -> bool {
         self.license.program() == LicenseProgram::RetailPurchase
@@ -173,6 +198,20 @@ pub struct KeyPackEntry {
     /// Where CALs that left it went.
     #[serde(rename = "m", default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<Moved>,
+}
+
+impl KeyPackEntry {
+    /// Whether it holds (or held) CALs of `source`, version and type.
+    pub fn is_of(
+        &self,
+        source: &str,
+        product_version: ProductVersion,
+        license_type: LicenseType,
+    ) -> bool {
+        self.source == source
+            && self.product_version == product_version
+            && self.license_type == license_type
+    }
 }
 
 /// The saved answer to a request made with an idempotency key.

@@ -135,8 +135,7 @@ impl Tx<'_, '_> {
         }
     }
 
-    /// Issues a key pack of `quantity` CALs from `source` to `server`.
-    #[allow(clippy::too_many_arguments)]
+    /// Issues a key pack of `cals` from `source` to `server`, counting it on `server`.
     fn issue_key_pack(
         &mut self,
         server: &mut ServerRecord,
@@ -223,12 +222,7 @@ impl Tx<'_, '_> {
         Ok(self
             .key_packs_of(server)?
             .into_iter()
-            .filter(|e| {
-                e.held > 0
-                    && e.source == source
-                    && e.product_version == product_version
-                    && e.license_type == license_type
-            })
+            .filter(|e| e.held > 0 && e.is_of(source, product_version, license_type))
             .collect())
     }
 
@@ -242,11 +236,7 @@ impl Tx<'_, '_> {
         Ok(self
             .key_packs_of(server)?
             .into_iter()
-            .filter(|e| {
-                e.source == source
-                    && e.product_version == cals.product_version
-                    && e.license_type == cals.license_type
-            })
+            .filter(|e| e.is_of(source, cals.product_version, cals.license_type))
             .filter_map(|e| e.moved.last().copied())
             .next_back())
     }
@@ -293,18 +283,19 @@ impl Tx<'_, '_> {
         }
         Ok(new)
     }
+}
 
-    fn record(&self, entry: &KeyPackEntry) -> Result<KeyPackRecord, LedgerError> {
-        let issued = issued(entry)?;
-        Ok(KeyPackRecord {
-            key_pack_id: issued.key_pack_id,
-            license_server_id: issued.license_server_id,
-            license_program: issued.license_program,
-            cals: issued.cals,
-            held: entry.held,
-            origin: entry.origin.wire(),
-        })
-    }
+/// A key pack as the API reports it: as issued, with what it still holds.
+fn record(entry: &KeyPackEntry) -> Result<KeyPackRecord, LedgerError> {
+    let issued = issued(entry)?;
+    Ok(KeyPackRecord {
+        key_pack_id: issued.key_pack_id,
+        license_server_id: issued.license_server_id,
+        license_program: issued.license_program,
+        cals: issued.cals,
+        held: entry.held,
+        origin: entry.origin.wire(),
+    })
 }
 
 /// Why CALs could not be moved.
@@ -400,13 +391,11 @@ pub fn install_cals(
     let (source, mut purchase) = tx.purchase(&request.license)?;
     let cals = request.cals;
     if purchase.is_retail() {
-        check_retail(tx, &source, &purchase, &cals)?;
+        check_retail(&source, &purchase, &cals)?;
     }
     let description = describe(&request.license);
     let holding = purchase
-        .holdings
-        .iter_mut()
-        .find(|h| h.product_version == cals.product_version && h.license_type == cals.license_type)
+        .holding_mut(cals.product_version, cals.license_type)
         .ok_or(LedgerError::NotPurchased {
             purchase: description.clone(),
             product_version: cals.product_version,
@@ -423,7 +412,6 @@ pub fn install_cals(
         });
     }
     holding.unallocated -= u32::from(asked);
-    write(tx.view, tx.keys.purchase(&source), &purchase)?;
     let entry = tx.issue_key_pack(
         &mut server,
         &source,
@@ -431,16 +419,15 @@ pub fn install_cals(
         cals,
         Origin::Installed,
     )?;
+    if purchase.is_retail() {
+        purchase.used_by = Some(entry.id);
+    }
+    write(tx.view, tx.keys.purchase(&source), &purchase)?;
     Ok(Answer::KeyPack(issued(&entry)?))
 }
 
 /// A retail license pack is installed once, whole.
-fn check_retail(
-    tx: &Tx<'_, '_>,
-    source: &str,
-    purchase: &Purchase,
-    cals: &CalRequest,
-) -> Result<(), LedgerError> {
+fn check_retail(source: &str, purchase: &Purchase, cals: &CalRequest) -> Result<(), LedgerError> {
     let Some(holding) = purchase.holdings.first() else {
         return Err(LedgerError::Corrupt(format!("{source} holds nothing")));
     };
@@ -448,24 +435,7 @@ fn check_retail(
         Proof::LicenseCode(code) => code.to_string(),
         _ => source.to_owned(),
     };
-    if holding.unallocated == 0 {
-        let cals = CalRequest {
-            product_version: holding.product_version,
-            license_type: holding.license_type,
-            quantity: cals.quantity,
-        };
-        let mut first = None;
-        for server in holders(tx, source, &cals, None)? {
-            first = tx
-                .key_packs_of(server)?
-                .into_iter()
-                .find(|e| e.source == source && e.origin == Origin::Installed)
-                .map(|e| e.id);
-            if first.is_some() {
-                break;
-            }
-        }
-        let key_pack = first.map_or_else(|| "an earlier key pack".to_owned(), |id| id.to_string());
+    if let Some(key_pack) = purchase.used_by {
         return Err(LedgerError::LicenseCodeUsed { code, key_pack });
     }
     if (
@@ -509,10 +479,9 @@ pub fn migrate_cals(
     }
     let (source, purchase) = tx.purchase(&request.license)?;
     let cals = request.cals;
-    if !purchase
-        .holdings
-        .iter()
-        .any(|h| h.product_version == cals.product_version && h.license_type == cals.license_type)
+    if purchase
+        .holding(cals.product_version, cals.license_type)
+        .is_none()
     {
         return Err(LedgerError::NotPurchased {
             purchase: describe(&request.license),
@@ -523,15 +492,12 @@ pub fn migrate_cals(
     let from = match source_info.license_server_id {
         Some(id) => tx.server_by_id(id, "source.license_server_id")?,
         None => {
-            let servers = holders(tx, &source, &cals, Some(target.no))?;
+            let servers = holders(tx, &source, &cals, target.no)?;
             match servers.as_slice() {
                 [] => {
-                    return Err(LedgerError::NothingToMigrate {
-                        source_desc: "no other license server".to_owned(),
+                    return Err(LedgerError::NoSourceHolds {
                         product_version: cals.product_version,
                         license_type: cals.license_type,
-                        asked: cals.quantity.get(),
-                        held: 0,
                     });
                 }
                 [one] => tx.server(*one)?,
@@ -579,12 +545,12 @@ fn nothing_to_migrate(from: &ServerRecord, cals: &CalRequest, held: u32) -> Ledg
     }
 }
 
-/// The servers (but `except`) that hold CALs of `source`, version and type.
+/// The servers other than `except` that hold CALs of `source`, version and type.
 fn holders(
     tx: &Tx<'_, '_>,
     source: &str,
     cals: &CalRequest,
-    except: Option<u64>,
+    except: u64,
 ) -> Result<Vec<u64>, LedgerError> {
     let prefix = tx
         .keys
@@ -595,7 +561,7 @@ fn holders(
         let no: u64 = rest
             .parse()
             .map_err(|_| LedgerError::Corrupt(format!("held counter {rest}")))?;
-        if Some(no) != except {
+        if no != except {
             servers.push(no);
         }
     }
@@ -646,7 +612,7 @@ pub fn status(tx: &Tx<'_, '_>, id: LicenseServerId) -> Result<Answer, LedgerErro
     let key_packs = tx
         .key_packs_of(server.no)?
         .iter()
-        .map(|entry| tx.record(entry))
+        .map(record)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Answer::Status(LicenseServerStatus {
         license_server_id: id,
@@ -668,5 +634,5 @@ pub fn verify_key_pack(
     let entry = read::<KeyPackEntry>(tx.view, &tx.keys.key_pack(server.no, serial))?
         .filter(|entry| entry.id == key_pack_id)
         .ok_or(LedgerError::UnknownKeyPack(key_pack_id))?;
-    Ok(Answer::KeyPackRecord(tx.record(&entry)?))
+    Ok(Answer::KeyPackRecord(record(&entry)?))
 }

@@ -81,12 +81,14 @@ pub fn create(
     })
 }
 
-/// Removes every record of `tenant` but its registry entry.
-fn wipe(view: &mut View<'_>, tenant: &TenantName) -> Result<(), LedgerError> {
+/// Removes `tenant` and every record it has, returning its settings.
+fn remove(view: &mut View<'_>, tenant: &TenantName) -> Result<TenantMeta, LedgerError> {
+    let old = meta(view, tenant)?.ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))?;
     for (key, _) in view.scan(&Keys::new(tenant).all())? {
         view.remove(key);
     }
-    Ok(())
+    view.remove(Keys::new(tenant).meta());
+    Ok(old)
 }
 
 /// Puts `tenant` back as it was created: same seed, the given purchases, nothing else.
@@ -95,9 +97,7 @@ pub fn reset(
     tenant: &TenantName,
     purchases: &[PurchaseSpec],
 ) -> Result<TenantInfo, LedgerError> {
-    let old = meta(view, tenant)?.ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))?;
-    wipe(view, tenant)?;
-    view.remove(Keys::new(tenant).meta());
+    let old = remove(view, tenant)?;
     create(view, tenant, old.seed, purchases)
 }
 
@@ -106,9 +106,7 @@ pub fn delete(view: &mut View<'_>, tenant: &TenantName) -> Result<TenantInfo, Le
     if *tenant == TenantName::default_tenant() {
         return Err(LedgerError::DefaultTenantUndeletable);
     }
-    let old = meta(view, tenant)?.ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))?;
-    wipe(view, tenant)?;
-    view.remove(Keys::new(tenant).meta());
+    let old = remove(view, tenant)?;
     Ok(TenantInfo {
         name: tenant.to_string(),
         seed: old.seed,
@@ -183,6 +181,7 @@ pub fn add_purchase(
         &Purchase {
             license: spec.license.clone(),
             holdings,
+            used_by: None,
         },
     )
 }
