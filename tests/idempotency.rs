@@ -128,7 +128,7 @@ async fn a_key_is_remembered_for_24_hours_of_the_tenants_clock() {
 }
 
 #[tokio::test]
-async fn a_key_that_is_not_visible_ascii_is_refused() {
+async fn a_key_longer_than_255_characters_is_refused() {
     let mut app = TestApp::spawn().await;
     let id = app.activate().await;
     let long = "k".repeat(256);

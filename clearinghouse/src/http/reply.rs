@@ -10,10 +10,14 @@ use crate::ledger::{Answer, Reply};
 
 /// A problem document as a response.
 pub fn problem(problem: &Problem) -> HttpResponse {
+    problem_builder(problem).json(problem)
+}
+
+fn problem_builder(problem: &Problem) -> HttpResponseBuilder {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponseBuilder::new(status)
-        .content_type(PROBLEM_CONTENT_TYPE)
-        .json(problem)
+    let mut builder = HttpResponseBuilder::new(status);
+    builder.content_type(PROBLEM_CONTENT_TYPE);
+    builder
 }
 
 /// The problem of an ID in `field` that could not be read.
@@ -34,20 +38,21 @@ pub fn id_problem(field: &str, error: &IdError) -> Problem {
 
 /// The ledger's reply as a response; a success carries `success` as its status.
 pub fn reply(reply: Reply, success: StatusCode) -> HttpResponse {
-    let mut response = match &reply.outcome {
-        Ok(answer) => HttpResponseBuilder::new(success)
-            .content_type("application/json")
-            .body(body(answer)),
-        Err(p) => problem(p),
+    let mut builder = match &reply.outcome {
+        Ok(_) => {
+            let mut builder = HttpResponseBuilder::new(success);
+            builder.content_type("application/json");
+            builder
+        }
+        Err(p) => problem_builder(p),
     };
     if reply.replayed {
-        response.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
-            actix_web::http::header::HeaderValue::from_static("true"),
-        );
-        debug_assert!(IDEMPOTENT_REPLAYED_HEADER.eq_ignore_ascii_case("idempotent-replayed"));
+        builder.insert_header((IDEMPOTENT_REPLAYED_HEADER, "true"));
     }
-    response
+    match &reply.outcome {
+        Ok(answer) => builder.body(body(answer)),
+        Err(p) => builder.json(p),
+    }
 }
 
 /// The answer's JSON, its fields in the order the wire types declare them.
