@@ -30,7 +30,8 @@ pub fn audit(view: &View<'_>, tenant: &TenantName) -> Result<AuditReport, Ledger
     // What key packs hold, by (source, version, type, server), recounted from the key packs.
     let mut recount: BTreeMap<(String, &'static str, &'static str, u64), u64> = BTreeMap::new();
     let mut key_packs_checked = 0u64;
-    for (key, bytes) in view.scan(&keys.key_packs())? {
+    for entry in view.scan(&keys.key_packs()) {
+        let (key, bytes) = entry?;
         let entry: KeyPackEntry = decode(&key, &bytes)?;
         key_packs_checked += 1;
         if key != keys.key_pack(entry.server, entry.serial) {
@@ -53,7 +54,8 @@ pub fn audit(view: &View<'_>, tenant: &TenantName) -> Result<AuditReport, Ledger
     }
     let all_held = keys.all_held();
     let mut counters: BTreeMap<String, u64> = BTreeMap::new();
-    for (key, bytes) in view.scan(&all_held)? {
+    for entry in view.scan(&all_held) {
+        let (key, bytes) = entry?;
         let name = String::from_utf8_lossy(&key[all_held.len()..]).into_owned();
         counters.insert(name, decode(&key, &bytes)?);
     }
@@ -78,7 +80,8 @@ pub fn audit(view: &View<'_>, tenant: &TenantName) -> Result<AuditReport, Ledger
     let allocated: u64 = held.values().sum();
 
     let mut purchases_checked = 0u64;
-    for (key, bytes) in view.scan(&keys.purchases())? {
+    for entry in view.scan(&keys.purchases()) {
+        let (key, bytes) = entry?;
         let purchase: Purchase = decode(&key, &bytes)?;
         purchases_checked += 1;
         let source = String::from_utf8_lossy(&key[keys.purchases().len()..]).into_owned();

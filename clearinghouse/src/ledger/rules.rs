@@ -205,9 +205,11 @@ impl Tx<'_, '_> {
     fn key_packs_of(&self, server: u64) -> Result<Vec<KeyPackEntry>, LedgerError> {
         let prefix = self.keys.server_key_packs(server);
         self.view
-            .scan(&prefix)?
-            .into_iter()
-            .map(|(key, bytes)| records::decode(&key, &bytes))
+            .scan(&prefix)
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                records::decode(&key, &bytes)
+            })
             .collect()
     }
 
@@ -556,7 +558,8 @@ fn holders(
         .keys
         .held_by_all(source, cals.product_version, cals.license_type);
     let mut servers = Vec::new();
-    for (key, _) in tx.view.scan(&prefix)? {
+    for entry in tx.view.scan(&prefix) {
+        let (key, _) = entry?;
         let rest = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
         let no: u64 = rest
             .parse()

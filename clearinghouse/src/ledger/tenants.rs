@@ -84,7 +84,11 @@ pub fn create(
 /// Removes `tenant` and every record it has, returning its settings.
 fn remove(view: &mut View<'_>, tenant: &TenantName) -> Result<TenantMeta, LedgerError> {
     let old = meta(view, tenant)?.ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))?;
-    for (key, _) in view.scan(&Keys::new(tenant).all())? {
+    let keys = view
+        .scan(&Keys::new(tenant).all())
+        .map(|entry| entry.map(|(key, _)| key))
+        .collect::<Result<Vec<_>, _>>()?;
+    for key in keys {
         view.remove(key);
     }
     view.remove(Keys::new(tenant).meta());
@@ -115,9 +119,9 @@ pub fn delete(view: &mut View<'_>, tenant: &TenantName) -> Result<TenantInfo, Le
 
 /// Every tenant, by name.
 pub fn list(view: &View<'_>) -> Result<Vec<TenantInfo>, LedgerError> {
-    view.scan(records::TENANT_REGISTRY)?
-        .into_iter()
-        .map(|(key, bytes)| {
+    view.scan(records::TENANT_REGISTRY)
+        .map(|entry| {
+            let (key, bytes) = entry?;
             let meta: TenantMeta = records::decode(&key, &bytes)?;
             let name = String::from_utf8_lossy(&key[records::TENANT_REGISTRY.len()..]).into_owned();
             Ok(TenantInfo {

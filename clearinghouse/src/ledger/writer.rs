@@ -151,7 +151,8 @@ impl KnownKeys {
         for tenant in tenants::list(&view)? {
             let tenant = TenantName::parse(&tenant.name)?;
             let prefix = Keys::new(&tenant).idempotency("");
-            for (key, _) in view.scan(&prefix)? {
+            for entry in view.scan(&prefix) {
+                let (key, _) = entry?;
                 self.insert(&tenant, &String::from_utf8_lossy(&key[prefix.len()..]));
             }
         }

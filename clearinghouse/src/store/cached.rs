@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{Batch, Entries, Store, StoreError};
+use super::{Batch, Scan, Store, StoreError};
 
 /// The most entries kept before the cache is emptied.
 const MAX_ENTRIES: usize = 50_000;
@@ -51,7 +51,7 @@ impl<S: Store> Store for CachedStore<S> {
         Ok(value)
     }
 
-    fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
+    fn scan<'a>(&'a self, prefix: &[u8]) -> Scan<'a> {
         self.inner.scan(prefix)
     }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use super::{Batch, Entries, Store, StoreError};
+use super::{Batch, Scan, Store, StoreError};
 
 /// A sorted map behind a lock.
 #[derive(Debug, Default)]
@@ -28,13 +28,18 @@ impl Store for MemoryStore {
         Ok(self.map.read().map_err(|_| poisoned())?.get(key).cloned())
     }
 
-    fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
-        let map = self.map.read().map_err(|_| poisoned())?;
-        Ok(map
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+    fn scan<'a>(&'a self, prefix: &[u8]) -> Scan<'a> {
+        // A copy, so that no lock is held while the caller consumes it; this store only
+        // serves tests and throwaway runs, whose data is small.
+        let entries: Vec<_> = match self.map.read() {
+            Ok(map) => map
+                .range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| Ok((k.clone(), v.clone())))
+                .collect(),
+            Err(_) => vec![Err(poisoned())],
+        };
+        Box::new(entries.into_iter())
     }
 
     fn commit(&self, batch: &Batch) -> Result<(), StoreError> {

@@ -17,7 +17,7 @@ use thiserror::Error;
 pub use cached::CachedStore;
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
-pub use view::View;
+pub use view::{Merged, View};
 
 /// A failure of the store below; the writes of the batch in hand are not applied.
 #[derive(Debug, Error)]
@@ -55,23 +55,21 @@ impl Batch {
         self.writes.extend(other.writes);
     }
 
-    /// Applies this batch's writes in `prefix` over `base` (a sorted scan of the store).
-    fn overlay_scan(&self, prefix: &[u8], base: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
+    /// Copies this batch's writes in `prefix` into `overlay`, over what it holds.
+    fn writes_under(&self, prefix: &[u8], overlay: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
         for (key, value) in self
             .writes
             .range(prefix.to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
         {
-            match value {
-                Some(v) => base.insert(key.clone(), v.clone()),
-                None => base.remove(key),
-            };
+            overlay.insert(key.clone(), value.clone());
         }
     }
 }
 
-/// Key-value pairs, in key order.
-pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+/// Key-value pairs in key order, read as they are consumed: an audit of a hundred thousand
+/// key packs must not hold them all in memory at once.
+pub type Scan<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;
 
 /// A key-value store the ledger can commit to.
 pub trait Store: Send + Sync + 'static {
@@ -79,7 +77,7 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Every entry whose key starts with `prefix`, in key order.
-    fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError>;
+    fn scan<'a>(&'a self, prefix: &[u8]) -> Scan<'a>;
 
     /// Applies `batch` atomically. When this returns `Ok`, the batch is durable: it
     /// survives the process being killed (for stores that keep anything at all).
