@@ -5,6 +5,7 @@
 
 mod api;
 mod concurrency;
+mod controls;
 mod health;
 mod helpers;
 mod idempotency;

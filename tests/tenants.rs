@@ -226,8 +226,11 @@ async fn tenants_are_listed() {
 #[tokio::test]
 async fn every_admin_route_refuses_a_missing_or_wrong_token() {
     let app = TestApp::spawn().await;
-    for (method, path) in clearinghouse::http::admin::ROUTES {
-        let path = path.replace("{tenant}", "default");
+    let routes = clearinghouse::http::admin::ROUTES
+        .iter()
+        .chain(clearinghouse::http::controls::ROUTES);
+    for (method, path) in routes {
+        let path = path.replace("{tenant}", "default").replace("{id}", "1");
         let method: Method = method.to_uppercase().parse().unwrap();
         for token in [None, Some("wrong")] {
             let mut request = app

@@ -46,7 +46,12 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
     /// Holds every commit back this long (a test control that keeps requests in flight).
     pub commit_delay: Option<Duration>,
+    /// The most entries a tenant's journal keeps before it drops its oldest.
+    pub journal_capacity: usize,
 }
+
+/// How many entries a tenant's journal keeps by default.
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
 
 impl Config {
     /// A clearinghouse on a free loopback port with an in-memory store: what tests want.
@@ -59,6 +64,7 @@ impl Config {
             admin_token: None,
             clock: Arc::new(SystemClock),
             commit_delay: None,
+            journal_capacity: DEFAULT_JOURNAL_CAPACITY,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`config`] and [`server`]: what a clearinghouse starts with, and starting it.
 
 pub mod config;
+pub mod controls;
 pub mod fixtures;
 pub mod http;
 pub mod ledger;

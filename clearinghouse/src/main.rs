@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use clearinghouse::config::{default_addr, default_data_dir};
+use clearinghouse::config::{DEFAULT_JOURNAL_CAPACITY, default_addr, default_data_dir};
 use clearinghouse::ledger::SystemClock;
 use clearinghouse::{Config, FixtureSource, RunningServer, Storage};
 use shared::wire::{ADMIN_BASE, AuditReport, DEFAULT_TENANT, Problem};
@@ -77,6 +77,10 @@ struct Serve {
     /// Token of the admin API [default: generated and printed at start].
     #[arg(long, env = "CLEARINGHOUSE_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// The most entries a tenant's journal keeps; past it the oldest are dropped (and
+    /// counted).
+    #[arg(long, env = "CLEARINGHOUSE_JOURNAL_CAPACITY", default_value_t = DEFAULT_JOURNAL_CAPACITY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    journal_capacity: usize,
     /// Log filter, e.g. `info` or `clearinghouse=debug` (the RUST_LOG syntax).
     #[arg(long, env = "CLEARINGHOUSE_LOG", default_value = "info")]
     log: String,
@@ -129,6 +133,7 @@ async fn serve(args: Serve) -> ExitCode {
         admin_token: args.admin_token,
         clock: std::sync::Arc::new(SystemClock),
         commit_delay: None,
+        journal_capacity: args.journal_capacity,
     };
     let server = match RunningServer::start(config).await {
         Ok(server) => server,

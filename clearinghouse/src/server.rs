@@ -11,7 +11,9 @@ use thiserror::Error;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, FixtureSource, Storage};
+use crate::controls::Controls;
 use crate::fixtures::{self, FixtureError};
+use crate::http::door::ConnSocket;
 use crate::http::{self, admin::AdminToken};
 use crate::ledger::records;
 use crate::ledger::{Ledger, LedgerError, LedgerSettings};
@@ -46,6 +48,16 @@ pub enum StartError {
         /// What the OS reported.
         source: std::io::Error,
     },
+}
+
+/// Keeps a handle on each connection's socket, so that an injected fault can close it
+/// without an answer.
+fn keep_socket(connection: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
+    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+        && let Ok(socket) = socket2::SockRef::from(stream).try_clone()
+    {
+        data.insert(ConnSocket(socket));
+    }
 }
 
 /// A clearinghouse that is listening.
@@ -97,12 +109,15 @@ impl RunningServer {
         let addr = listener.local_addr().map_err(bind_error)?;
         let ledger_data = web::Data::new(ledger.clone());
         let token = web::Data::new(AdminToken(admin_token.clone()));
+        let controls = web::Data::new(Controls::new(config.journal_capacity));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(ledger_data.clone())
                 .app_data(token.clone())
+                .app_data(controls.clone())
                 .configure(http::configure)
         })
+        .on_connect(keep_socket)
         .workers(2)
         .listen(listener)
         .map_err(bind_error)?

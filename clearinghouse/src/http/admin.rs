@@ -7,6 +7,7 @@ use shared::wire::{CreateTenantRequest, ErrorCode, Problem, PurchaseSpec};
 
 use super::body;
 use super::reply;
+use crate::controls::Controls;
 use crate::ledger::{Command, Ledger, TenantName};
 
 /// The admin token, as app data.
@@ -31,11 +32,12 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tenants/{tenant}", web::delete().to(delete))
             .route("/tenants/{tenant}/reset", web::post().to(reset))
             .route("/tenants/{tenant}/purchases", web::post().to(add_purchase))
-            .route("/tenants/{tenant}/audit", web::get().to(audit)),
+            .route("/tenants/{tenant}/audit", web::get().to(audit))
+            .configure(super::controls::configure),
     );
 }
 
-fn authorize(request: &HttpRequest, token: &AdminToken) -> Result<(), Problem> {
+pub(super) fn authorize(request: &HttpRequest, token: &AdminToken) -> Result<(), Problem> {
     let given = request
         .headers()
         .get("authorization")
@@ -60,7 +62,7 @@ fn authorize(request: &HttpRequest, token: &AdminToken) -> Result<(), Problem> {
     }
 }
 
-fn path_tenant(request: &HttpRequest) -> Result<TenantName, Problem> {
+pub(super) fn path_tenant(request: &HttpRequest) -> Result<TenantName, Problem> {
     TenantName::parse(request.match_info().get("tenant").unwrap_or_default())
         .map_err(|e| e.problem())
 }
@@ -132,12 +134,40 @@ async fn with_body<T: serde::de::DeserializeOwned>(
     }
 }
 
-async fn delete(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
-    on_tenant(r, l, t, Command::DeleteTenant).await
+async fn delete(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    t: web::Data<AdminToken>,
+    c: web::Data<Controls>,
+) -> HttpResponse {
+    forgetting_controls(r, l, t, c, Command::DeleteTenant).await
 }
 
-async fn reset(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
-    on_tenant(r, l, t, Command::ResetTenant).await
+async fn reset(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    t: web::Data<AdminToken>,
+    c: web::Data<Controls>,
+) -> HttpResponse {
+    forgetting_controls(r, l, t, c, Command::ResetTenant).await
+}
+
+/// Runs a command that removes the tenant's state, and with it its faults and journal.
+async fn forgetting_controls(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    t: web::Data<AdminToken>,
+    c: web::Data<Controls>,
+    command: Command,
+) -> HttpResponse {
+    let tenant = path_tenant(&r).ok();
+    let response = on_tenant(r, l, t, command).await;
+    if response.status().is_success()
+        && let Some(tenant) = tenant
+    {
+        c.forget(&tenant);
+    }
+    response
 }
 
 async fn add_purchase(

@@ -2,19 +2,21 @@
 //! command to the ledger and writes back what the ledger answered.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::middleware::from_fn;
+use actix_web::web::Bytes;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use shared::id::{KeyPackId, LicenseServerId};
 use shared::vocab::{LicenseProgram, LicenseType, ProductVersion, Term, WindowsServer};
 use shared::wire::{
-    ActivateRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest, Problem,
-    ReactivateRequest, RecoverCalsRequest,
+    API_BASE, ActivateRequest, DeactivateRequest, ErrorCode, InstallCalsRequest,
+    MigrateCalsRequest, Problem, ReactivateRequest, RecoverCalsRequest,
 };
 
 use super::body;
+use super::door::{self, Note};
 use super::reply::{self, id_problem};
-use crate::ledger::{Command, Ledger};
+use crate::ledger::{Answer, Command, Ledger};
 
 /// Every route of the API, as `(method, path)`: the OpenAPI document must describe
 /// exactly these (a test holds them together).
@@ -40,12 +42,13 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route("/activations", web::post().to(activate))
-            .route("/reactivations", web::post().to(reactivate))
-            .route("/deactivations", web::post().to(deactivate))
-            .route("/key-packs", web::post().to(install_cals))
-            .route("/migrations", web::post().to(migrate_cals))
-            .route("/recoveries", web::post().to(recover_cals))
+            .wrap(from_fn(door::door))
+            .route("/activations", web::post().to(mutation_created))
+            .route("/reactivations", web::post().to(mutation_created))
+            .route("/deactivations", web::post().to(mutation_ok))
+            .route("/key-packs", web::post().to(mutation_created))
+            .route("/migrations", web::post().to(mutation_created))
+            .route("/recoveries", web::post().to(mutation_created))
             .route(
                 "/license-servers/{license_server_id}",
                 web::get().to(status),
@@ -59,51 +62,68 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Runs a mutation whose body is a `T`, answering `success` when it is applied.
-async fn mutation<T: DeserializeOwned>(
+/// The command a mutation route's body asks for, or `None` if `route` is not a mutation
+/// route. The handlers and a journal's replay read bodies through this one function.
+pub fn mutation_command(route: &str, bytes: &Bytes) -> Option<Result<Command, Problem>> {
+    Some(match route.strip_prefix(API_BASE)? {
+        "/activations" => body::json::<ActivateRequest>(bytes).map(Command::Activate),
+        "/reactivations" => body::json::<ReactivateRequest>(bytes).map(Command::Reactivate),
+        "/deactivations" => body::json::<DeactivateRequest>(bytes).map(Command::Deactivate),
+        "/key-packs" => body::json::<InstallCalsRequest>(bytes).map(Command::InstallCals),
+        "/migrations" => body::json::<MigrateCalsRequest>(bytes).map(Command::MigrateCals),
+        "/recoveries" => body::json::<RecoverCalsRequest>(bytes).map(Command::RecoverCals),
+        _ => return None,
+    })
+}
+
+/// Runs the mutation the route and body ask for, answering `success` when it is applied.
+async fn mutation(
     request: HttpRequest,
     payload: web::Payload,
     ledger: web::Data<Ledger>,
-    command: fn(T) -> Command,
     success: StatusCode,
 ) -> HttpResponse {
+    let route = request.match_pattern().unwrap_or_default();
     let parsed = async {
         let tenant = body::tenant(&request)?;
         let key = body::idempotency_key(&request)?;
         let bytes = body::read(payload).await?;
-        let value: T = body::json(&bytes)?;
-        Ok::<_, Problem>((tenant, key, value))
+        request.extensions_mut().insert(Note {
+            body: Some(bytes.clone()),
+            ..Note::default()
+        });
+        let command = mutation_command(&route, &bytes).unwrap_or_else(|| {
+            Err(Problem::new(
+                ErrorCode::Internal,
+                format!("route {route} has no command"),
+            ))
+        })?;
+        Ok::<_, Problem>((tenant, key, command))
     };
     match parsed.await {
-        Ok((tenant, key, value)) => {
-            reply::reply(ledger.execute(tenant, command(value), key).await, success)
+        Ok((tenant, key, command)) => {
+            let answer = ledger.execute(tenant, command, key).await;
+            if let Some(note) = request.extensions_mut().get_mut::<Note>() {
+                note.applied = answer.applied;
+                note.replayed = answer.replayed;
+                note.ids = answer
+                    .outcome
+                    .as_ref()
+                    .map(Answer::issued_ids)
+                    .unwrap_or_default();
+            }
+            reply::reply(answer, success)
         }
         Err(p) => reply::problem(&p),
     }
 }
 
-async fn activate(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
-    mutation::<ActivateRequest>(r, p, l, Command::Activate, StatusCode::CREATED).await
+async fn mutation_created(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
+    mutation(r, p, l, StatusCode::CREATED).await
 }
 
-async fn reactivate(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
-    mutation::<ReactivateRequest>(r, p, l, Command::Reactivate, StatusCode::CREATED).await
-}
-
-async fn deactivate(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
-    mutation::<DeactivateRequest>(r, p, l, Command::Deactivate, StatusCode::OK).await
-}
-
-async fn install_cals(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
-    mutation::<InstallCalsRequest>(r, p, l, Command::InstallCals, StatusCode::CREATED).await
-}
-
-async fn migrate_cals(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
-    mutation::<MigrateCalsRequest>(r, p, l, Command::MigrateCals, StatusCode::CREATED).await
-}
-
-async fn recover_cals(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
-    mutation::<RecoverCalsRequest>(r, p, l, Command::RecoverCals, StatusCode::CREATED).await
+async fn mutation_ok(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
+    mutation(r, p, l, StatusCode::OK).await
 }
 
 fn path_id<T>(request: &HttpRequest, name: &str) -> Result<T, Problem>

@@ -47,21 +47,30 @@ pub fn json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
 /// Reads a request body of at most [`MAX_BODY`] bytes, refusing larger ones as soon as
 /// they pass the limit.
 pub async fn read(payload: web::Payload) -> Result<Bytes, Problem> {
-    match payload.to_bytes_limited(MAX_BODY).await {
+    read_up_to(payload, MAX_BODY).await
+}
+
+/// Reads a request body of at most `limit` bytes (for the few routes that take files).
+pub async fn read_up_to(payload: web::Payload, limit: usize) -> Result<Bytes, Problem> {
+    match payload.to_bytes_limited(limit).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) => Err(Problem::new(
             ErrorCode::MalformedRequest,
             format!("the body could not be read: {e}"),
         )),
-        Err(_) => Err(too_large()),
+        Err(_) => Err(too_large_for(limit)),
     }
 }
 
 /// The problem of a body over [`MAX_BODY`].
 pub fn too_large() -> Problem {
+    too_large_for(MAX_BODY)
+}
+
+fn too_large_for(limit: usize) -> Problem {
     Problem::new(
         ErrorCode::PayloadTooLarge,
-        format!("the body is larger than {MAX_BODY} bytes"),
+        format!("the body is larger than {limit} bytes"),
     )
 }
 

@@ -4,11 +4,16 @@
 //! - `health`: `/health` and `/ready`.
 //! - `api`: the JSON API of the automatic method, under `/api/v1`.
 //! - `admin`: tenants and audits, under `/admin/v1`, behind the admin token.
+//! - `controls`: the test controls of a tenant (faults, journal, seed, clock, snapshots,
+//!   replays), under `/admin/v1` too.
+//! - `door`: the middleware over the API where faults act and the journal is written.
 //! - `body` and `reply`: reading requests and writing answers, the same for every route.
 
 pub mod admin;
 pub mod api;
 mod body;
+pub mod controls;
+pub mod door;
 mod health;
 mod reply;
 

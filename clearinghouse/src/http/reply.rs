@@ -67,6 +67,8 @@ fn body(answer: &Answer) -> Vec<u8> {
         Answer::Tenant(a) => serde_json::to_vec(a),
         Answer::Tenants(a) => serde_json::to_vec(a),
         Answer::PurchaseAdded => serde_json::to_vec(&serde_json::json!({"added": true})),
+        Answer::Clock(a) => serde_json::to_vec(a),
+        Answer::Snapshot(text) => Ok(text.clone().into_bytes()),
     };
     bytes.unwrap_or_default()
 }

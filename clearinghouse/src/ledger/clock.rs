@@ -2,7 +2,7 @@
 //! after 24 hours) reads a [`Clock`], so that tests can move time instead of waiting.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time, in milliseconds since the Unix epoch.
 pub trait Clock: Send + Sync + 'static {
@@ -43,4 +43,16 @@ impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
+}
+
+/// `ms` since the Unix epoch as RFC 3339 in UTC, e.g. `2027-01-31T09:00:00.000Z`.
+pub fn rfc3339(ms: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+/// Reads an RFC 3339 time (e.g. `2027-01-31T09:00:00Z`) as ms since the Unix epoch.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let time = humantime::parse_rfc3339_weak(text.trim()).ok()?;
+    let ms = time.duration_since(UNIX_EPOCH).ok()?.as_millis();
+    u64::try_from(ms).ok()
 }

@@ -249,6 +249,14 @@ pub enum LedgerError {
         "a request with idempotency key {0:?} is still being applied; retry after it has been answered"
     )]
     RequestInProgress(String),
+    /// A clock set so far off that it cannot be represented.
+    #[error(
+        "that time is out of range for the tenant's clock; pick a time between 1970 and 292 million years from now"
+    )]
+    ClockOutOfRange,
+    /// A snapshot that cannot be imported; nothing was.
+    #[error("{0}; nothing was imported")]
+    InvalidSnapshot(String),
 }
 
 impl LedgerError {
@@ -321,6 +329,8 @@ impl LedgerError {
             E::TooManyKeyPacks(_) => problem(C::QuantityExhausted),
             E::IdempotencyKeyReused(_) => problem(C::IdempotencyKeyReused),
             E::RequestInProgress(_) => problem(C::RequestInProgress),
+            E::InvalidSnapshot(_) => problem(C::InvalidSnapshot),
+            E::ClockOutOfRange => problem(C::InvalidField),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod clock;
 mod error;
 pub mod records;
 pub mod rules;
+pub mod snapshot;
 pub mod tenants;
 mod writer;
 
@@ -23,13 +24,13 @@ use shared::wire::{
     ActivateRequest, AuditReport, CreateTenantRequest, DeactivateRequest, InstallCalsRequest,
     KeyPackIssued, KeyPackRecord, LicenseServerActivated, LicenseServerDeactivated,
     LicenseServerStatus, MigrateCalsRequest, PurchaseSpec, ReactivateRequest, RecoverCalsRequest,
-    TenantInfo,
+    TenantClock, TenantInfo,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::LedgerError;
 pub use tenants::TenantName;
-pub use writer::{Ledger, LedgerSettings, Reply};
+pub use writer::{Ledger, LedgerSettings, Reply, TenantState};
 
 /// A request to the ledger, for one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,6 +68,25 @@ pub enum Command {
     ListTenants,
     /// Add a purchase to the tenant.
     AddPurchase(PurchaseSpec),
+    /// Give the tenant a new seed.
+    SetSeed(u64),
+    /// Read the tenant's clock.
+    ReadClock,
+    /// Set or move the tenant's clock.
+    SetClock(ClockChange),
+    /// Export the tenant's whole state.
+    ExportSnapshot,
+    /// Create the tenant from a snapshot.
+    ImportSnapshot(Box<snapshot::SnapshotBody>),
+}
+
+/// How a tenant's clock is changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ClockChange {
+    /// To this time, in milliseconds since the Unix epoch.
+    SetTo(u64),
+    /// Forward by this many milliseconds.
+    Advance(u64),
 }
 
 impl Command {
@@ -78,6 +98,8 @@ impl Command {
                 | Command::VerifyKeyPack { .. }
                 | Command::Audit
                 | Command::ListTenants
+                | Command::ReadClock
+                | Command::ExportSnapshot
         )
     }
 
@@ -91,6 +113,11 @@ impl Command {
                 | Command::DeleteTenant
                 | Command::ListTenants
                 | Command::AddPurchase(_)
+                | Command::SetSeed(_)
+                | Command::ReadClock
+                | Command::SetClock(_)
+                | Command::ExportSnapshot
+                | Command::ImportSnapshot(_)
         )
     }
 }
@@ -116,4 +143,21 @@ pub enum Answer {
     Tenants(Vec<TenantInfo>),
     /// A purchase added.
     PurchaseAdded,
+    /// The time on a tenant's clock.
+    Clock(TenantClock),
+    /// A tenant's whole state, as the bytes of a snapshot file.
+    Snapshot(String),
+}
+
+impl Answer {
+    /// The IDs the answer issued: a license server ID, a key pack ID or a confirmation
+    /// code.
+    pub fn issued_ids(&self) -> Vec<String> {
+        match self {
+            Answer::Activated(a) => vec![a.license_server_id.to_string()],
+            Answer::Deactivated(a) => vec![a.confirmation_code.to_string()],
+            Answer::KeyPack(a) => vec![a.key_pack_id.to_string()],
+            _ => Vec::new(),
+        }
+    }
 }

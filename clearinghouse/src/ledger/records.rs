@@ -41,6 +41,17 @@ pub struct TenantMeta {
     pub seq: u64,
     /// The number the next activated license server gets.
     pub next_server: u64,
+    /// How far the tenant's clock is from the clearinghouse's, in milliseconds.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
+}
+
+impl TenantMeta {
+    /// The time on the tenant's clock when the clearinghouse's reads `base_ms`.
+    pub fn now_ms(&self, base_ms: u64) -> u64 {
+        let ms = i128::from(base_ms) + i128::from(self.clock_offset_ms);
+        u64::try_from(ms.max(0)).unwrap_or(u64::MAX)
+    }
 }
 
 /// CALs of one product version and license type bought under a purchase.
@@ -375,6 +386,23 @@ pub fn is_hot(key: &[u8]) -> bool {
     };
     let table = &rest[slash + 1..];
     !(table.starts_with(b"kp/") || table.starts_with(b"idem/"))
+}
+
+/// Checks that `bytes` is a well-formed record for `key`, a key of a tenant without its
+/// `t/<tenant>/` prefix (as a snapshot carries it). Says what is wrong otherwise.
+pub fn check_record(key: &str, bytes: &[u8]) -> Result<(), String> {
+    let table = key.split('/').next().unwrap_or_default();
+    let checked = match table {
+        "purchase" => serde_json::from_slice::<Purchase>(bytes).map(drop),
+        "server" => serde_json::from_slice::<ServerRecord>(bytes).map(drop),
+        "company" => serde_json::from_slice::<shared::vocab::CompanyInfo>(bytes).map(drop),
+        "lsid" | "pid" => serde_json::from_slice::<u64>(bytes).map(drop),
+        "kp" => serde_json::from_slice::<KeyPackEntry>(bytes).map(drop),
+        "held" => serde_json::from_slice::<u32>(bytes).map(drop),
+        "idem" => serde_json::from_slice::<IdempotencyRecord>(bytes).map(drop),
+        _ => return Err(format!("record {key:?} is of no known kind")),
+    };
+    checked.map_err(|e| format!("record {key:?} is not readable: {e}"))
 }
 
 /// The registry entry of a tenant.

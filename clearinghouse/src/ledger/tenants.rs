@@ -4,11 +4,12 @@
 use std::fmt;
 
 use shared::vocab::{LicenseProgram, Quantity};
-use shared::wire::{DEFAULT_TENANT, PurchaseSpec, TenantInfo};
+use shared::wire::{DEFAULT_TENANT, PurchaseSpec, TenantClock, TenantInfo};
 
-use super::LedgerError;
+use super::clock::rfc3339;
 use super::records::{self, Holding, Keys, Purchase, TenantMeta, read, source_key, write};
 use super::rules::describe;
+use super::{ClockChange, LedgerError};
 use crate::store::View;
 
 /// The most CALs one purchase may hold of one product version and license type.
@@ -70,6 +71,7 @@ pub fn create(
         seed,
         seq: 0,
         next_server: 1,
+        clock_offset_ms: 0,
     };
     write(view, Keys::new(tenant).meta(), &meta)?;
     for spec in purchases {
@@ -188,4 +190,60 @@ pub fn add_purchase(
             used_by: None,
         },
     )
+}
+
+fn existing(view: &View<'_>, tenant: &TenantName) -> Result<TenantMeta, LedgerError> {
+    meta(view, tenant)?.ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))
+}
+
+/// Gives `tenant` a new seed: the IDs it draws from now on derive from it.
+pub fn set_seed(
+    view: &mut View<'_>,
+    tenant: &TenantName,
+    seed: u64,
+) -> Result<TenantInfo, LedgerError> {
+    let mut meta = existing(view, tenant)?;
+    meta.seed = seed;
+    write(view, Keys::new(tenant).meta(), &meta)?;
+    Ok(TenantInfo {
+        name: tenant.to_string(),
+        seed,
+    })
+}
+
+/// The time on `tenant`'s clock when the clearinghouse's reads `base_ms`.
+pub fn clock(
+    view: &View<'_>,
+    tenant: &TenantName,
+    base_ms: u64,
+) -> Result<TenantClock, LedgerError> {
+    Ok(describe_clock(tenant, &existing(view, tenant)?, base_ms))
+}
+
+fn describe_clock(tenant: &TenantName, meta: &TenantMeta, base_ms: u64) -> TenantClock {
+    let now_ms = meta.now_ms(base_ms);
+    TenantClock {
+        tenant: tenant.to_string(),
+        now: rfc3339(now_ms),
+        now_ms,
+        offset_ms: meta.clock_offset_ms,
+    }
+}
+
+/// Sets or moves `tenant`'s clock.
+pub fn change_clock(
+    view: &mut View<'_>,
+    tenant: &TenantName,
+    change: ClockChange,
+    base_ms: u64,
+) -> Result<TenantClock, LedgerError> {
+    let mut meta = existing(view, tenant)?;
+    let target = match change {
+        ClockChange::SetTo(ms) => i128::from(ms),
+        ClockChange::Advance(ms) => i128::from(meta.now_ms(base_ms)) + i128::from(ms),
+    };
+    meta.clock_offset_ms =
+        i64::try_from(target - i128::from(base_ms)).map_err(|_| LedgerError::ClockOutOfRange)?;
+    write(view, Keys::new(tenant).meta(), &meta)?;
+    Ok(describe_clock(tenant, &meta, base_ms))
 }

@@ -26,7 +26,7 @@ use super::records::{
     IdempotencyRecord, KeyPackEntry, Keys, SavedOutcome, TenantMeta, read, write,
 };
 use super::rules::{self, Tx};
-use super::{Answer, Clock, Command, LedgerError, TenantName, audit, tenants};
+use super::{Answer, Clock, Command, LedgerError, TenantName, audit, snapshot, tenants};
 use crate::store::{Batch, Store, View};
 
 /// The most requests committed in one batch.
@@ -56,6 +56,9 @@ pub struct Reply {
     pub outcome: Result<Answer, Problem>,
     /// Whether this is the saved answer to an earlier request with the same key.
     pub replayed: bool,
+    /// For a request that changed the tenant's licenses: its place in the order the
+    /// tenant's changes were applied (0 for the first). A replay follows this order.
+    pub applied: Option<u64>,
 }
 
 impl Reply {
@@ -63,8 +66,18 @@ impl Reply {
         Reply {
             outcome: outcome.map_err(|e| e.problem()),
             replayed: false,
+            applied: None,
         }
     }
+}
+
+/// What the doors may know of a tenant without asking the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantState {
+    /// Its seed.
+    pub seed: u64,
+    /// Now, on its clock, in ms since the Unix epoch.
+    pub now_ms: u64,
 }
 
 struct Job {
@@ -299,7 +312,8 @@ impl Ledger {
         else {
             return Ok(None);
         };
-        let now = self.inner.clock.now_ms();
+        let base = self.inner.clock.now_ms();
+        let now = tenants::meta(&view, tenant)?.map_or(base, |meta| meta.now_ms(base));
         if now.saturating_sub(saved.created_ms) >= IDEMPOTENCY_TTL_MS {
             return Ok(None);
         }
@@ -320,6 +334,18 @@ impl Ledger {
         Ok(Some(Reply {
             outcome,
             replayed: true,
+            applied: None,
+        }))
+    }
+
+    /// `tenant`'s seed and the time on its clock, or `None` if there is no such tenant.
+    pub fn tenant_state(&self, tenant: &TenantName) -> Result<Option<TenantState>, LedgerError> {
+        let empty = Batch::default();
+        let view = View::new(self.inner.store.as_ref(), &empty);
+        let base = self.inner.clock.now_ms();
+        Ok(tenants::meta(&view, tenant)?.map(|meta| TenantState {
+            seed: meta.seed,
+            now_ms: meta.now_ms(base),
         }))
     }
 
@@ -410,9 +436,16 @@ impl Writer {
     /// Applies one job: its writes stay in `view` only if it succeeds (and, for a key, the
     /// saved answer is written whether it succeeded or was refused).
     fn apply(&self, view: &mut View<'_>, job: &Job) -> Reply {
-        let now = self.settings.clock.now_ms();
+        let base = self.settings.clock.now_ms();
+        let now = match tenants::meta(view, &job.tenant) {
+            Ok(meta) => meta.map_or(base, |meta| meta.now_ms(base)),
+            Err(e) => return Reply::fresh(Err(e)),
+        };
         let keys = Keys::new(&job.tenant);
-        let outcome = self.dispatch(view, job);
+        let (outcome, applied) = match self.dispatch(view, job, base) {
+            Ok((answer, applied)) => (Ok(answer), applied),
+            Err(e) => (Err(e), None),
+        };
         if outcome.is_err() {
             // A refused request leaves nothing behind but its saved answer.
             view.discard();
@@ -442,37 +475,85 @@ impl Writer {
             // Known before it is committed, so the set never misses a saved answer.
             self.known.insert(&job.tenant, key);
         }
-        Reply::fresh(outcome)
+        Reply {
+            applied,
+            ..Reply::fresh(outcome)
+        }
     }
 
-    fn dispatch(&self, view: &mut View<'_>, job: &Job) -> Result<Answer, LedgerError> {
+    /// Applies a job's command; a change to the tenant's licenses also returns its place
+    /// in the order of the tenant's changes.
+    fn dispatch(
+        &self,
+        view: &mut View<'_>,
+        job: &Job,
+        base_ms: u64,
+    ) -> Result<(Answer, Option<u64>), LedgerError> {
+        self.dispatch_tenant_command(view, job, base_ms)
+            .unwrap_or_else(|| self.dispatch_rule(view, job))
+    }
+
+    /// Applies the commands that work on tenants rather than on licenses.
+    fn dispatch_tenant_command(
+        &self,
+        view: &mut View<'_>,
+        job: &Job,
+        base_ms: u64,
+    ) -> Option<Result<(Answer, Option<u64>), LedgerError>> {
         let tenant = &job.tenant;
         let fixtures = self.settings.fixtures.as_slice();
-        match &job.command {
-            Command::CreateTenant(request) => {
-                return tenants::create(
-                    view,
-                    tenant,
-                    request.seed.unwrap_or_else(rand::random),
-                    if request.fixtures { fixtures } else { &[] },
-                )
-                .map(Answer::Tenant);
+        if matches!(job.command, Command::Audit | Command::AddPurchase(_)) {
+            match tenants::meta(view, tenant) {
+                Ok(Some(_)) => {}
+                Ok(None) => return Some(Err(LedgerError::UnknownTenant(tenant.to_string()))),
+                Err(e) => return Some(Err(e)),
             }
-            Command::ListTenants => return tenants::list(view).map(Answer::Tenants),
-            Command::ResetTenant => {
-                return tenants::reset(view, tenant, fixtures).map(Answer::Tenant);
-            }
-            Command::DeleteTenant => return tenants::delete(view, tenant).map(Answer::Tenant),
-            _ => {}
         }
+        let answer = match &job.command {
+            Command::CreateTenant(request) => tenants::create(
+                view,
+                tenant,
+                request.seed.unwrap_or_else(rand::random),
+                if request.fixtures { fixtures } else { &[] },
+            )
+            .map(Answer::Tenant),
+            Command::ListTenants => tenants::list(view).map(Answer::Tenants),
+            Command::ResetTenant => tenants::reset(view, tenant, fixtures).map(Answer::Tenant),
+            Command::DeleteTenant => tenants::delete(view, tenant).map(Answer::Tenant),
+            Command::Audit => audit::audit(view, tenant).map(Answer::Audit),
+            Command::AddPurchase(spec) => {
+                tenants::add_purchase(view, tenant, spec).map(|()| Answer::PurchaseAdded)
+            }
+            Command::SetSeed(seed) => tenants::set_seed(view, tenant, *seed).map(Answer::Tenant),
+            Command::ReadClock => tenants::clock(view, tenant, base_ms).map(Answer::Clock),
+            Command::SetClock(change) => {
+                tenants::change_clock(view, tenant, *change, base_ms).map(Answer::Clock)
+            }
+            Command::ExportSnapshot => {
+                snapshot::export(view, tenant, base_ms).map(Answer::Snapshot)
+            }
+            Command::ImportSnapshot(body) => {
+                snapshot::import(view, tenant, body, base_ms).map(|(info, keys)| {
+                    for key in keys {
+                        self.known.insert(tenant, &key);
+                    }
+                    Answer::Tenant(info)
+                })
+            }
+            _ => return None,
+        };
+        Some(answer.map(|answer| (answer, None)))
+    }
+
+    /// Applies a licensing command under the rules.
+    fn dispatch_rule(
+        &self,
+        view: &mut View<'_>,
+        job: &Job,
+    ) -> Result<(Answer, Option<u64>), LedgerError> {
+        let tenant = &job.tenant;
         let mut meta: TenantMeta = tenants::meta(view, tenant)?
             .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))?;
-        if job.command == Command::Audit {
-            return audit::audit(view, tenant).map(Answer::Audit);
-        }
-        if let Command::AddPurchase(spec) = &job.command {
-            return tenants::add_purchase(view, tenant, spec).map(|()| Answer::PurchaseAdded);
-        }
         let keys = Keys::new(tenant);
         let rng = request_rng(meta.seed, meta.seq);
         let mut tx = Tx {
@@ -488,21 +569,20 @@ impl Writer {
             Command::InstallCals(r) => rules::install_cals(&mut tx, r),
             Command::MigrateCals(r) => rules::migrate_cals(&mut tx, r),
             Command::RecoverCals(r) => rules::recover_cals(&mut tx, r),
-            Command::Status(id) => return rules::status(&tx, *id),
+            Command::Status(id) => return rules::status(&tx, *id).map(|a| (a, None)),
             Command::VerifyKeyPack {
                 license_server_id,
                 key_pack_id,
-            } => return rules::verify_key_pack(&tx, *license_server_id, *key_pack_id),
-            Command::Audit
-            | Command::AddPurchase(_)
-            | Command::CreateTenant(_)
-            | Command::ResetTenant
-            | Command::DeleteTenant
-            | Command::ListTenants => unreachable_command(),
+            } => {
+                return rules::verify_key_pack(&tx, *license_server_id, *key_pack_id)
+                    .map(|a| (a, None));
+            }
+            _ => unreachable_command(),
         }?;
+        let applied = meta.seq;
         meta.seq += 1;
         write(view, keys.meta(), &meta)?;
-        Ok(answer)
+        Ok((answer, Some(applied)))
     }
 }
 

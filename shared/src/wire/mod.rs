@@ -6,10 +6,12 @@
 
 mod admin;
 mod api;
+mod controls;
 mod problem;
 
 pub use admin::*;
 pub use api::*;
+pub use controls::*;
 pub use problem::{ErrorCode, Problem};
 
 /// The path every API route lives under.

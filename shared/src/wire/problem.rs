@@ -60,6 +60,12 @@ pub enum ErrorCode {
     AlreadyExists,
     /// The service is unavailable (an outage or a fault injected for testing).
     ServiceUnavailable,
+    /// A fault injected for testing answered instead of the service; the request was not
+    /// applied. Its status is the one the fault was set with.
+    InjectedFault,
+    /// A snapshot is damaged, truncated, of another format or version, or does not
+    /// balance; nothing was imported.
+    InvalidSnapshot,
     /// Something failed inside the service; the request was not applied.
     Internal,
 }
@@ -84,8 +90,8 @@ impl ErrorCode {
             | AlreadyExists => 409,
             PayloadTooLarge => 413,
             InvalidField | IdTypo | WrongIdKind | KeyPackNotForServer | IdempotencyKeyReused
-            | WrongProof => 422,
-            Internal => 500,
+            | WrongProof | InvalidSnapshot => 422,
+            Internal | InjectedFault => 500,
             ServiceUnavailable => 503,
         }
     }
@@ -118,12 +124,14 @@ impl ErrorCode {
             UnknownTenant => "Unknown tenant",
             AlreadyExists => "It already exists",
             ServiceUnavailable => "The Clearinghouse is unavailable",
+            InjectedFault => "A fault injected for testing",
+            InvalidSnapshot => "The snapshot cannot be imported",
             Internal => "Something went wrong in the Clearinghouse",
         }
     }
 
     /// Every code.
-    pub const ALL: [ErrorCode; 25] = {
+    pub const ALL: [ErrorCode; 27] = {
         use ErrorCode::*;
         [
             MalformedRequest,
@@ -150,6 +158,8 @@ impl ErrorCode {
             UnknownTenant,
             AlreadyExists,
             ServiceUnavailable,
+            InjectedFault,
+            InvalidSnapshot,
             Internal,
         ]
     };
@@ -267,6 +277,12 @@ impl Problem {
     /// Names the ID group at fault.
     pub fn with_group(mut self, group: usize) -> Self {
         self.group = u8::try_from(group).ok();
+        self
+    }
+
+    /// Answers with `status` instead of the code's own (for injected faults).
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
         self
     }
 

@@ -1,0 +1,199 @@
+//! The journal: what each tenant received and what it answered, in the order answered.
+//!
+//! It is bounded: past its capacity the oldest entries are dropped and counted, so a long
+//! soak cannot exhaust memory. It lives in memory, beside the faults; what it records is
+//! a test's observation, not ledger state. Request bodies are kept as received and only
+//! read as JSON when a page is asked for, to keep recording cheap.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use actix_web::web::Bytes;
+use shared::wire::{JournalEntry, JournalPage};
+
+use crate::ledger::TenantName;
+use crate::ledger::clock::rfc3339;
+
+/// The most entries a page holds.
+pub const MAX_PAGE: usize = 1000;
+
+/// One request and its answer, as recorded.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// When it was answered, on the tenant's clock.
+    pub at_ms: u64,
+    /// The HTTP method.
+    pub method: String,
+    /// The route.
+    pub route: String,
+    /// The path as requested.
+    pub path: String,
+    /// Its idempotency key.
+    pub idempotency_key: Option<String>,
+    /// The status answered.
+    pub status: u16,
+    /// The IDs issued.
+    pub ids: Vec<String>,
+    /// The body, if it was read.
+    pub body: Option<Bytes>,
+    /// Its place in the order of the tenant's changes, if it changed the ledger.
+    pub applied: Option<u64>,
+    /// Whether the answer was a replay.
+    pub replayed: bool,
+    /// The faults that hit it.
+    pub faults: Vec<&'static str>,
+}
+
+impl Recorded {
+    fn entry(&self, n: u64) -> JournalEntry {
+        JournalEntry {
+            n,
+            at: rfc3339(self.at_ms),
+            at_ms: self.at_ms,
+            method: self.method.clone(),
+            route: self.route.clone(),
+            path: self.path.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            status: self.status,
+            ids: self.ids.clone(),
+            request: self
+                .body
+                .as_ref()
+                .and_then(|b| serde_json::from_slice(b).ok()),
+            applied: self.applied,
+            replayed: self.replayed,
+            faults: self.faults.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct TenantJournal {
+    /// The number of the oldest entry kept.
+    first: u64,
+    entries: VecDeque<Recorded>,
+    dropped: u64,
+}
+
+/// The journals of every tenant.
+#[derive(Debug)]
+pub struct Journal {
+    capacity: usize,
+    tenants: Mutex<HashMap<TenantName, TenantJournal>>,
+}
+
+impl Journal {
+    /// Journals of at most `capacity` entries each (at least one).
+    pub fn new(capacity: usize) -> Self {
+        Journal {
+            capacity: capacity.max(1),
+            tenants: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Appends `recorded` to `tenant`'s journal, dropping its oldest entry when full.
+    pub fn record(&self, tenant: &TenantName, recorded: Recorded) {
+        let Ok(mut tenants) = self.tenants.lock() else {
+            return;
+        };
+        let journal = tenants
+            .entry(tenant.clone())
+            .or_insert_with(|| TenantJournal {
+                first: 1,
+                ..TenantJournal::default()
+            });
+        if journal.entries.len() >= self.capacity {
+            journal.entries.pop_front();
+            journal.first += 1;
+            journal.dropped += 1;
+        }
+        journal.entries.push_back(recorded);
+    }
+
+    /// Up to `limit` entries of `tenant`'s journal numbered after `after`.
+    pub fn page(&self, tenant: &TenantName, after: u64, limit: usize) -> JournalPage {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut page = JournalPage {
+            tenant: tenant.to_string(),
+            entries: Vec::new(),
+            dropped: 0,
+            next_after: None,
+        };
+        let Ok(tenants) = self.tenants.lock() else {
+            return page;
+        };
+        let Some(journal) = tenants.get(tenant) else {
+            return page;
+        };
+        page.dropped = journal.dropped;
+        let skip = usize::try_from(after.saturating_add(1).saturating_sub(journal.first))
+            .unwrap_or(usize::MAX);
+        page.entries = journal
+            .entries
+            .iter()
+            .zip(journal.first..)
+            .skip(skip)
+            .take(limit)
+            .map(|(r, n)| r.entry(n))
+            .collect();
+        let last = journal.first + journal.entries.len() as u64 - 1;
+        page.next_after = page.entries.last().map(|e| e.n).filter(|n| *n < last);
+        page
+    }
+
+    /// Empties `tenant`'s journal (numbers start again from 1).
+    pub fn clear(&self, tenant: &TenantName) {
+        if let Ok(mut tenants) = self.tenants.lock() {
+            tenants.remove(tenant);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(status: u16) -> Recorded {
+        Recorded {
+            at_ms: 0,
+            method: "GET".to_owned(),
+            route: "/r".to_owned(),
+            path: "/r".to_owned(),
+            idempotency_key: None,
+            status,
+            ids: Vec::new(),
+            body: None,
+            applied: None,
+            replayed: false,
+            faults: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn past_its_capacity_the_journal_drops_the_oldest_entries_and_counts_them() {
+        let journal = Journal::new(3);
+        let tenant = TenantName::default_tenant();
+        for status in 200..205 {
+            journal.record(&tenant, recorded(status));
+        }
+        let page = journal.page(&tenant, 0, 10);
+        assert_eq!(page.dropped, 2);
+        let kept: Vec<(u64, u16)> = page.entries.iter().map(|e| (e.n, e.status)).collect();
+        assert_eq!(kept, vec![(3, 202), (4, 203), (5, 204)]);
+        assert_eq!(page.next_after, None);
+    }
+
+    #[test]
+    fn a_page_starts_after_the_number_given_and_says_where_the_next_starts() {
+        let journal = Journal::new(100);
+        let tenant = TenantName::default_tenant();
+        for status in 200..210 {
+            journal.record(&tenant, recorded(status));
+        }
+        let page = journal.page(&tenant, 4, 3);
+        let numbers: Vec<u64> = page.entries.iter().map(|e| e.n).collect();
+        assert_eq!(numbers, vec![5, 6, 7]);
+        assert_eq!(page.next_after, Some(7));
+        assert_eq!(journal.page(&tenant, 7, 10).next_after, None);
+    }
+}

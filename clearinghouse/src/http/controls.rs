@@ -1,0 +1,499 @@
+//! The admin routes of a tenant's test controls: faults, journal, seed, clock, snapshots
+//! and replays. Each only translates between HTTP and the controls or the ledger.
+
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use shared::wire::{
+    ClockRequest, ErrorCode, FaultList, FaultSpec, JournalEntry, Problem, ReplayReport, SeedRequest,
+};
+
+use super::admin::{AdminToken, authorize, path_tenant};
+use super::{api, body, reply};
+use crate::controls::Controls;
+use crate::ledger::clock::parse_rfc3339;
+use crate::ledger::snapshot;
+use crate::ledger::{Answer, ClockChange, Command, Ledger, TenantName, TenantState};
+
+/// The largest snapshot or journal taken in one request.
+const MAX_FILE: usize = 256 * 1024 * 1024;
+
+/// Every route of the controls, as `(method, path)`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/admin/v1/tenants/{tenant}/faults"),
+    ("post", "/admin/v1/tenants/{tenant}/faults"),
+    ("delete", "/admin/v1/tenants/{tenant}/faults"),
+    ("delete", "/admin/v1/tenants/{tenant}/faults/{id}"),
+    ("get", "/admin/v1/tenants/{tenant}/journal"),
+    ("delete", "/admin/v1/tenants/{tenant}/journal"),
+    ("put", "/admin/v1/tenants/{tenant}/seed"),
+    ("get", "/admin/v1/tenants/{tenant}/clock"),
+    ("post", "/admin/v1/tenants/{tenant}/clock"),
+    ("get", "/admin/v1/tenants/{tenant}/snapshot"),
+    ("post", "/admin/v1/tenants/{tenant}/snapshot"),
+    ("post", "/admin/v1/tenants/{tenant}/replay"),
+];
+
+/// Registers the routes inside the admin scope, which holds the token check's routes.
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    let tenant = |rest: &str| format!("/tenants/{{tenant}}{rest}");
+    cfg.route(&tenant("/faults"), web::get().to(list_faults))
+        .route(&tenant("/faults"), web::post().to(set_fault))
+        .route(&tenant("/faults"), web::delete().to(clear_faults))
+        .route(&tenant("/faults/{id}"), web::delete().to(clear_fault))
+        .route(&tenant("/journal"), web::get().to(journal))
+        .route(&tenant("/journal"), web::delete().to(clear_journal))
+        .route(&tenant("/seed"), web::put().to(set_seed))
+        .route(&tenant("/clock"), web::get().to(read_clock))
+        .route(&tenant("/clock"), web::post().to(change_clock))
+        .route(&tenant("/snapshot"), web::get().to(export_snapshot))
+        .route(&tenant("/snapshot"), web::post().to(import_snapshot))
+        .route(&tenant("/replay"), web::post().to(replay));
+}
+
+/// The shared state every control route uses.
+struct Ctx {
+    ledger: web::Data<Ledger>,
+    controls: web::Data<Controls>,
+    tenant: TenantName,
+}
+
+impl Ctx {
+    /// Checks the token and reads the tenant from the path.
+    fn new(
+        request: &HttpRequest,
+        ledger: web::Data<Ledger>,
+        controls: web::Data<Controls>,
+        token: &AdminToken,
+    ) -> Result<Self, Problem> {
+        authorize(request, token)?;
+        Ok(Ctx {
+            ledger,
+            controls,
+            tenant: path_tenant(request)?,
+        })
+    }
+
+    /// The tenant's seed and clock; refused for a tenant that does not exist.
+    fn state(&self) -> Result<TenantState, Problem> {
+        match self.ledger.tenant_state(&self.tenant) {
+            Ok(Some(state)) => Ok(state),
+            Ok(None) => {
+                Err(crate::ledger::LedgerError::UnknownTenant(self.tenant.to_string()).problem())
+            }
+            Err(e) => Err(e.problem()),
+        }
+    }
+
+    async fn run(&self, command: Command, success: StatusCode) -> HttpResponse {
+        reply::reply(
+            self.ledger
+                .execute(self.tenant.clone(), command, None)
+                .await,
+            success,
+        )
+    }
+
+    fn faults(&self) -> Result<HttpResponse, Problem> {
+        Ok(HttpResponse::Ok().json(FaultList {
+            tenant: self.tenant.to_string(),
+            faults: self.controls.faults.list(&self.tenant)?,
+        }))
+    }
+}
+
+type Deps = (
+    web::Data<Ledger>,
+    web::Data<Controls>,
+    web::Data<AdminToken>,
+);
+
+fn ctx(request: &HttpRequest, (ledger, controls, token): Deps) -> Result<Ctx, Problem> {
+    Ctx::new(request, ledger, controls, &token)
+}
+
+fn answer(result: Result<HttpResponse, Problem>) -> HttpResponse {
+    result.unwrap_or_else(|p| reply::problem(&p))
+}
+
+async fn list_faults(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
+        ctx.state()?;
+        ctx.faults()
+    }))
+}
+
+async fn set_fault(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    let result = async {
+        let ctx = ctx(&r, (l, c, t))?;
+        let spec: FaultSpec = body::json(&body::read(p).await?)?;
+        let state = ctx.state()?;
+        let routes: Vec<&str> = api::ROUTES
+            .iter()
+            .map(|(_, path)| *path)
+            .filter(|path| *path != "/api/v1/openapi.json")
+            .collect();
+        let info = ctx
+            .controls
+            .faults
+            .set(&ctx.tenant, state.seed, state.now_ms, spec, &routes)?;
+        Ok(HttpResponse::Created().json(info))
+    };
+    answer(result.await)
+}
+
+async fn clear_faults(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
+        ctx.state()?;
+        ctx.controls.faults.clear(&ctx.tenant, None);
+        ctx.faults()
+    }))
+}
+
+async fn clear_fault(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
+        ctx.state()?;
+        let text = r.match_info().get("id").unwrap_or_default();
+        let id: u64 = text.parse().map_err(|_| {
+            Problem::new(
+                ErrorCode::InvalidField,
+                format!("{text:?} is not a fault number; list the faults to see theirs"),
+            )
+            .with_field("id")
+        })?;
+        if ctx.controls.faults.clear(&ctx.tenant, Some(id)) == 0 {
+            return Err(Problem::new(
+                ErrorCode::NotFound,
+                format!("tenant {} has no fault {id}", ctx.tenant),
+            ));
+        }
+        ctx.faults()
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JournalQuery {
+    #[serde(default)]
+    after: u64,
+    #[serde(default = "default_limit")]
+    limit: usize,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn default_limit() -> usize {
+    100
+}
+
+async fn journal(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
+        ctx.state()?;
+        let query = web::Query::<JournalQuery>::from_query(r.query_string()).map_err(|e| {
+            Problem::new(
+                ErrorCode::InvalidField,
+                format!("the query is not understood ({e}); it takes after=<entry number>, limit=<1 to 1000> and format=jsonl"),
+            )
+        })?;
+        match query.format.as_deref() {
+            None | Some("json") => Ok(HttpResponse::Ok().json(ctx.controls.journal.page(
+                &ctx.tenant,
+                query.after,
+                query.limit,
+            ))),
+            Some("jsonl") => Ok(journal_lines(&ctx, query.after)),
+            Some(other) => Err(Problem::new(
+                ErrorCode::InvalidField,
+                format!("format {other:?} is not offered; use json (pages) or jsonl (every entry, one per line)"),
+            )
+            .with_field("format")),
+        }
+    }))
+}
+
+/// Every entry after `after`, one JSON document per line.
+fn journal_lines(ctx: &Ctx, mut after: u64) -> HttpResponse {
+    let mut text = String::new();
+    loop {
+        let page =
+            ctx.controls
+                .journal
+                .page(&ctx.tenant, after, crate::controls::journal::MAX_PAGE);
+        for entry in &page.entries {
+            if let Ok(line) = serde_json::to_string(entry) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        match page.next_after {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .body(text)
+}
+
+async fn clear_journal(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
+        ctx.state()?;
+        ctx.controls.journal.clear(&ctx.tenant);
+        Ok(HttpResponse::Ok().json(ctx.controls.journal.page(&ctx.tenant, 0, 1)))
+    }))
+}
+
+async fn set_seed(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    let result = async {
+        let ctx = ctx(&r, (l, c, t))?;
+        let request: SeedRequest = body::json(&body::read(p).await?)?;
+        Ok(ctx
+            .run(Command::SetSeed(request.seed), StatusCode::OK)
+            .await)
+    };
+    answer(result.await)
+}
+
+async fn read_clock(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    match ctx(&r, (l, c, t)) {
+        Ok(ctx) => ctx.run(Command::ReadClock, StatusCode::OK).await,
+        Err(p) => reply::problem(&p),
+    }
+}
+
+/// Reads a clock request into the change it asks for.
+pub fn clock_change(request: &ClockRequest) -> Result<ClockChange, Problem> {
+    match (&request.set, &request.advance) {
+        (Some(time), None) => parse_rfc3339(time).map(ClockChange::SetTo).ok_or_else(|| {
+            Problem::new(
+                ErrorCode::InvalidField,
+                format!("{time:?} is not a time: write it as RFC 3339, e.g. 2027-01-31T09:00:00Z"),
+            )
+            .with_field("set")
+        }),
+        (None, Some(by)) => humantime::parse_duration(by)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_millis()).ok())
+            .map(ClockChange::Advance)
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::InvalidField,
+                    format!("{by:?} is not a length of time: write e.g. 90s, 25h or 2days"),
+                )
+                .with_field("advance")
+            }),
+        _ => Err(Problem::new(
+            ErrorCode::InvalidField,
+            "give exactly one of set (a time, e.g. 2027-01-31T09:00:00Z) and advance (e.g. 25h)",
+        )),
+    }
+}
+
+async fn change_clock(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    let result = async {
+        let ctx = ctx(&r, (l, c, t))?;
+        let request: ClockRequest = body::json(&body::read(p).await?)?;
+        let change = clock_change(&request)?;
+        Ok(ctx.run(Command::SetClock(change), StatusCode::OK).await)
+    };
+    answer(result.await)
+}
+
+async fn export_snapshot(
+    r: HttpRequest,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    let ctx = match ctx(&r, (l, c, t)) {
+        Ok(ctx) => ctx,
+        Err(p) => return reply::problem(&p),
+    };
+    let mut response = ctx.run(Command::ExportSnapshot, StatusCode::OK).await;
+    if response.status().is_success()
+        && let Ok(value) = format!("attachment; filename=\"{}.snapshot.json\"", ctx.tenant).parse()
+    {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+async fn import_snapshot(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    let result = async {
+        let ctx = ctx(&r, (l, c, t))?;
+        let bytes = body::read_up_to(p, MAX_FILE).await?;
+        let body = snapshot::parse(&bytes).map_err(|e| e.problem())?;
+        Ok(ctx
+            .run(Command::ImportSnapshot(Box::new(body)), StatusCode::CREATED)
+            .await)
+    };
+    answer(result.await)
+}
+
+async fn replay(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    c: web::Data<Controls>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    let result = async {
+        let ctx = ctx(&r, (l, c, t))?;
+        ctx.state()?;
+        let bytes = body::read_up_to(p, MAX_FILE).await?;
+        let entries = journal_entries(&bytes)?;
+        Ok(HttpResponse::Ok().json(replay_into(&ctx, entries).await))
+    };
+    answer(result.await)
+}
+
+/// Reads a journal in JSON lines, as `GET .../journal?format=jsonl` gives it.
+fn journal_entries(bytes: &Bytes) -> Result<Vec<JournalEntry>, Problem> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Problem::new(ErrorCode::MalformedRequest, "the journal is not UTF-8 text"))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| {
+                Problem::new(
+                    ErrorCode::MalformedRequest,
+                    format!(
+                        "line {} is not a journal entry ({e}); send the journal as GET .../journal?format=jsonl gives it",
+                        i + 1
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Applies again, in their order, the journal's requests that changed the ledger, and
+/// compares the IDs issued with the journal's.
+async fn replay_into(ctx: &Ctx, entries: Vec<JournalEntry>) -> ReplayReport {
+    let mut report = ReplayReport {
+        tenant: ctx.tenant.to_string(),
+        replayed: 0,
+        skipped: 0,
+        ids_reproduced: 0,
+        mismatches: Vec::new(),
+    };
+    let (mut changes, rest): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .partition(|e| e.applied.is_some() && !e.replayed && e.request.is_some());
+    report.skipped = rest.len() as u64;
+    changes.sort_by_key(|e| e.applied);
+    if let Some(first) = changes.first().and_then(|e| e.applied)
+        && first > 0
+    {
+        report.mismatches.push(format!(
+            "the journal's first change is number {first}: the {first} before it are missing (dropped from a full journal?), so later IDs will differ"
+        ));
+    }
+    for entry in changes {
+        let bytes = Bytes::from(
+            entry
+                .request
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        );
+        let command = match api::mutation_command(&entry.route, &bytes) {
+            Some(Ok(command)) => command,
+            Some(Err(p)) => {
+                report.mismatches.push(format!(
+                    "entry {}: its request does not read: {}",
+                    entry.n, p.detail
+                ));
+                continue;
+            }
+            None => {
+                report.mismatches.push(format!(
+                    "entry {}: {} is not a route that changes the ledger",
+                    entry.n, entry.route
+                ));
+                continue;
+            }
+        };
+        let reply = ctx
+            .ledger
+            .execute(ctx.tenant.clone(), command, entry.idempotency_key.clone())
+            .await;
+        report.replayed += 1;
+        match &reply.outcome {
+            Ok(answer) => {
+                let ids = Answer::issued_ids(answer);
+                if ids == entry.ids {
+                    report.ids_reproduced += ids.len() as u64;
+                } else {
+                    report.mismatches.push(format!(
+                        "entry {}: the journal says {:?} was issued, the replay issued {:?}",
+                        entry.n, entry.ids, ids
+                    ));
+                }
+            }
+            Err(p) => report.mismatches.push(format!(
+                "entry {}: the journal says it was applied, the replay was refused: {}",
+                entry.n, p.detail
+            )),
+        }
+    }
+    report
+}
