@@ -498,3 +498,27 @@ async fn a_snapshot_into_an_existing_tenant_is_refused() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_snapshot_whose_ledger_does_not_balance_is_refused() {
+    use sha2::{Digest, Sha256};
+    let app = TestApp::spawn().await;
+    let snapshot = app.export("default").await;
+    let start = snapshot.find("\"body\":").unwrap() + "\"body\":".len();
+    let body =
+        snapshot[start..snapshot.len() - 1].replacen("\"unallocated\":", "\"unallocated\":1", 1);
+    let sha: String = Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let forged = format!(
+        r#"{{"format":"clearinghouse-tenant-snapshot","sha256":"{sha}","version":1,"body":{body}}}"#
+    );
+    let p = problem(
+        app.import("forged", forged).await,
+        ErrorCode::InvalidSnapshot,
+    )
+    .await;
+    assert!(p.detail.contains("does not pass the audit"), "{}", p.detail);
+    assert_eq!(app.tenant_names().await, vec!["default"]);
+}

@@ -15,6 +15,7 @@ pub mod controls;
 pub mod fixtures;
 pub mod http;
 pub mod ledger;
+pub mod remote;
 pub mod server;
 pub mod store;
 

@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use clearinghouse::config::{DEFAULT_JOURNAL_CAPACITY, default_addr, default_data_dir};
 use clearinghouse::ledger::SystemClock;
+use clearinghouse::remote::{Remote, RemoteError};
 use clearinghouse::{Config, FixtureSource, RunningServer, Storage};
-use shared::wire::{ADMIN_BASE, AuditReport, DEFAULT_TENANT, Problem};
+use reqwest::Method;
+use shared::wire::{AuditReport, ClockRequest, DEFAULT_TENANT, FaultSpec, ReplayReport};
 use tracing_subscriber::EnvFilter;
 
 /// glibc's allocator spent a fifth of the server's time under load, much of it contending
@@ -30,27 +32,162 @@ struct Args {
     command: Option<Cmd>,
 }
 
+/// Which running clearinghouse, and which tenant of it, a subcommand talks to.
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// The running clearinghouse.
+    #[arg(
+        long,
+        env = "CLEARINGHOUSE_URL",
+        default_value = "http://127.0.0.1:8780",
+        global = true
+    )]
+    url: String,
+    /// The tenant.
+    #[arg(long, default_value = DEFAULT_TENANT, global = true)]
+    tenant: String,
+    /// The admin token the clearinghouse printed when it started.
+    #[arg(long, env = "CLEARINGHOUSE_ADMIN_TOKEN", global = true)]
+    admin_token: Option<String>,
+}
+
+impl Target {
+    fn remote(&self) -> Remote {
+        Remote::new(
+            &self.url,
+            &self.tenant,
+            self.admin_token.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Audit a tenant of a running clearinghouse: CALs conserved, key packs bound. Exits 1
     /// when the audit finds a problem.
     Audit {
-        /// The running clearinghouse.
-        #[arg(
-            long,
-            env = "CLEARINGHOUSE_URL",
-            default_value = "http://127.0.0.1:8780"
-        )]
-        url: String,
-        /// The tenant to audit.
-        #[arg(long, default_value = DEFAULT_TENANT)]
-        tenant: String,
-        /// The admin token the clearinghouse printed when it started.
-        #[arg(long, env = "CLEARINGHOUSE_ADMIN_TOKEN")]
-        admin_token: String,
+        #[command(flatten)]
+        target: Target,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Inject, list or clear a tenant's faults.
+    Fault {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        action: FaultAction,
+    },
+    /// Print a tenant's journal: what it received and answered.
+    Journal {
+        #[command(flatten)]
+        target: Target,
+        /// Start after this entry number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many entries (1 to 1000); ignored with --jsonl.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Every entry, one JSON document per line (what `replay` reads).
+        #[arg(long)]
+        jsonl: bool,
+    },
+    /// Give a tenant a new seed: the IDs it draws from now on derive from it.
+    Seed {
+        #[command(flatten)]
+        target: Target,
+        /// The seed.
+        seed: u64,
+    },
+    /// Read, set or move a tenant's clock.
+    Clock {
+        #[command(flatten)]
+        target: Target,
+        /// Set it to this time (RFC 3339, e.g. 2027-01-31T09:00:00Z).
+        #[arg(long, conflicts_with = "advance")]
+        set: Option<String>,
+        /// Move it forward by this much (e.g. 90s, 25h, 2days).
+        #[arg(long)]
+        advance: Option<String>,
+    },
+    /// Export a tenant to a snapshot file, or create a tenant from one.
+    Snapshot {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        action: SnapshotAction,
+    },
+    /// Apply a journal (as `journal --jsonl` prints it) to a fresh tenant, and compare the
+    /// IDs issued with the journal's. Exits 1 when they differ.
+    Replay {
+        #[command(flatten)]
+        target: Target,
+        /// The journal file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FaultAction {
+    /// Delay answers: --ms, or a range with --min-ms and --max-ms.
+    Latency {
+        #[arg(long)]
+        ms: Option<u64>,
+        #[arg(long, requires = "max_ms", conflicts_with = "ms")]
+        min_ms: Option<u64>,
+        #[arg(long, requires = "min_ms")]
+        max_ms: Option<u64>,
+        /// Only this route, e.g. /api/v1/key-packs.
+        #[arg(long)]
+        route: Option<String>,
+    },
+    /// Answer an error status instead, for all requests or a --share of them.
+    Error {
+        #[arg(long)]
+        status: u16,
+        #[arg(long)]
+        share: Option<f64>,
+        #[arg(long)]
+        route: Option<String>,
+    },
+    /// Answer 503 to everything for a number of seconds of the tenant's clock.
+    Outage {
+        #[arg(long)]
+        seconds: u64,
+        #[arg(long)]
+        route: Option<String>,
+    },
+    /// Apply requests, then close the connection without an answer: the --next N, or a
+    /// --share of them.
+    DropReply {
+        #[arg(long, conflicts_with = "share")]
+        next: Option<u32>,
+        #[arg(long)]
+        share: Option<f64>,
+        #[arg(long)]
+        route: Option<String>,
+    },
+    /// List the tenant's faults.
+    List,
+    /// Clear one fault by its number, or all of them.
+    Clear {
+        /// The fault's number, as listed.
+        id: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotAction {
+    /// Write the tenant's whole state to a file.
+    Export {
+        /// The file to write.
+        file: PathBuf,
+    },
+    /// Create the tenant (it must not exist) from a snapshot file.
+    Import {
+        /// The file to read.
+        file: PathBuf,
     },
 }
 
@@ -90,12 +227,14 @@ struct Serve {
 async fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
-        Some(Cmd::Audit {
-            url,
-            tenant,
-            admin_token,
-            json,
-        }) => audit(&url, &tenant, &admin_token, json).await,
+        Some(Cmd::Audit { target, json }) => audit(&target.remote(), json).await,
+        Some(command) => match control(command).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("clearinghouse: error: {e}");
+                ExitCode::from(2)
+            }
+        },
         None => serve(args.serve).await,
     }
 }
@@ -163,37 +302,11 @@ async fn serve(args: Serve) -> ExitCode {
     }
 }
 
-async fn audit(url: &str, tenant: &str, token: &str, json: bool) -> ExitCode {
-    let url = format!(
-        "{}{ADMIN_BASE}/tenants/{tenant}/audit",
-        url.trim_end_matches('/')
-    );
-    let response = match reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(token)
-        .send()
-        .await
-    {
-        Ok(r) => r,
+async fn audit(remote: &Remote, json: bool) -> ExitCode {
+    let report: AuditReport = match remote.json(Method::GET, "/audit", None).await {
+        Ok(report) => report,
         Err(e) => {
-            eprintln!(
-                "clearinghouse: error: cannot reach {url}: {e} (is the clearinghouse running? pass --url)"
-            );
-            return ExitCode::from(2);
-        }
-    };
-    if !response.status().is_success() {
-        let detail = match response.json::<Problem>().await {
-            Ok(p) => p.detail,
-            Err(e) => e.to_string(),
-        };
-        eprintln!("clearinghouse: error: {detail}");
-        return ExitCode::from(2);
-    }
-    let report: AuditReport = match response.json().await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("clearinghouse: error: the audit answer is unreadable: {e}");
+            eprintln!("clearinghouse: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -229,4 +342,162 @@ async fn audit(url: &str, tenant: &str, token: &str, json: bool) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Why a control subcommand failed.
+#[derive(Debug, thiserror::Error)]
+enum ControlError {
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error("cannot read or write {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn read_file(path: &PathBuf) -> Result<Vec<u8>, ControlError> {
+    std::fs::read(path).map_err(|source| ControlError::File {
+        path: path.clone(),
+        source,
+    })
+}
+
+fn print_json(bytes: &[u8]) {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(value) => println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
+        Err(_) => println!("{}", String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// Runs a subcommand that drives a tenant's test controls, printing the answer.
+async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
+    let json_body = |value: serde_json::Value| Some(value.to_string().into_bytes());
+    match command {
+        Cmd::Fault { target, action } => {
+            let remote = target.remote();
+            let (method, rest, body) = match action {
+                FaultAction::List => (Method::GET, "/faults".to_owned(), None),
+                FaultAction::Clear { id: None } => (Method::DELETE, "/faults".to_owned(), None),
+                FaultAction::Clear { id: Some(id) } => {
+                    (Method::DELETE, format!("/faults/{id}"), None)
+                }
+                spec => (
+                    Method::POST,
+                    "/faults".to_owned(),
+                    json_body(fault_spec(spec)),
+                ),
+            };
+            print_json(&remote.send(method, &rest, body).await?);
+        }
+        Cmd::Journal {
+            target,
+            after,
+            limit,
+            jsonl,
+        } => {
+            let query = if jsonl {
+                format!("/journal?format=jsonl&after={after}")
+            } else {
+                format!("/journal?after={after}&limit={limit}")
+            };
+            let bytes = target.remote().send(Method::GET, &query, None).await?;
+            if jsonl {
+                print!("{}", String::from_utf8_lossy(&bytes));
+            } else {
+                print_json(&bytes);
+            }
+        }
+        Cmd::Seed { target, seed } => {
+            let body = json_body(serde_json::json!({ "seed": seed }));
+            print_json(&target.remote().send(Method::PUT, "/seed", body).await?);
+        }
+        Cmd::Clock {
+            target,
+            set,
+            advance,
+        } => {
+            let remote = target.remote();
+            let answer = if set.is_none() && advance.is_none() {
+                remote.send(Method::GET, "/clock", None).await?
+            } else {
+                let body = ClockRequest { set, advance };
+                let body = serde_json::to_vec(&body).ok();
+                remote.send(Method::POST, "/clock", body).await?
+            };
+            print_json(&answer);
+        }
+        Cmd::Snapshot { target, action } => match action {
+            SnapshotAction::Export { file } => {
+                let bytes = target.remote().send(Method::GET, "/snapshot", None).await?;
+                std::fs::write(&file, &bytes).map_err(|source| ControlError::File {
+                    path: file.clone(),
+                    source,
+                })?;
+                println!(
+                    "wrote the snapshot of tenant {} to {} ({} bytes)",
+                    target.tenant,
+                    file.display(),
+                    bytes.len()
+                );
+            }
+            SnapshotAction::Import { file } => {
+                let bytes = read_file(&file)?;
+                let answer = target
+                    .remote()
+                    .send(Method::POST, "/snapshot", Some(bytes))
+                    .await?;
+                print_json(&answer);
+            }
+        },
+        Cmd::Replay { target, file } => {
+            let bytes = read_file(&file)?;
+            let answer = target
+                .remote()
+                .send(Method::POST, "/replay", Some(bytes))
+                .await?;
+            print_json(&answer);
+            let report: Option<ReplayReport> = serde_json::from_slice(&answer).ok();
+            if report.is_some_and(|r| !r.mismatches.is_empty()) {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Cmd::Audit { target, json } => return Ok(audit(&target.remote(), json).await),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The fault a `fault` subcommand asks for, as the admin API takes it.
+fn fault_spec(action: FaultAction) -> serde_json::Value {
+    let spec = match action {
+        FaultAction::Latency {
+            ms,
+            min_ms,
+            max_ms,
+            route,
+        } => FaultSpec::Latency {
+            route,
+            ms,
+            min_ms,
+            max_ms,
+        },
+        FaultAction::Error {
+            status,
+            share,
+            route,
+        } => FaultSpec::Error {
+            route,
+            status,
+            share,
+        },
+        FaultAction::Outage { seconds, route } => FaultSpec::Outage { route, seconds },
+        FaultAction::DropReply { next, share, route } => {
+            FaultSpec::DropReply { route, next, share }
+        }
+        FaultAction::List | FaultAction::Clear { .. } => return serde_json::Value::Null,
+    };
+    serde_json::to_value(spec).unwrap_or_default()
 }

@@ -356,3 +356,96 @@ async fn nothing_acknowledged_is_lost_when_the_process_is_killed() {
     assert!(acked.contains(&replayed["key_pack_id"].as_str().unwrap().to_owned()));
     terminate(&mut started.child);
 }
+
+/// Runs a control subcommand against `started` and returns its stdout; fails on an error.
+fn cli(started: &Started, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_clearinghouse"))
+        .args(args)
+        .args(["--url", &started.url, "--admin-token", "t"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn the_cli_sets_lists_and_clears_the_faults_of_a_running_clearinghouse() {
+    let mut started = start(&["--addr", "127.0.0.1:0", "--in-memory", "--admin-token", "t"]);
+    let catalog = format!("{}/api/v1/catalog", started.url);
+    cli(&started, &["fault", "outage", "--seconds", "60"]);
+    assert_eq!(reqwest::get(&catalog).await.unwrap().status(), 503);
+    assert!(cli(&started, &["fault", "list"]).contains("\"outage\""));
+
+    cli(&started, &["clock", "--advance", "61s"]);
+    assert_eq!(reqwest::get(&catalog).await.unwrap().status(), 200);
+    cli(&started, &["fault", "clear"]);
+    assert!(!cli(&started, &["fault", "list"]).contains("outage"));
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_clearinghouse"))
+        .args([
+            "clock",
+            "--set",
+            "soon",
+            "--url",
+            &started.url,
+            "--admin-token",
+            "t",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("RFC 3339"));
+    terminate(&mut started.child);
+}
+
+#[tokio::test]
+async fn the_cli_carries_a_journal_and_a_snapshot_to_another_clearinghouse() {
+    let args = [
+        "--addr",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--admin-token",
+        "t",
+        "--seed",
+        "2024",
+    ];
+    let mut first = start(&args);
+    let activation = serde_json::json!({
+        "product_id": "10974-31221-16202-49672-18729-77270-17360",
+        "company": {"first_name": "A", "last_name": "B", "company": "C", "country_region": "US"},
+    });
+    let activated = reqwest::Client::new()
+        .post(format!("{}/api/v1/activations", first.url))
+        .json(&activation)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activated.status(), 201);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    std::fs::write(&journal, cli(&first, &["journal", "--jsonl"])).unwrap();
+    let snapshot = dir.path().join("lab.snapshot.json");
+    cli(&first, &["snapshot", "export", snapshot.to_str().unwrap()]);
+    terminate(&mut first.child);
+
+    let mut second = start(&args);
+    let replayed = cli(&second, &["replay", journal.to_str().unwrap()]);
+    assert!(replayed.contains("\"ids_reproduced\": 1"), "{replayed}");
+    cli(
+        &second,
+        &[
+            "snapshot",
+            "import",
+            snapshot.to_str().unwrap(),
+            "--tenant",
+            "seat-1",
+        ],
+    );
+    assert!(cli(&second, &["audit", "--tenant", "seat-1"]).contains("audit ok"));
+    terminate(&mut second.child);
+}
