@@ -21,6 +21,7 @@ fn declared() -> BTreeSet<(String, String)> {
     clearinghouse::http::api::ROUTES
         .iter()
         .chain(clearinghouse::http::admin::ROUTES)
+        .chain(clearinghouse::http::controls::ROUTES)
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect()
 }
