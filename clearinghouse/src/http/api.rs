@@ -43,12 +43,30 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .wrap(from_fn(door::door))
-            .route("/activations", web::post().to(mutation_created))
-            .route("/reactivations", web::post().to(mutation_created))
-            .route("/deactivations", web::post().to(mutation_ok))
-            .route("/key-packs", web::post().to(mutation_created))
-            .route("/migrations", web::post().to(mutation_created))
-            .route("/recoveries", web::post().to(mutation_created))
+            .route(
+                "/activations",
+                mutation("/api/v1/activations", StatusCode::CREATED),
+            )
+            .route(
+                "/reactivations",
+                mutation("/api/v1/reactivations", StatusCode::CREATED),
+            )
+            .route(
+                "/deactivations",
+                mutation("/api/v1/deactivations", StatusCode::OK),
+            )
+            .route(
+                "/key-packs",
+                mutation("/api/v1/key-packs", StatusCode::CREATED),
+            )
+            .route(
+                "/migrations",
+                mutation("/api/v1/migrations", StatusCode::CREATED),
+            )
+            .route(
+                "/recoveries",
+                mutation("/api/v1/recoveries", StatusCode::CREATED),
+            )
             .route(
                 "/license-servers/{license_server_id}",
                 web::get().to(status),
@@ -76,23 +94,34 @@ pub fn mutation_command(route: &str, bytes: &Bytes) -> Option<Result<Command, Pr
     })
 }
 
-/// Runs the mutation the route and body ask for, answering `success` when it is applied.
-async fn mutation(
+/// The route of a mutation: POST to `route`, answering `success` when it is applied.
+fn mutation(route: &'static str, success: StatusCode) -> actix_web::Route {
+    web::post().to(
+        move |request: HttpRequest, payload: web::Payload, ledger: web::Data<Ledger>| {
+            run_mutation(request, payload, ledger, route, success)
+        },
+    )
+}
+
+/// Runs the mutation the route and body ask for.
+async fn run_mutation(
     request: HttpRequest,
     payload: web::Payload,
     ledger: web::Data<Ledger>,
+    route: &'static str,
     success: StatusCode,
 ) -> HttpResponse {
-    let route = request.match_pattern().unwrap_or_default();
     let parsed = async {
         let tenant = body::tenant(&request)?;
         let key = body::idempotency_key(&request)?;
         let bytes = body::read(payload).await?;
         request.extensions_mut().insert(Note {
-            body: Some(bytes.clone()),
+            // A copy: the bytes read may share a buffer many times their size, which the
+            // journal would otherwise keep alive for as long as it keeps the entry.
+            body: Some(Bytes::copy_from_slice(&bytes)),
             ..Note::default()
         });
-        let command = mutation_command(&route, &bytes).unwrap_or_else(|| {
+        let command = mutation_command(route, &bytes).unwrap_or_else(|| {
             Err(Problem::new(
                 ErrorCode::Internal,
                 format!("route {route} has no command"),
@@ -116,14 +145,6 @@ async fn mutation(
         }
         Err(p) => reply::problem(&p),
     }
-}
-
-async fn mutation_created(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
-    mutation(r, p, l, StatusCode::CREATED).await
-}
-
-async fn mutation_ok(r: HttpRequest, p: web::Payload, l: web::Data<Ledger>) -> HttpResponse {
-    mutation(r, p, l, StatusCode::OK).await
 }
 
 fn path_id<T>(request: &HttpRequest, name: &str) -> Result<T, Problem>
