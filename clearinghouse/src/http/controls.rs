@@ -186,7 +186,10 @@ async fn clear_fault(
         if ctx.controls.faults.clear(&ctx.tenant, Some(id)) == 0 {
             return Err(Problem::new(
                 ErrorCode::NotFound,
-                format!("tenant {} has no fault {id}", ctx.tenant),
+                format!(
+                    "tenant {} has no fault {id}; `clearinghouse fault list` (or GET .../faults) shows the numbers of its faults",
+                    ctx.tenant
+                ),
             ));
         }
         ctx.faults()
