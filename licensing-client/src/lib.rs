@@ -5,5 +5,47 @@
 //! This crate depends on `shared` for the vocabulary and the wire types, never on the
 //! `clearinghouse` crate: it talks to a Clearinghouse only over the network, as a real
 //! license server does.
+//!
+//! Layout:
+//! - [`state`]: what a license server keeps in its state directory;
+//! - [`server`]: the [`LicenseServer`] and its flows;
+//! - [`request`]: what is asked of the Clearinghouse, whatever the method;
+//! - [`automatic`]: the automatic method (HTTP, retries under one idempotency key);
+//! - [`handoff`]: the web browser and telephone methods, and the [`Operator`] they ask;
+//! - [`migration`]: sources, the reminder to remove CALs by hand, giving CALs up;
+//! - [`peer`] and [`daemon`]: license servers talking to each other.
+//!
+//! ```no_run
+//! use licensing_client::{LicenseServer, Operator, Handoff, Reminder};
+//! use licensing_client::vocab::ConnectionMethod;
+//!
+//! /// Answers nothing by hand: fine for the automatic method.
+//! struct Unattended;
+//!
+//! impl Operator for Unattended {
+//!     async fn obtain(&mut self, _: &Handoff) -> Option<String> { None }
+//!     async fn confirm(&mut self, _: &Reminder) -> bool { false }
+//! }
+//!
+//! # async fn run() -> Result<(), licensing_client::Error> {
+//! let server = LicenseServer::open("/var/lib/license-server".as_ref())?;
+//! let id = server.activate(ConnectionMethod::Automatic, &mut Unattended).await?;
+//! println!("license server ID {id}");
+//! # Ok(()) }
+//! ```
 
+pub mod automatic;
+pub mod daemon;
+mod error;
+pub mod handoff;
+pub mod migration;
+pub mod peer;
+pub mod request;
+pub mod server;
+pub mod state;
+
+pub use error::{ClearinghouseError, EntryError, Error, SourceError, StateError};
+pub use handoff::{Desk, Handoff, Operator};
+pub use migration::{Migration, Reminder, ReminderCause, Source};
+pub use server::{LicenseServer, Migrated, Setup};
 pub use shared::{id, vocab, wire};

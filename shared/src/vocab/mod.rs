@@ -7,6 +7,7 @@
 
 mod company;
 mod countries;
+mod phone;
 mod proof;
 mod quantity;
 mod terms;
@@ -14,6 +15,7 @@ mod terms;
 use thiserror::Error;
 
 pub use company::{CompanyError, CompanyField, CompanyFields, CompanyInfo, CountryRegion};
+pub use phone::{INTERNATIONAL_LINE, PhoneLine};
 pub use proof::{
     AgreementNumber, AuthorizationNumber, LicenseCode, LicenseProof, OpenLicenseNumber, Proof,
     ProofError, ProofField, ProofFields, ValueError,

@@ -1,0 +1,467 @@
+//! The command line: subcommands and their flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use licensing_client::LicenseServer;
+use licensing_client::automatic::RetryPolicy;
+use licensing_client::id::LicenseServerId;
+use licensing_client::vocab::{
+    CompanyFields, ConnectionMethod, LicenseProgram, LicenseProof, LicenseType, MigrationReason,
+    ProductVersion, ProofFields, Quantity, ReactivationReason, WindowsServer,
+};
+use licensing_client::wire::CalRequest;
+use licensing_client::{Migration, Source};
+
+use crate::Failure;
+use crate::operator::{ask, choose};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  refused: by the Clearinghouse (its error code is shown), or the license server is not in a state to do it
+  2  bad input: a flag, a value or a typed ID is wrong (nothing was changed)
+  3  no answer: the Clearinghouse or the source license server could not be reached (running the same command again is safe)
+  4  stopped: a reminder was not confirmed, or no ID was entered (nothing was changed)
+  5  the state directory could not be used";
+
+/// A simulated RD license server: activates with the Clearinghouse and installs and
+/// migrates CALs by the automatic, web browser and telephone connection methods.
+#[derive(Debug, Parser)]
+#[command(name = "license-server", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The license server's state directory.
+    #[arg(long, global = true, env = "LICENSE_SERVER_STATE", default_value_os_t = default_state_dir())]
+    pub state_dir: PathBuf,
+    /// Print results as JSON (errors too, on standard error).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Never prompt, even on a terminal: what is missing is an error.
+    #[arg(long, global = true)]
+    pub no_input: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn default_state_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("license-server")
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install a license server in the state directory.
+    Install(InstallArgs),
+    /// Show the license server: identity, activation, key packs, recent events.
+    Status,
+    /// Change the license server's properties: connection method, Clearinghouse.
+    Set(SetArgs),
+    /// Run as a daemon that other license servers reach (for migrations).
+    Serve(ServeArgs),
+    /// Activate the license server.
+    Activate(FlowArgs),
+    /// Reactivate the license server: it gets a new license server ID.
+    Reactivate(ReactivateArgs),
+    /// Deactivate the license server.
+    Deactivate(FlowArgs),
+    /// Install CALs bought under a license program.
+    InstallCals(InstallCalsArgs),
+    /// Migrate CALs from another license server to this one.
+    MigrateCals(MigrateCalsArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The computer name.
+    #[arg(long, default_value = "LS01")]
+    pub name: String,
+    /// The operating system, e.g. 2022, 2008-r2, 2003.
+    #[arg(long, default_value = "2022")]
+    pub os: WindowsServer,
+    /// The connection method: automatic, web or telephone.
+    #[arg(long, default_value = "automatic")]
+    pub method: ConnectionMethod,
+    /// The Clearinghouse's base URL.
+    #[arg(
+        long,
+        env = "CLEARINGHOUSE_URL",
+        default_value = "http://127.0.0.1:8780"
+    )]
+    pub clearinghouse: String,
+    /// The Clearinghouse tenant (none: the default tenant).
+    #[arg(long, env = "CLEARINGHOUSE_TENANT")]
+    pub tenant: Option<String>,
+    /// Seed for the product ID, for reproducible runs.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub company: CompanyArgs,
+}
+
+/// Company information.
+#[derive(Debug, Args)]
+pub struct CompanyArgs {
+    /// First name (required).
+    #[arg(long)]
+    pub first_name: Option<String>,
+    /// Last name (required).
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// Company (required).
+    #[arg(long)]
+    pub company: Option<String>,
+    /// Country/region, as a code or a name (required; it chooses the telephone number).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// E-mail.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Phone.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Organizational unit.
+    #[arg(long)]
+    pub organizational_unit: Option<String>,
+}
+
+impl CompanyArgs {
+    pub fn fill(self, fields: &mut CompanyFields) {
+        fields.first_name = self.first_name;
+        fields.last_name = self.last_name;
+        fields.company = self.company;
+        fields.country_region = self.country;
+        fields.email = self.email;
+        fields.phone = self.phone;
+        fields.organizational_unit = self.organizational_unit;
+    }
+}
+
+/// `set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The connection method: automatic, web or telephone.
+    #[arg(long)]
+    pub method: Option<ConnectionMethod>,
+    /// The Clearinghouse's base URL.
+    #[arg(long)]
+    pub clearinghouse: Option<String>,
+    /// The Clearinghouse tenant.
+    #[arg(long, conflicts_with = "default_tenant")]
+    pub tenant: Option<String>,
+    /// Use the Clearinghouse's default tenant.
+    #[arg(long)]
+    pub default_tenant: bool,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+}
+
+/// What every flow takes.
+#[derive(Debug, Args)]
+pub struct FlowArgs {
+    /// The connection method for this command (default: the license server's).
+    #[arg(long)]
+    pub method: Option<ConnectionMethod>,
+    /// Web and telephone methods: the ID the web site or the representative gave.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// Automatic method: attempts before giving up.
+    #[arg(long, default_value_t = 6)]
+    pub attempts: u32,
+    /// Automatic method: seconds one attempt may take.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+impl FlowArgs {
+    pub fn method(&self, server: &LicenseServer) -> Result<ConnectionMethod, Failure> {
+        match self.method {
+            Some(method) => Ok(method),
+            None => Ok(server.state()?.identity.connection_method),
+        }
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let timeout = if self.timeout.is_finite() && self.timeout > 0.0 {
+            Duration::from_secs_f64(self.timeout)
+        } else {
+            RetryPolicy::default().timeout
+        };
+        RetryPolicy {
+            attempts: self.attempts.max(1),
+            timeout,
+            ..RetryPolicy::default()
+        }
+    }
+}
+
+/// `reactivate`.
+#[derive(Debug, Args)]
+pub struct ReactivateArgs {
+    /// Why: redeployed, certificate-corrupted, private-key-compromised, activation-expired,
+    /// upgraded.
+    #[arg(long)]
+    pub reason: Option<ReactivationReason>,
+    #[command(flatten)]
+    pub flow: FlowArgs,
+}
+
+/// The CALs and their proof of purchase.
+#[derive(Debug, Args)]
+pub struct CalArgs {
+    /// The license program, e.g. retail, open-license, select, enterprise-agreement.
+    #[arg(long)]
+    pub program: Option<LicenseProgram>,
+    /// Retail: the 25-character license code.
+    #[arg(long)]
+    pub license_code: Option<String>,
+    /// Open License: the authorization number.
+    #[arg(long)]
+    pub authorization_number: Option<String>,
+    /// Open License: the license number.
+    #[arg(long)]
+    pub license_number: Option<String>,
+    /// Agreements: the agreement or enrollment number.
+    #[arg(long)]
+    pub agreement_number: Option<String>,
+    /// The product version of the CALs, e.g. 2022.
+    #[arg(long)]
+    pub product_version: Option<ProductVersion>,
+    /// per-device or per-user.
+    #[arg(long)]
+    pub license_type: Option<LicenseType>,
+    /// How many CALs.
+    #[arg(long)]
+    pub quantity: Option<Quantity>,
+}
+
+impl CalArgs {
+    /// The program, proof and CALs, asking on the terminal for what the flags leave out.
+    pub fn resolve(&self, interactive: bool) -> Result<(LicenseProof, CalRequest), Failure> {
+        let program = match self.program {
+            Some(p) => p,
+            None if interactive => choose("License program")?,
+            None => return Err(missing("--program")),
+        };
+        let mut fields = ProofFields {
+            program: Some(program),
+            license_code: self.license_code.clone(),
+            authorization_number: self.authorization_number.clone(),
+            license_number: self.license_number.clone(),
+            agreement_number: self.agreement_number.clone(),
+        };
+        let license = loop {
+            match LicenseProof::from_fields(program, &fields) {
+                Ok(license) => break license,
+                Err(e) if interactive => {
+                    let Some(field) = e.field() else {
+                        return Err(Failure::bad_input(e.to_string()));
+                    };
+                    if fields_value(&fields, field.key()).is_some() {
+                        eprintln!("{e}");
+                    }
+                    let value = ask(&prompt_for(field.key(), program), |text| {
+                        let mut trial = fields.clone();
+                        set_field(&mut trial, field.key(), text.to_owned());
+                        match LicenseProof::from_fields(program, &trial) {
+                            Err(e) if e.field() == Some(field) => Err(e.to_string()),
+                            _ => Ok(()),
+                        }
+                    })?;
+                    set_field(&mut fields, field.key(), value);
+                }
+                Err(e) => return Err(Failure::bad_input(e.to_string())),
+            }
+        };
+        let product_version = match self.product_version {
+            Some(v) => v,
+            None if interactive => choose("Product version")?,
+            None => return Err(missing("--product-version")),
+        };
+        let license_type = match self.license_type {
+            Some(t) => t,
+            None if interactive => choose("License type")?,
+            None => return Err(missing("--license-type")),
+        };
+        let quantity = match self.quantity {
+            Some(q) => q,
+            None if interactive => {
+                let text = ask("Quantity", |text| {
+                    text.parse::<Quantity>()
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })?;
+                text.parse::<Quantity>()
+                    .map_err(|e| Failure::bad_input(e.to_string()))?
+            }
+            None => return Err(missing("--quantity")),
+        };
+        Ok((
+            license,
+            CalRequest {
+                product_version,
+                license_type,
+                quantity,
+            },
+        ))
+    }
+}
+
+fn fields_value<'a>(fields: &'a ProofFields, key: &str) -> Option<&'a String> {
+    match key {
+        "license_code" => fields.license_code.as_ref(),
+        "authorization_number" => fields.authorization_number.as_ref(),
+        "license_number" => fields.license_number.as_ref(),
+        _ => fields.agreement_number.as_ref(),
+    }
+}
+
+fn set_field(fields: &mut ProofFields, key: &str, value: String) {
+    let slot = match key {
+        "license_code" => &mut fields.license_code,
+        "authorization_number" => &mut fields.authorization_number,
+        "license_number" => &mut fields.license_number,
+        _ => &mut fields.agreement_number,
+    };
+    *slot = Some(value);
+}
+
+fn prompt_for(key: &str, program: LicenseProgram) -> String {
+    match key {
+        "license_code" => "License code (25 characters)".to_owned(),
+        "authorization_number" => "Authorization number (15 characters)".to_owned(),
+        "license_number" => "License number (8 digits)".to_owned(),
+        _ => {
+            let label = program.agreement_number_label();
+            let mut chars = label.chars();
+            let first = chars.next().map(|c| c.to_uppercase().to_string());
+            format!("{}{}", first.unwrap_or_default(), chars.as_str())
+        }
+    }
+}
+
+fn missing(flag: &str) -> Failure {
+    Failure::bad_input(format!(
+        "{flag} is required when no terminal is attached (or with --no-input)"
+    ))
+}
+
+/// `install-cals`.
+#[derive(Debug, Args)]
+pub struct InstallCalsArgs {
+    #[command(flatten)]
+    pub cals: CalArgs,
+    #[command(flatten)]
+    pub flow: FlowArgs,
+}
+
+/// `migrate-cals`.
+#[derive(Debug, Args)]
+pub struct MigrateCalsArgs {
+    /// Why: source-replaced (the source is being replaced by this server) or
+    /// source-not-functioning.
+    #[arg(long)]
+    pub reason: Option<MigrationReason>,
+    /// The source license server's name or address (host:port), when it is on the network.
+    #[arg(long, conflicts_with = "source_unreachable")]
+    pub source: Option<String>,
+    /// The source is not available on the network: give --source-id and --source-os.
+    #[arg(long)]
+    pub source_unreachable: bool,
+    /// The source's license server ID (when it is not available on the network).
+    #[arg(long)]
+    pub source_id: Option<LicenseServerId>,
+    /// The source's operating system (when it is not available on the network).
+    #[arg(long)]
+    pub source_os: Option<WindowsServer>,
+    /// The source's name, for the record (when it is not available on the network).
+    #[arg(long)]
+    pub source_name: Option<String>,
+    /// Confirm the reminder to remove the CALs from the source by hand, when there is one.
+    #[arg(long)]
+    pub confirm_manual_removal: bool,
+    #[command(flatten)]
+    pub cals: CalArgs,
+    #[command(flatten)]
+    pub flow: FlowArgs,
+}
+
+impl MigrateCalsArgs {
+    /// The migration, asking on the terminal for what the flags leave out.
+    pub fn resolve(&self, interactive: bool) -> Result<Migration, Failure> {
+        let reason = match self.reason {
+            Some(r) => r,
+            None if interactive => choose("Reason for migrating the CALs")?,
+            None => return Err(missing("--reason")),
+        };
+        let source = if let Some(name) = &self.source {
+            Source::Reachable(name.clone())
+        } else if self.source_unreachable || self.source_id.is_some() {
+            self.unreachable_source(interactive)?
+        } else if interactive {
+            let name = ask(
+                "Source license server name or address (host:port); leave empty if it is not available on the network",
+                |_| Ok(()),
+            )?;
+            if name.trim().is_empty() {
+                self.unreachable_source(interactive)?
+            } else {
+                Source::Reachable(name.trim().to_owned())
+            }
+        } else {
+            return Err(Failure::bad_input(
+                "give the source license server: --source HOST:PORT, or --source-unreachable with --source-id and --source-os",
+            ));
+        };
+        let (license, cals) = self.cals.resolve(interactive)?;
+        Ok(Migration {
+            reason,
+            source,
+            license,
+            cals,
+        })
+    }
+
+    fn unreachable_source(&self, interactive: bool) -> Result<Source, Failure> {
+        let license_server_id = match self.source_id {
+            Some(id) => id,
+            None if interactive => {
+                let text = ask("Source license server ID", |text| {
+                    text.parse::<LicenseServerId>()
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })?;
+                text.parse()
+                    .map_err(|e: licensing_client::id::IdError| Failure::bad_input(e.to_string()))?
+            }
+            None => return Err(missing("--source-id")),
+        };
+        let os = match self.source_os {
+            Some(os) => os,
+            None if interactive => choose("Source operating system")?,
+            None => return Err(missing("--source-os")),
+        };
+        Ok(Source::Unreachable {
+            license_server_id,
+            os,
+            name: self.source_name.clone(),
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! `license-server`: a simulated RD license server on the command line.
+//!
+//! Every flow runs interactively when a terminal is attached (prompts for what the flags
+//! leave out, a progress indicator, IDs checked group by group as they are typed) and from
+//! flags alone otherwise. Exit codes are listed in `--help`.
+
+mod args;
+mod operator;
+mod output;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use licensing_client::state::ClearinghouseAddress;
+use licensing_client::vocab::{CompanyFields, CompanyInfo};
+use licensing_client::{ClearinghouseError, Error, LicenseServer, SourceError};
+
+use args::{Cli, Command};
+use operator::CliOperator;
+use output::Output;
+
+/// What the process ends with: documented in `--help` (see `args::EXIT_CODES`).
+#[derive(Debug, Clone, Copy)]
+enum Exit {
+    Refused = 1,
+    BadInput = 2,
+    NoAnswer = 3,
+    Stopped = 4,
+    State = 5,
+}
+
+/// A failure with the exit code it ends the process with.
+struct Failure {
+    exit: Exit,
+    message: String,
+    code: Option<String>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let exit = match &error {
+            Error::Entry(_) => Exit::BadInput,
+            Error::Clearinghouse(ClearinghouseError::NoAnswer { .. })
+            | Error::Source(SourceError::Unreachable { .. }) => Exit::NoAnswer,
+            Error::Cancelled(_) => Exit::Stopped,
+            Error::State(_) | Error::Serve { .. } => Exit::State,
+            _ => Exit::Refused,
+        };
+        let code = match &error {
+            Error::Clearinghouse(e) => e.code().map(|c| c.as_str()),
+            _ => None,
+        };
+        Failure {
+            exit,
+            message: error.to_string(),
+            code,
+        }
+    }
+}
+
+impl Failure {
+    fn bad_input(message: impl Into<String>) -> Self {
+        Failure {
+            exit: Exit::BadInput,
+            message: message.into(),
+            code: None,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = Output { json: cli.json };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            output.failure(&format!("cannot start: {e}"), None);
+            return ExitCode::from(Exit::State as u8);
+        }
+    };
+    match runtime.block_on(run(cli, output)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            output.failure(&failure.message, failure.code.as_deref());
+            ExitCode::from(failure.exit as u8)
+        }
+    }
+}
+
+async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
+    let interactive = !cli.no_input && std::io::stdin().is_terminal();
+    let dir = cli.state_dir.clone();
+    match cli.command {
+        Command::Install(install) => {
+            let mut fields = CompanyFields::default();
+            install.company.fill(&mut fields);
+            let company =
+                CompanyInfo::new(fields).map_err(|e| Failure::bad_input(e.to_string()))?;
+            let setup = licensing_client::Setup {
+                name: install.name,
+                os: install.os,
+                company,
+                connection_method: install.method,
+                clearinghouse: ClearinghouseAddress {
+                    url: install.clearinghouse,
+                    tenant: install.tenant,
+                },
+            };
+            let server = match install.seed {
+                Some(seed) => {
+                    let mut rng =
+                        <rand::rngs::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+                    LicenseServer::install(&dir, setup, &mut rng)?
+                }
+                None => LicenseServer::install(&dir, setup, &mut rand::rng())?,
+            };
+            output.status(&server.state()?, server.dir());
+        }
+        Command::Status => {
+            let server = LicenseServer::open(&dir)?;
+            output.status(&server.state()?, server.dir());
+        }
+        Command::Set(set) => {
+            let server = LicenseServer::open(&dir)?;
+            if let Some(method) = set.method {
+                server.set_connection_method(method)?;
+            }
+            if set.clearinghouse.is_some() || set.tenant.is_some() || set.default_tenant {
+                let mut address = server.state()?.identity.clearinghouse;
+                if let Some(url) = set.clearinghouse {
+                    address.url = url;
+                }
+                if set.default_tenant {
+                    address.tenant = None;
+                } else if let Some(tenant) = set.tenant {
+                    address.tenant = Some(tenant);
+                }
+                server.set_clearinghouse(address)?;
+            }
+            output.status(&server.state()?, server.dir());
+        }
+        Command::Serve(serve) => {
+            let server = LicenseServer::open(&dir)?;
+            let daemon = licensing_client::daemon::Daemon::start(server, serve.listen).await?;
+            output.ready(daemon.addr());
+            let handle = daemon.handle();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                handle.stop(true).await;
+            });
+            daemon.wait().await.map_err(|e| {
+                Failure::from(Error::Serve {
+                    addr: serve.listen.to_string(),
+                    reason: e.to_string(),
+                })
+            })?;
+        }
+        Command::Activate(flow) => {
+            let server = open_with_retry(&dir, &flow)?;
+            let method = flow.method(&server)?;
+            let mut operator = CliOperator::new(interactive, &output, &flow, false);
+            let id = server.activate(method, &mut operator).await;
+            operator.done();
+            output.license_server_id("activated", &id?);
+        }
+        Command::Reactivate(reactivate) => {
+            let server = open_with_retry(&dir, &reactivate.flow)?;
+            let method = reactivate.flow.method(&server)?;
+            let reason = match reactivate.reason {
+                Some(reason) => reason,
+                None if interactive => operator::choose("Why is the license server reactivated?")?,
+                None => {
+                    return Err(Failure::bad_input(
+                        "give the reason for reactivating: --reason (redeployed, certificate-corrupted, private-key-compromised, activation-expired, upgraded)",
+                    ));
+                }
+            };
+            let mut operator = CliOperator::new(interactive, &output, &reactivate.flow, false);
+            let id = server.reactivate(reason, method, &mut operator).await;
+            operator.done();
+            output.license_server_id("reactivated", &id?);
+        }
+        Command::Deactivate(flow) => {
+            let server = open_with_retry(&dir, &flow)?;
+            let method = flow.method(&server)?;
+            let mut operator = CliOperator::new(interactive, &output, &flow, false);
+            let code = server.deactivate(method, &mut operator).await;
+            operator.done();
+            output.confirmation_code(&code?);
+        }
+        Command::InstallCals(install) => {
+            let server = open_with_retry(&dir, &install.flow)?;
+            let method = install.flow.method(&server)?;
+            let (license, cals) = install.cals.resolve(interactive)?;
+            let mut operator = CliOperator::new(interactive, &output, &install.flow, false);
+            let pack = server
+                .install_cals(license, cals, method, &mut operator)
+                .await;
+            operator.done();
+            output.key_pack("installed", &pack?);
+        }
+        Command::MigrateCals(migrate) => {
+            let server = open_with_retry(&dir, &migrate.flow)?;
+            let method = migrate.flow.method(&server)?;
+            let migration = migrate.resolve(interactive)?;
+            let mut operator = CliOperator::new(
+                interactive,
+                &output,
+                &migrate.flow,
+                migrate.confirm_manual_removal,
+            );
+            let migrated = server.migrate_cals(migration, method, &mut operator).await;
+            operator.done();
+            output.migrated(&migrated?);
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "license-server",
+                &mut std::io::stdout(),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn open_with_retry(dir: &std::path::Path, flow: &args::FlowArgs) -> Result<LicenseServer, Failure> {
+    Ok(LicenseServer::open(dir)?.with_retry(flow.retry_policy()))
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

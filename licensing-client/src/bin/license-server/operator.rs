@@ -1,0 +1,231 @@
+//! The person at the terminal: prompts, the progress indicator, the web and telephone
+//! handoffs, and the reminder to remove CALs by hand. Without a terminal, flags answer.
+
+use std::time::Duration;
+
+use dialoguer::{Confirm, Input, Select};
+use indicatif::{ProgressBar, ProgressStyle};
+use licensing_client::automatic::Progress;
+use licensing_client::id::GROUPS;
+use licensing_client::vocab::Term;
+use licensing_client::{Desk, Handoff, Operator, Reminder};
+
+use crate::Failure;
+use crate::args::FlowArgs;
+use crate::output::Output;
+
+/// Answers the flows from the terminal or from flags.
+pub struct CliOperator {
+    interactive: bool,
+    output: Output,
+    json: bool,
+    id: Option<String>,
+    confirm_removal: bool,
+    spinner: Option<ProgressBar>,
+}
+
+impl CliOperator {
+    pub fn new(interactive: bool, output: &Output, flow: &FlowArgs, confirm_removal: bool) -> Self {
+        CliOperator {
+            interactive,
+            output: *output,
+            json: output.json,
+            id: flow.id.clone(),
+            confirm_removal,
+            spinner: None,
+        }
+    }
+
+    /// Clears the progress indicator.
+    pub fn done(&mut self) {
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
+        }
+    }
+
+    fn show_handoff(&self, handoff: &Handoff) {
+        if self.json {
+            self.output.handoff(handoff);
+            return;
+        }
+        let shown = handoff.shown_id;
+        let what = shown.kind();
+        match &handoff.desk {
+            Desk::Web { url } => {
+                eprintln!("Open the Remote Desktop Licensing web site: {url}");
+                eprintln!("Choose \"{}\" and give:", handoff.request.title());
+            }
+            Desk::Telephone {
+                number,
+                country,
+                international,
+            } => {
+                let line = if *international {
+                    format!("the international line (no local number for {country})")
+                } else {
+                    country.to_string()
+                };
+                eprintln!("Call the Microsoft Clearinghouse at {number} ({line}).");
+                eprintln!(
+                    "Ask to \"{}\" and read to the representative:",
+                    handoff.request.title().to_lowercase()
+                );
+                eprintln!("  {what}, group by group: {}", shown.groups().join("  "));
+            }
+        }
+        for (label, value) in handoff.request.particulars() {
+            eprintln!("  {label}: {value}");
+        }
+    }
+}
+
+impl Operator for CliOperator {
+    async fn obtain(&mut self, handoff: &Handoff) -> Option<String> {
+        self.done();
+        if let Some(id) = self.id.take() {
+            return Some(id);
+        }
+        self.show_handoff(handoff);
+        let expects = handoff.expects();
+        if !self.interactive {
+            eprintln!(
+                "Run the same command again with --id <{expects}> once you have the {expects}."
+            );
+            return None;
+        }
+        match handoff.desk {
+            Desk::Telephone { .. } => by_group(handoff),
+            Desk::Web { .. } => whole(handoff),
+        }
+    }
+
+    async fn confirm(&mut self, reminder: &Reminder) -> bool {
+        self.done();
+        if self.confirm_removal {
+            if !self.json {
+                eprintln!("{reminder}");
+            }
+            return true;
+        }
+        if !self.interactive {
+            eprintln!("{reminder}");
+            eprintln!("Confirm it with --confirm-manual-removal to go on.");
+            return false;
+        }
+        Confirm::new()
+            .with_prompt(format!("{reminder}\nDo you understand and want to go on?"))
+            .default(false)
+            .interact()
+            .unwrap_or(false)
+    }
+
+    fn progress(&mut self, progress: Progress) {
+        if self.json || !self.interactive {
+            if let Progress::Retrying { reason, delay, .. } = &progress {
+                eprintln!("no answer ({reason}); retrying in {delay:.1?}");
+            }
+            return;
+        }
+        let spinner = self.spinner.get_or_insert_with(|| {
+            let bar = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        match progress {
+            Progress::Sending { attempt: 1 } => {
+                spinner.set_message("Contacting the Microsoft Clearinghouse...");
+            }
+            Progress::Sending { attempt } => {
+                spinner.set_message(format!(
+                    "Contacting the Microsoft Clearinghouse (attempt {attempt})..."
+                ));
+            }
+            Progress::Retrying { reason, delay, .. } => {
+                spinner.set_message(format!("No answer ({reason}); retrying in {delay:.1?}"));
+            }
+        }
+    }
+}
+
+/// Telephone: the ID read back group by group, each checked as it is typed.
+fn by_group(handoff: &Handoff) -> Option<String> {
+    let expects = handoff.expects();
+    eprintln!(
+        "Type the {expects} the representative reads, one group of five digits at a time (empty to give up)."
+    );
+    loop {
+        let mut groups = Vec::with_capacity(GROUPS);
+        for group in 1..=GROUPS {
+            let text = Input::<String>::new()
+                .with_prompt(format!("Group {group} of {GROUPS}"))
+                .allow_empty(true)
+                .validate_with(|text: &String| {
+                    if text.trim().is_empty() {
+                        return Ok(());
+                    }
+                    handoff
+                        .check_group(group, text)
+                        .map_err(|e| format!("{e}: ask the representative to read it again"))
+                })
+                .interact_text()
+                .ok()?;
+            if text.trim().is_empty() {
+                return None;
+            }
+            groups.push(text.trim().to_owned());
+        }
+        let typed = groups.join("-");
+        match handoff.accept(&typed) {
+            Ok(_) => return Some(typed),
+            Err(e) => eprintln!("{e}. Start again from group 1."),
+        }
+    }
+}
+
+/// Web: the ID copied from the web site, checked when entered.
+fn whole(handoff: &Handoff) -> Option<String> {
+    let expects = handoff.expects();
+    let text = Input::<String>::new()
+        .with_prompt(format!(
+            "The {expects} the web site shows (empty to give up)"
+        ))
+        .allow_empty(true)
+        .validate_with(|text: &String| {
+            if text.trim().is_empty() {
+                return Ok(());
+            }
+            handoff.accept(text).map(|_| ()).map_err(|e| e.to_string())
+        })
+        .interact_text()
+        .ok()?;
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// Asks for one term of a closed set.
+pub fn choose<T: Term>(prompt: &str) -> Result<T, Failure> {
+    let names: Vec<&str> = T::ALL.iter().map(|t| t.name()).collect();
+    let index = Select::new()
+        .with_prompt(prompt)
+        .items(&names)
+        .default(0)
+        .interact()
+        .map_err(|e| Failure::bad_input(format!("{prompt}: {e}")))?;
+    T::ALL
+        .get(index)
+        .copied()
+        .ok_or_else(|| Failure::bad_input(format!("{prompt}: nothing chosen")))
+}
+
+/// Asks for a text, checked by `check` as it is typed.
+pub fn ask(prompt: &str, check: impl Fn(&str) -> Result<(), String>) -> Result<String, Failure> {
+    Input::<String>::new()
+        .with_prompt(prompt)
+        .allow_empty(true)
+        .validate_with(|text: &String| check(text.trim()))
+        .interact_text()
+        .map(|text| text.trim().to_owned())
+        .map_err(|e| Failure::bad_input(format!("{prompt}: {e}")))
+}

@@ -1,0 +1,218 @@
+//! What the command prints: text for people, or JSON for scripts (`--json`).
+//!
+//! Results go to standard output; prompts, progress and errors to standard error.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use licensing_client::id::{ConfirmationCode, LicenseServerId};
+use licensing_client::state::{InstalledKeyPack, KeyPackSource, ServerState};
+use licensing_client::{Desk, Handoff, Migrated};
+use serde_json::{Value, json};
+
+/// How to print.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+}
+
+/// How many events `status` shows.
+const RECENT_EVENTS: usize = 8;
+
+impl Output {
+    fn print_json(&self, value: &Value) {
+        println!("{value}");
+    }
+
+    pub fn failure(&self, message: &str, code: Option<&str>) {
+        if self.json {
+            eprintln!("{}", json!({"error": message, "code": code}));
+        } else {
+            eprintln!("error: {message}");
+        }
+    }
+
+    pub fn ready(&self, addr: SocketAddr) {
+        if self.json {
+            self.print_json(&json!({"ready": format!("http://{addr}")}));
+        } else {
+            println!("ready http://{addr}");
+        }
+    }
+
+    pub fn status(&self, state: &ServerState, dir: &Path) {
+        if self.json {
+            let mut value = serde_json::to_value(state).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut value {
+                map.insert("state_dir".into(), json!(dir.display().to_string()));
+            }
+            self.print_json(&value);
+            return;
+        }
+        let identity = &state.identity;
+        let company = &identity.company;
+        println!("License server {} ({})", identity.name, identity.os);
+        println!("  state directory      {}", dir.display());
+        println!("  product ID           {}", identity.product_id);
+        println!("  status               {}", state.activation.word());
+        if let Some(id) = state.activation.license_server_id() {
+            println!("  license server ID    {id}");
+        }
+        println!("  connection method    {}", identity.connection_method);
+        let tenant = match &identity.clearinghouse.tenant {
+            Some(t) => format!(" (tenant {t})"),
+            None => String::new(),
+        };
+        println!(
+            "  clearinghouse        {}{tenant}",
+            identity.clearinghouse.url
+        );
+        println!(
+            "  company              {} {}, {}, {}",
+            company.first_name(),
+            company.last_name(),
+            company.company(),
+            company.country_region()
+        );
+        if state.key_packs.is_empty() {
+            println!("Key packs: none");
+        } else {
+            println!("Key packs:");
+            println!(
+                "  {:>3}  {:<41}  {:<28}  {:<10}  {:>6}  {:>9}  how",
+                "#", "license key pack ID", "product version", "type", "total", "available"
+            );
+            for pack in &state.key_packs {
+                println!(
+                    "  {:>3}  {:<41}  {:<28}  {:<10}  {:>6}  {:>9}  {}",
+                    pack.local_id,
+                    pack.key_pack_id.to_string(),
+                    pack.product_version.to_string(),
+                    pack.license_type.to_string(),
+                    pack.total(),
+                    pack.available(),
+                    how(pack)
+                );
+            }
+        }
+        let skip = state.events.len().saturating_sub(RECENT_EVENTS);
+        println!("Recent events:");
+        for event in &state.events[skip..] {
+            let level = match event.level {
+                licensing_client::state::EventLevel::Information => "info",
+                licensing_client::state::EventLevel::Warning => "WARNING",
+            };
+            println!("  {}  {level:<7}  {}", event.at, event.message);
+        }
+    }
+
+    pub fn license_server_id(&self, what: &str, id: &LicenseServerId) {
+        if self.json {
+            self.print_json(&json!({"status": what, "license_server_id": id}));
+        } else {
+            println!("License server {what}. License server ID: {id}");
+        }
+    }
+
+    pub fn confirmation_code(&self, code: &ConfirmationCode) {
+        if self.json {
+            self.print_json(&json!({"status": "deactivated", "confirmation_code": code}));
+        } else {
+            println!("License server deactivated. Confirmation code: {code}");
+        }
+    }
+
+    pub fn key_pack(&self, what: &str, pack: &InstalledKeyPack) {
+        if self.json {
+            self.print_json(&json!({"status": what, "key_pack": pack}));
+        } else {
+            println!("{}", key_pack_line(what, pack));
+        }
+    }
+
+    pub fn migrated(&self, migrated: &Migrated) {
+        if self.json {
+            self.print_json(&json!({
+                "status": "migrated",
+                "key_pack": migrated.key_pack,
+                "reminder": migrated.reminder.as_ref().map(ToString::to_string),
+                "removed_from_source": migrated.removed_from_source,
+                "removal_failed": migrated.removal_failed,
+            }));
+            return;
+        }
+        println!("{}", key_pack_line("migrated", &migrated.key_pack));
+        if let Some(removed) = &migrated.removed_from_source {
+            println!(
+                "The source license server removed {} CALs.",
+                removed.removed
+            );
+            if removed.short > 0 {
+                println!(
+                    "It did not hold {} of them unissued: remove those from it by hand.",
+                    removed.short
+                );
+            }
+        }
+        if let Some(reminder) = &migrated.reminder {
+            println!("{reminder}");
+        }
+        if let Some(failed) = &migrated.removal_failed {
+            println!("Warning: {failed}");
+        }
+    }
+
+    /// The web or telephone handoff as JSON, for a script that runs the same command again
+    /// with `--id`.
+    pub fn handoff(&self, handoff: &Handoff) {
+        let desk = match &handoff.desk {
+            Desk::Web { url } => json!({"method": "web", "url": url}),
+            Desk::Telephone {
+                number,
+                country,
+                international,
+            } => json!({
+                "method": "telephone",
+                "number": number,
+                "country_region": country.code(),
+                "international": international,
+            }),
+        };
+        let particulars: Vec<Value> = handoff
+            .request
+            .particulars()
+            .into_iter()
+            .map(|(label, value)| json!({"label": label, "value": value}))
+            .collect();
+        self.print_json(&json!({
+            "status": "waiting",
+            "handoff": {
+                "desk": desk,
+                "task": handoff.request.title(),
+                "shown_id": handoff.shown_id.to_string(),
+                "shown_id_kind": handoff.shown_id.kind().name(),
+                "particulars": particulars,
+                "request": handoff.request,
+                "expects": handoff.expects().name(),
+            }
+        }));
+    }
+}
+
+fn how(pack: &InstalledKeyPack) -> String {
+    let origin = match &pack.source {
+        KeyPackSource::Installed => format!("installed ({})", pack.license_program),
+        KeyPackSource::Migrated {
+            from: Some(from), ..
+        } => format!("migrated from {from}"),
+        KeyPackSource::Migrated { from: None, .. } => "migrated".to_owned(),
+    };
+    format!("{origin}, {} method", pack.method)
+}
+
+fn key_pack_line(what: &str, pack: &InstalledKeyPack) -> String {
+    format!(
+        "CALs {what}: key pack {} holds {} {} {} CALs. License key pack ID: {} (keep a copy)",
+        pack.local_id, pack.installed, pack.product_version, pack.license_type, pack.key_pack_id
+    )
+}

@@ -1,0 +1,205 @@
+//! What can go wrong, each with a message that says what to do about it.
+
+use std::path::{Path, PathBuf};
+
+use shared::id::{IdError, KeyPackError, KeyPackId, LicenseServerId};
+use shared::wire::{ErrorCode, Problem};
+use thiserror::Error;
+
+/// The license server's state directory could not be used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Reading or writing failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// No license server is installed there.
+    #[error(
+        "no license server is installed in {}: run `license-server install` first, or pass --state-dir",
+        dir.display()
+    )]
+    NotInstalled {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A license server is already installed there.
+    #[error(
+        "a license server is already installed in {}: use another --state-dir, or remove that one",
+        dir.display()
+    )]
+    AlreadyInstalled {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The state file is not one this build reads.
+    #[error("the license server state in {} cannot be read: {reason}", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl StateError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        StateError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// The Clearinghouse could not be asked, or said no.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ClearinghouseError {
+    /// The Clearinghouse refused the request; nothing was done.
+    #[error("the Clearinghouse refused the request: {0}")]
+    Refused(Problem),
+    /// No answer came, after every retry. The request may have been applied: running the
+    /// same command again is safe and gives its answer.
+    #[error(
+        "the Clearinghouse at {url} did not answer after {attempts} attempts ({reason}); running the same command again is safe"
+    )]
+    NoAnswer {
+        /// Where it was asked.
+        url: String,
+        /// How many times.
+        attempts: u32,
+        /// The last failure.
+        reason: String,
+    },
+    /// An answer this client does not understand.
+    #[error("the Clearinghouse gave an answer this license server does not understand: {0}")]
+    Unexpected(String),
+}
+
+impl ClearinghouseError {
+    /// The Clearinghouse's error code, when it refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClearinghouseError::Refused(problem) => Some(problem.code),
+            _ => None,
+        }
+    }
+}
+
+/// An ID typed in (web or telephone method) that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// A typo, a wrong length, or the wrong kind of ID.
+    #[error("{0}")]
+    Id(#[from] IdError),
+    /// A key pack ID for another license server, or one changed after it was issued.
+    #[error("{0}")]
+    KeyPack(#[from] KeyPackError),
+}
+
+/// The source license server of a migration could not be used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Nothing answered at the address.
+    #[error(
+        "the source license server {name} is not available on the network ({reason}); if it cannot be reached, say so (--source-unreachable) and give its operating system and license server ID"
+    )]
+    Unreachable {
+        /// The name or address given.
+        name: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Something answered that is not a license server.
+    #[error("{name} did not answer as a license server: {reason}")]
+    NotALicenseServer {
+        /// The name or address given.
+        name: String,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// The source refused the request.
+    #[error("the source license server {name} refused: {reason}")]
+    Refused {
+        /// The name or address given.
+        name: String,
+        /// What it said.
+        reason: String,
+    },
+    /// The source was never activated, so the Clearinghouse has no CALs of it.
+    #[error("the source license server {name} was never activated: it has no CALs to migrate")]
+    NeverActivated {
+        /// The name or address given.
+        name: String,
+    },
+    /// Neither a name nor a license server ID of the source was given.
+    #[error("{0}")]
+    Missing(&'static str),
+}
+
+/// Why a flow stopped. Nothing was installed or changed on this license server unless the
+/// message says so.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The state directory.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The license server must be activated first.
+    #[error("this license server is not activated: activate it first (`license-server activate`)")]
+    NotActivated,
+    /// It is activated already.
+    #[error(
+        "this license server is already activated (license server ID {0}); reactivate it instead"
+    )]
+    AlreadyActivated(LicenseServerId),
+    /// It is deactivated.
+    #[error(
+        "this license server is deactivated (it was {0}): reactivate it first (`license-server reactivate`)"
+    )]
+    Deactivated(LicenseServerId),
+    /// The Clearinghouse.
+    #[error(transparent)]
+    Clearinghouse(#[from] ClearinghouseError),
+    /// An ID typed in.
+    #[error("{0}; nothing was installed")]
+    Entry(#[from] EntryError),
+    /// The key pack is installed here already.
+    #[error(
+        "license key pack {key_pack_id} is already installed on this license server (key pack {local_id})"
+    )]
+    AlreadyInstalled {
+        /// The key pack ID.
+        key_pack_id: KeyPackId,
+        /// Its local number.
+        local_id: u32,
+    },
+    /// The Clearinghouse issued other CALs than those asked for.
+    #[error("the key pack issued holds {got}, not the {asked} asked for; nothing was installed")]
+    NotWhatWasAsked {
+        /// What was asked.
+        asked: String,
+        /// What the key pack holds.
+        got: String,
+    },
+    /// The source license server of a migration.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The person at the license server stopped the flow.
+    #[error("stopped: {0}; nothing was changed")]
+    Cancelled(String),
+    /// The local daemon could not start.
+    #[error("the license server daemon could not listen on {addr}: {reason}")]
+    Serve {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+}

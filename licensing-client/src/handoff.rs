@@ -1,0 +1,149 @@
+//! The web browser and telephone connection methods: the license server cannot reach the
+//! Clearinghouse itself, so a person carries the request to the licensing web site or a
+//! representative and types back the ID they are given.
+//!
+//! A [`Handoff`] says where to go and what to give; it also checks what is typed back,
+//! group by group, before anything is installed.
+
+use std::future::Future;
+
+use shared::id::{AnyId, IdError, IdKind, LicenseServerId, check_group};
+use shared::vocab::CountryRegion;
+
+use crate::automatic::Progress;
+use crate::error::EntryError;
+use crate::migration::Reminder;
+use crate::request::{Reply, Request};
+use crate::state::ClearinghouseAddress;
+
+/// Where a person takes the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Desk {
+    /// The licensing web site.
+    Web {
+        /// The address to open (it names the tenant, if any).
+        url: String,
+    },
+    /// A Clearinghouse representative on the telephone.
+    Telephone {
+        /// The number to call.
+        number: &'static str,
+        /// The country/region the number was chosen for.
+        country: CountryRegion,
+        /// Whether the number is the international line (no local one for the country).
+        international: bool,
+    },
+}
+
+impl Desk {
+    /// The web site of the Clearinghouse at `address`.
+    pub fn web(address: &ClearinghouseAddress) -> Self {
+        let base = address.url.trim_end_matches('/');
+        let url = match &address.tenant {
+            Some(tenant) => format!("{base}/?tenant={tenant}"),
+            None => format!("{base}/"),
+        };
+        Desk::Web { url }
+    }
+
+    /// The telephone line for `country`.
+    pub fn telephone(country: CountryRegion) -> Self {
+        let line = country.clearinghouse_line();
+        Desk::Telephone {
+            number: line.number,
+            country,
+            international: line.international,
+        }
+    }
+}
+
+/// A request to carry to the web site or a representative, and the check of the answer.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    /// Where to take it.
+    pub desk: Desk,
+    /// What is asked.
+    pub request: Request,
+    /// The ID the license server shows for it: its product ID to be activated, its license
+    /// server ID for everything else.
+    pub shown_id: AnyId,
+    /// The license server a key pack ID must be issued for.
+    target: Option<LicenseServerId>,
+}
+
+impl Handoff {
+    pub(crate) fn new(
+        desk: Desk,
+        request: Request,
+        shown_id: AnyId,
+        target: Option<LicenseServerId>,
+    ) -> Self {
+        Handoff {
+            desk,
+            request,
+            shown_id,
+            target,
+        }
+    }
+
+    /// The kind of ID to type back.
+    pub fn expects(&self) -> IdKind {
+        self.request.answer_kind()
+    }
+
+    /// Checks group `group` (1 to 7) as it is typed.
+    pub fn check_group(&self, group: usize, text: &str) -> Result<(), EntryError> {
+        check_group(group, text).map_err(EntryError::from)
+    }
+
+    /// Reads a whole ID as typed: a typo names its group, another kind of ID is named, and
+    /// a key pack ID must be one issued for this license server.
+    pub fn accept(&self, text: &str) -> Result<Reply, EntryError> {
+        let any: AnyId = text.parse()?;
+        let expected = self.expects();
+        if any.kind() != expected {
+            return Err(IdError::WrongKind {
+                found: any.kind(),
+                expected,
+            }
+            .into());
+        }
+        Ok(match expected {
+            IdKind::LicenseServerId => Reply::LicenseServerId(any.try_into()?),
+            IdKind::ConfirmationCode => Reply::ConfirmationCode(any.try_into()?),
+            IdKind::KeyPackId => {
+                let id = any.try_into()?;
+                if let Some(target) = &self.target {
+                    shared::id::KeyPackId::open(&id, target)?;
+                }
+                Reply::KeyPack(id)
+            }
+            IdKind::ProductId => {
+                return Err(IdError::WrongKind {
+                    found: IdKind::ProductId,
+                    expected,
+                }
+                .into());
+            }
+        })
+    }
+}
+
+/// The person at the license server: what the flows need from them.
+///
+/// The command line asks on the terminal or reads flags; a test or another tool answers
+/// in code.
+pub trait Operator: Send {
+    /// Takes `handoff` to the web site or the representative and returns the ID typed
+    /// back, or `None` if the person gave up.
+    fn obtain(&mut self, handoff: &Handoff) -> impl Future<Output = Option<String>> + Send;
+
+    /// Shows `reminder` (remove the CALs from the source by hand); `true` if the person
+    /// confirms they understand and wants to go on.
+    fn confirm(&mut self, reminder: &Reminder) -> impl Future<Output = bool> + Send;
+
+    /// What the automatic method is doing.
+    fn progress(&mut self, progress: Progress) {
+        let _ = progress;
+    }
+}

@@ -1,0 +1,204 @@
+//! CAL migration as the Manage RDS CALs wizard runs it: who the source is, when the person
+//! is reminded to remove the CALs from the source by hand, and how a source gives up the
+//! CALs a target received.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use shared::id::{KeyPackId, LicenseServerId};
+use shared::vocab::{MigrationReason, WindowsServer};
+
+use crate::error::{EntryError, Error};
+use crate::peer::{CalsRemoved, ServerInfo};
+use crate::state::{Activation, EventLevel, Removal, ServerState, now};
+
+/// The source license server, as the person describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Available on the network at this name or address (`host:port`): the target reads
+    /// its operating system, license server ID and key packs from it.
+    Reachable(String),
+    /// Not available on the network: the person gives its operating system and license
+    /// server ID.
+    Unreachable {
+        /// Its license server ID.
+        license_server_id: LicenseServerId,
+        /// Its operating system.
+        os: WindowsServer,
+        /// Its name, if known.
+        name: Option<String>,
+    },
+}
+
+/// A migration: why, from where, and the CALs with their proof of purchase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// Why the CALs move.
+    pub reason: MigrationReason,
+    /// Where from.
+    pub source: Source,
+    /// The license program and proof they were bought under.
+    pub license: shared::vocab::LicenseProof,
+    /// Which CALs and how many.
+    pub cals: shared::wire::CalRequest,
+}
+
+/// Why the CALs must be removed from the source by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "cause")]
+pub enum ReminderCause {
+    /// The source no longer functions.
+    NotFunctioning,
+    /// The source is not available on the network.
+    Unreachable,
+    /// The source runs an operating system older than Windows Server 2008 R2, which cannot
+    /// remove CALs for another server.
+    OlderThan2008R2 {
+        /// Its operating system.
+        os: WindowsServer,
+    },
+    /// The source is deactivated.
+    Deactivated,
+}
+
+/// The reminder to remove the migrated CALs from the source license server by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminder {
+    /// The source, by name or license server ID.
+    pub source: String,
+    /// Why.
+    #[serde(flatten)]
+    pub cause: ReminderCause,
+}
+
+impl fmt::Display for Reminder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = match self.cause {
+            ReminderCause::NotFunctioning => "it no longer functions".to_owned(),
+            ReminderCause::Unreachable => "it is not available on the network".to_owned(),
+            ReminderCause::OlderThan2008R2 { os } => {
+                format!("it runs {os}, older than Windows Server 2008 R2")
+            }
+            ReminderCause::Deactivated => "it is deactivated".to_owned(),
+        };
+        write!(
+            f,
+            "You must remove the RDS CALs from the source license server {} manually after this wizard completes: {why}.",
+            self.source
+        )
+    }
+}
+
+/// What the target knows of the source once the person has described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SourceView {
+    pub name: Option<String>,
+    pub license_server_id: LicenseServerId,
+    pub os: WindowsServer,
+    pub reachable: bool,
+    pub deactivated: bool,
+}
+
+impl SourceView {
+    /// The view of a source read over the network.
+    pub fn from_info(name: &str, info: &ServerInfo) -> Result<Self, crate::error::SourceError> {
+        let license_server_id = info.activation.license_server_id().ok_or_else(|| {
+            crate::error::SourceError::NeverActivated {
+                name: name.to_owned(),
+            }
+        })?;
+        Ok(SourceView {
+            name: Some(name.to_owned()),
+            license_server_id,
+            os: info.os,
+            reachable: true,
+            deactivated: matches!(info.activation, Activation::Deactivated { .. }),
+        })
+    }
+
+    fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{name} ({})", self.license_server_id),
+            None => self.license_server_id.to_string(),
+        }
+    }
+}
+
+/// The wizard's rule: when the CALs must be removed from the source by hand. `None` means
+/// the target removes them itself, through the source's daemon.
+pub(crate) fn reminder(reason: MigrationReason, source: &SourceView) -> Option<Reminder> {
+    let cause = if reason == MigrationReason::SourceNotFunctioning {
+        ReminderCause::NotFunctioning
+    } else if !source.reachable {
+        ReminderCause::Unreachable
+    } else if source.os < WindowsServer::V2008R2 {
+        ReminderCause::OlderThan2008R2 { os: source.os }
+    } else if source.deactivated {
+        ReminderCause::Deactivated
+    } else {
+        return None;
+    };
+    Some(Reminder {
+        source: source.label(),
+        cause,
+    })
+}
+
+/// On the source: removes the CALs key pack `key_pack_id` gave `target`, taking unissued
+/// CALs of the same version and type from the oldest key packs first. A key pack ID is
+/// honoured once; asking again answers what was removed the first time.
+pub(crate) fn give_up_cals(
+    state: &mut ServerState,
+    target: &LicenseServerId,
+    key_pack_id: &KeyPackId,
+) -> Result<CalsRemoved, Error> {
+    let contents = key_pack_id.open(target).map_err(EntryError::from)?;
+    let wanted = u32::from(contents.quantity.get());
+    if let Some(done) = state
+        .removals
+        .iter()
+        .find(|r| r.for_key_pack == *key_pack_id)
+    {
+        let removed: u32 = done.taken.iter().map(|(_, n)| n).sum();
+        return Ok(CalsRemoved {
+            removed,
+            short: wanted.saturating_sub(removed),
+        });
+    }
+    let mut left = wanted;
+    let mut taken = Vec::new();
+    for pack in state.key_packs.iter_mut().filter(|k| {
+        k.product_version == contents.product_version && k.license_type == contents.license_type
+    }) {
+        let take = pack.available().min(left);
+        if take > 0 {
+            pack.removed += take;
+            left -= take;
+            taken.push((pack.local_id, take));
+        }
+    }
+    let removed = wanted - left;
+    state.removals.push(Removal {
+        for_key_pack: *key_pack_id,
+        taken,
+        at: now(),
+    });
+    let what = format!(
+        "{} {} CALs ({})",
+        contents.product_version, contents.license_type, key_pack_id
+    );
+    state.log(
+        EventLevel::Information,
+        format!("{removed} {what} removed: migrated to license server {target}"),
+    );
+    if left > 0 {
+        state.log(
+            EventLevel::Warning,
+            format!("{left} of the {what} migrated to license server {target} were not available here to remove"),
+        );
+    }
+    Ok(CalsRemoved {
+        removed,
+        short: left,
+    })
+}

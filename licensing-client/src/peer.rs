@@ -1,0 +1,186 @@
+//! What one license server says to another over the network: a migration target reads the
+//! source's identity and key packs, and asks it to remove the CALs it received.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use shared::id::{KeyPackId, LicenseServerId};
+use shared::vocab::{LicenseType, ProductVersion, WindowsServer};
+
+use crate::error::SourceError;
+use crate::state::{Activation, ServerState};
+
+/// The path of a license server's description.
+pub const INFO_PATH: &str = "/v1/license-server";
+/// The path a target posts to, to have migrated CALs removed.
+pub const REMOVALS_PATH: &str = "/v1/license-server/removals";
+
+/// A key pack as other license servers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPackSummary {
+    /// Its local number.
+    pub local_id: u32,
+    /// Its license key pack ID.
+    pub key_pack_id: KeyPackId,
+    /// The Windows Server version of its CALs.
+    pub product_version: ProductVersion,
+    /// Per Device or Per User.
+    pub license_type: LicenseType,
+    /// The CALs it holds.
+    pub total: u32,
+    /// Those not issued to clients.
+    pub available: u32,
+}
+
+/// What a license server tells another about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// Its computer name.
+    pub name: String,
+    /// Its operating system.
+    pub os: WindowsServer,
+    /// Its activation.
+    pub activation: Activation,
+    /// Its key packs.
+    pub key_packs: Vec<KeyPackSummary>,
+}
+
+impl ServerInfo {
+    /// What `state` shows.
+    pub fn of(state: &ServerState) -> Self {
+        ServerInfo {
+            name: state.identity.name.clone(),
+            os: state.identity.os,
+            activation: state.activation.clone(),
+            key_packs: state
+                .key_packs
+                .iter()
+                .map(|k| KeyPackSummary {
+                    local_id: k.local_id,
+                    key_pack_id: k.key_pack_id,
+                    product_version: k.product_version,
+                    license_type: k.license_type,
+                    total: k.total(),
+                    available: k.available(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A target's request to remove the CALs it received: the key pack ID is the proof, since
+/// only the target it was issued for can open it, and it says which CALs and how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveCals {
+    /// The target license server.
+    pub target: LicenseServerId,
+    /// The key pack ID the target installed.
+    pub key_pack_id: KeyPackId,
+}
+
+/// What the source removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalsRemoved {
+    /// CALs removed.
+    pub removed: u32,
+    /// CALs the source did not have unissued, which must be removed by hand.
+    pub short: u32,
+}
+
+/// An error a license server daemon answers with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerError {
+    /// What went wrong.
+    pub error: String,
+}
+
+/// A license server reached over the network, by its name or address (`host:port`).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    name: String,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Peer {
+    /// The license server at `name`: `host:port` or an `http://` URL.
+    pub fn new(name: &str) -> Self {
+        let name = name.trim().to_owned();
+        let base = if name.starts_with("http://") || name.starts_with("https://") {
+            name.trim_end_matches('/').to_owned()
+        } else {
+            format!("http://{name}")
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Peer { name, base, http }
+    }
+
+    /// The name it was given.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What it says of itself.
+    pub async fn info(&self) -> Result<ServerInfo, SourceError> {
+        let response = self
+            .http
+            .get(format!("{}{INFO_PATH}", self.base))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        self.read(response).await
+    }
+
+    /// Asks it to remove the CALs `key_pack_id` moved to `target`.
+    pub async fn remove(&self, request: &RemoveCals) -> Result<CalsRemoved, SourceError> {
+        let response = self
+            .http
+            .post(format!("{}{REMOVALS_PATH}", self.base))
+            .json(request)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        self.read(response).await
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> SourceError {
+        let reason = match std::error::Error::source(error) {
+            Some(cause) => cause.to_string(),
+            None => error.to_string(),
+        };
+        SourceError::Unreachable {
+            name: self.name.clone(),
+            reason,
+        }
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<T, SourceError> {
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        let not_one = |reason: String| SourceError::NotALicenseServer {
+            name: self.name.clone(),
+            reason,
+        };
+        if status.is_client_error() {
+            let reason = match serde_json::from_slice::<PeerError>(&bytes) {
+                Ok(e) => e.error,
+                Err(_) => format!("HTTP {status}"),
+            };
+            return Err(SourceError::Refused {
+                name: self.name.clone(),
+                reason,
+            });
+        }
+        if !status.is_success() {
+            return Err(not_one(format!("HTTP {status}")));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| not_one(e.to_string()))
+    }
+}

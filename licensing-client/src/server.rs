@@ -1,0 +1,535 @@
+//! The simulated license server and its flows: activate, reactivate, deactivate, install
+//! CALs and migrate CALs, each by any connection method.
+//!
+//! A flow builds its [`Request`], hands it to the connection method chosen, and applies the
+//! ID that comes back to the license server's state. The methods differ only in how the
+//! request reaches the Clearinghouse ([`Self::exchange`]); everything else is shared.
+
+use std::path::Path;
+
+use rand::Rng;
+use shared::id::{ConfirmationCode, KeyPackId, LicenseServerId, ProductId};
+use shared::vocab::{
+    CompanyInfo, ConnectionMethod, LicenseProof, ReactivationReason, WindowsServer,
+};
+use shared::wire::{
+    ActivateRequest, CalRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest,
+    ReactivateRequest, SourceServer,
+};
+
+use crate::automatic::{Clearinghouse, RetryPolicy};
+use crate::error::{ClearinghouseError, Error, SourceError};
+use crate::handoff::{Desk, Handoff, Operator};
+use crate::migration::{self, Migration, Reminder, Source, SourceView};
+use crate::peer::{CalsRemoved, Peer, RemoveCals};
+use crate::request::{Reply, Request};
+use crate::state::{
+    Activation, ClearinghouseAddress, EventLevel, Identity, InstalledKeyPack, KeyPackSource,
+    Pending, ServerState, StateDir, now,
+};
+
+/// What a license server is installed with.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Its computer name.
+    pub name: String,
+    /// The operating system it runs.
+    pub os: WindowsServer,
+    /// Its company information (the country/region chooses the telephone number).
+    pub company: CompanyInfo,
+    /// Its connection method.
+    pub connection_method: ConnectionMethod,
+    /// The Clearinghouse it talks to.
+    pub clearinghouse: ClearinghouseAddress,
+}
+
+/// The outcome of a migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    /// The key pack installed on this (target) license server.
+    pub key_pack: InstalledKeyPack,
+    /// The reminder the person confirmed, if the CALs must be removed from the source by
+    /// hand.
+    pub reminder: Option<Reminder>,
+    /// What the source removed, when this server asked it to.
+    pub removed_from_source: Option<CalsRemoved>,
+    /// Why the source could not be asked to remove the CALs, if it could not.
+    pub removal_failed: Option<String>,
+}
+
+/// A simulated RD license server, kept in a state directory.
+#[derive(Debug, Clone)]
+pub struct LicenseServer {
+    state: StateDir,
+    retry: RetryPolicy,
+}
+
+impl LicenseServer {
+    /// Installs a license server in `dir` with a product ID drawn from `rng`.
+    pub fn install(dir: &Path, setup: Setup, rng: &mut impl Rng) -> Result<Self, Error> {
+        let identity = Identity {
+            name: setup.name,
+            os: setup.os,
+            product_id: ProductId::generate(rng),
+            company: setup.company,
+            connection_method: setup.connection_method,
+            clearinghouse: setup.clearinghouse,
+        };
+        let state = StateDir::create(dir, &ServerState::new(identity))?;
+        Ok(LicenseServer {
+            state,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// The license server installed in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, Error> {
+        Ok(LicenseServer {
+            state: StateDir::open(dir)?,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// The same license server, retrying automatic requests as `retry` says.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Its state directory.
+    pub fn dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// Everything it keeps, as it is now.
+    pub fn state(&self) -> Result<ServerState, Error> {
+        Ok(self.state.read()?)
+    }
+
+    /// Changes its connection method (the Connection Method tab of its properties).
+    pub fn set_connection_method(&self, method: ConnectionMethod) -> Result<(), Error> {
+        self.state.update(|s| {
+            s.identity.connection_method = method;
+            s.log(
+                EventLevel::Information,
+                format!("connection method set to {method}"),
+            );
+            Ok::<_, Error>(())
+        })
+    }
+
+    /// Changes the Clearinghouse it talks to.
+    pub fn set_clearinghouse(&self, address: ClearinghouseAddress) -> Result<(), Error> {
+        self.state.update(|s| {
+            s.identity.clearinghouse = address;
+            Ok::<_, Error>(())
+        })
+    }
+
+    /// A client for its Clearinghouse.
+    pub fn clearinghouse(&self) -> Result<Clearinghouse, Error> {
+        let state = self.state.read()?;
+        Ok(Clearinghouse::new(state.identity.clearinghouse, self.retry))
+    }
+
+    /// Activates the license server: it gets its license server ID.
+    pub async fn activate(
+        &self,
+        method: ConnectionMethod,
+        operator: &mut impl Operator,
+    ) -> Result<LicenseServerId, Error> {
+        let state = self.state.read()?;
+        match state.activation {
+            Activation::NotActivated => {}
+            Activation::Activated {
+                license_server_id, ..
+            } => return Err(Error::AlreadyActivated(license_server_id)),
+            Activation::Deactivated {
+                license_server_id, ..
+            } => return Err(Error::Deactivated(license_server_id)),
+        }
+        let request = Request::Activate(ActivateRequest {
+            product_id: state.identity.product_id,
+            company: state.identity.company.clone(),
+        });
+        let shown = state.identity.product_id.as_any();
+        let reply = self
+            .exchange(&state, request, shown, method, operator)
+            .await?;
+        let id = license_server_id(reply)?;
+        self.state.update(|s| {
+            s.activation = Activation::Activated {
+                license_server_id: id,
+                since: now(),
+            };
+            s.pending = None;
+            s.log(
+                EventLevel::Information,
+                format!("activated by the {method} method: license server ID {id}"),
+            );
+            Ok::<_, Error>(id)
+        })
+    }
+
+    /// Reactivates the license server for `reason`: it gets a new license server ID and
+    /// keeps its key packs. A deactivated server comes back this way.
+    pub async fn reactivate(
+        &self,
+        reason: ReactivationReason,
+        method: ConnectionMethod,
+        operator: &mut impl Operator,
+    ) -> Result<LicenseServerId, Error> {
+        let state = self.state.read()?;
+        let current = state
+            .activation
+            .license_server_id()
+            .ok_or(Error::NotActivated)?;
+        let request = Request::Reactivate(ReactivateRequest {
+            license_server_id: current,
+            product_id: state.identity.product_id,
+            reason,
+        });
+        let reply = self
+            .exchange(&state, request, current.as_any(), method, operator)
+            .await?;
+        let id = license_server_id(reply)?;
+        self.state.update(|s| {
+            s.activation = Activation::Activated {
+                license_server_id: id,
+                since: now(),
+            };
+            s.pending = None;
+            s.log(
+                EventLevel::Information,
+                format!("reactivated by the {method} method ({reason}): license server ID {current} replaced by {id}"),
+            );
+            Ok::<_, Error>(id)
+        })
+    }
+
+    /// Deactivates the license server: it gets a confirmation code and receives nothing
+    /// until reactivated.
+    pub async fn deactivate(
+        &self,
+        method: ConnectionMethod,
+        operator: &mut impl Operator,
+    ) -> Result<ConfirmationCode, Error> {
+        let state = self.state.read()?;
+        let current = activated(&state)?;
+        let request = Request::Deactivate(DeactivateRequest {
+            license_server_id: current,
+        });
+        let reply = self
+            .exchange(&state, request, current.as_any(), method, operator)
+            .await?;
+        let Reply::ConfirmationCode(code) = reply else {
+            return Err(unexpected(reply));
+        };
+        self.state.update(|s| {
+            s.activation = Activation::Deactivated {
+                license_server_id: current,
+                confirmation_code: code,
+                since: now(),
+            };
+            s.pending = None;
+            s.log(
+                EventLevel::Information,
+                format!("deactivated by the {method} method: confirmation code {code}"),
+            );
+            Ok::<_, Error>(code)
+        })
+    }
+
+    /// Installs CALs bought under `license`.
+    pub async fn install_cals(
+        &self,
+        license: LicenseProof,
+        cals: CalRequest,
+        method: ConnectionMethod,
+        operator: &mut impl Operator,
+    ) -> Result<InstalledKeyPack, Error> {
+        let state = self.state.read()?;
+        let target = activated(&state)?;
+        let program = license.program();
+        let request = Request::InstallCals(InstallCalsRequest {
+            license_server_id: target,
+            license,
+            cals,
+        });
+        let reply = self
+            .exchange(&state, request, target.as_any(), method, operator)
+            .await?;
+        let id = key_pack_id(reply)?;
+        let asked = (method == ConnectionMethod::Automatic).then_some(cals);
+        self.install_key_pack(id, asked, program, KeyPackSource::Installed, method)
+    }
+
+    /// Migrates CALs from another license server to this one.
+    ///
+    /// A reachable source is read over the network first. When the wizard's rule calls for
+    /// it, the person is reminded to remove the CALs from the source by hand and must
+    /// confirm; otherwise, once this server holds the CALs, the source is asked to remove
+    /// them.
+    pub async fn migrate_cals(
+        &self,
+        migration: Migration,
+        method: ConnectionMethod,
+        operator: &mut impl Operator,
+    ) -> Result<Migrated, Error> {
+        let state = self.state.read()?;
+        let target = activated(&state)?;
+        let (source, peer) = match &migration.source {
+            Source::Reachable(name) => {
+                let peer = Peer::new(name);
+                let info = peer.info().await?;
+                (SourceView::from_info(peer.name(), &info)?, Some(peer))
+            }
+            Source::Unreachable {
+                license_server_id,
+                os,
+                name,
+            } => (
+                SourceView {
+                    name: name.clone(),
+                    license_server_id: *license_server_id,
+                    os: *os,
+                    reachable: false,
+                    deactivated: false,
+                },
+                None,
+            ),
+        };
+        if source.license_server_id == target {
+            return Err(SourceError::Missing(
+                "the source license server is this license server: migrate from another one",
+            )
+            .into());
+        }
+        let reminder = migration::reminder(migration.reason, &source);
+        if let Some(reminder) = &reminder
+            && !operator.confirm(reminder).await
+        {
+            return Err(Error::Cancelled(
+                "the reminder to remove the CALs from the source was not confirmed".to_owned(),
+            ));
+        }
+        let program = migration.license.program();
+        let request = Request::MigrateCals(MigrateCalsRequest {
+            license_server_id: target,
+            reason: migration.reason,
+            source: SourceServer {
+                license_server_id: Some(source.license_server_id),
+                name: source.name.clone(),
+                os: source.os,
+                reachable: source.reachable,
+            },
+            license: migration.license,
+            cals: migration.cals,
+        });
+        let reply = self
+            .exchange(&state, request, target.as_any(), method, operator)
+            .await?;
+        let id = key_pack_id(reply)?;
+        let asked = (method == ConnectionMethod::Automatic).then_some(migration.cals);
+        let origin = KeyPackSource::Migrated {
+            reason: migration.reason,
+            from: Some(source.license_server_id),
+        };
+        let key_pack = self.install_key_pack(id, asked, program, origin, method)?;
+        let mut outcome = Migrated {
+            key_pack,
+            reminder: reminder.clone(),
+            removed_from_source: None,
+            removal_failed: None,
+        };
+        if let (None, Some(peer)) = (&reminder, peer) {
+            let asked = RemoveCals {
+                target,
+                key_pack_id: id,
+            };
+            match peer.remove(&asked).await {
+                Ok(removed) => outcome.removed_from_source = Some(removed),
+                Err(e) => {
+                    let message = format!(
+                        "the CALs could not be removed from the source license server: {e}; remove them by hand"
+                    );
+                    self.state.update(|s| {
+                        s.log(EventLevel::Warning, message.clone());
+                        Ok::<_, Error>(())
+                    })?;
+                    outcome.removal_failed = Some(message);
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// On a source license server: removes the CALs that `key_pack_id` moved to `target`.
+    pub fn give_up_cals(
+        &self,
+        target: &LicenseServerId,
+        key_pack_id: &KeyPackId,
+    ) -> Result<CalsRemoved, Error> {
+        self.state
+            .update(|s| migration::give_up_cals(s, target, key_pack_id))
+    }
+
+    /// Sends `request` by `method` and returns the ID the Clearinghouse gave.
+    async fn exchange(
+        &self,
+        state: &ServerState,
+        request: Request,
+        shown: shared::id::AnyId,
+        method: ConnectionMethod,
+        operator: &mut impl Operator,
+    ) -> Result<Reply, Error> {
+        let address = state.identity.clearinghouse.clone();
+        let desk = match method {
+            ConnectionMethod::Automatic => {
+                return self.send_automatic(address, request, operator).await;
+            }
+            ConnectionMethod::WebBrowser => Desk::web(&address),
+            ConnectionMethod::Telephone => Desk::telephone(state.identity.company.country_region()),
+        };
+        let target = state.activation.license_server_id();
+        let handoff = Handoff::new(desk, request, shown, target);
+        let typed = operator
+            .obtain(&handoff)
+            .await
+            .ok_or_else(|| Error::Cancelled(format!("no {} was entered", handoff.expects())))?;
+        Ok(handoff.accept(&typed)?)
+    }
+
+    async fn send_automatic(
+        &self,
+        address: ClearinghouseAddress,
+        request: Request,
+        operator: &mut impl Operator,
+    ) -> Result<Reply, Error> {
+        // The key is kept with the request until its answer is applied, so the same
+        // command run again after a lost answer is a retry, not a second request.
+        let key = self.state.update(|s| {
+            if let Some(pending) = &s.pending
+                && pending.request == request
+            {
+                return Ok::<_, Error>(pending.idempotency_key.clone());
+            }
+            let key = format!("{:032x}", rand::random::<u128>());
+            s.pending = Some(Pending {
+                idempotency_key: key.clone(),
+                request: request.clone(),
+            });
+            Ok(key)
+        })?;
+        let clearinghouse = Clearinghouse::new(address, self.retry);
+        let sent = clearinghouse
+            .send(&request, &key, &mut |p| operator.progress(p))
+            .await;
+        if let Err(ClearinghouseError::Refused(_)) = &sent {
+            self.state.update(|s| {
+                s.pending = None;
+                Ok::<_, Error>(())
+            })?;
+        }
+        Ok(sent?)
+    }
+
+    fn install_key_pack(
+        &self,
+        key_pack_id: KeyPackId,
+        asked: Option<CalRequest>,
+        program: shared::vocab::LicenseProgram,
+        source: KeyPackSource,
+        method: ConnectionMethod,
+    ) -> Result<InstalledKeyPack, Error> {
+        self.state.update(|s| {
+            let target = activated(s)?;
+            let contents = key_pack_id
+                .open(&target)
+                .map_err(crate::error::EntryError::from)?;
+            if let Some(existing) = s.key_pack(&key_pack_id) {
+                return Err(Error::AlreadyInstalled {
+                    key_pack_id,
+                    local_id: existing.local_id,
+                });
+            }
+            if let Some(asked) = asked
+                && (asked.product_version, asked.license_type, asked.quantity)
+                    != (
+                        contents.product_version,
+                        contents.license_type,
+                        contents.quantity,
+                    )
+            {
+                return Err(Error::NotWhatWasAsked {
+                    asked: describe_cals(asked.quantity.get(), &asked),
+                    got: format!(
+                        "{} {} {} CALs",
+                        contents.quantity, contents.product_version, contents.license_type
+                    ),
+                });
+            }
+            let pack = InstalledKeyPack {
+                local_id: s.next_local_id(),
+                key_pack_id,
+                issued_for: target,
+                license_program: program,
+                product_version: contents.product_version,
+                license_type: contents.license_type,
+                installed: u32::from(contents.quantity.get()),
+                removed: 0,
+                issued: 0,
+                source,
+                method,
+                installed_at: now(),
+            };
+            s.pending = None;
+            s.log(
+                EventLevel::Information,
+                format!(
+                    "key pack {} installed by the {method} method: {} {} {} CALs ({key_pack_id})",
+                    pack.local_id, pack.installed, pack.product_version, pack.license_type
+                ),
+            );
+            s.key_packs.push(pack.clone());
+            Ok(pack)
+        })
+    }
+}
+
+fn describe_cals(quantity: u16, cals: &CalRequest) -> String {
+    format!(
+        "{quantity} {} {} CALs",
+        cals.product_version, cals.license_type
+    )
+}
+
+fn activated(state: &ServerState) -> Result<LicenseServerId, Error> {
+    match state.activation {
+        Activation::Activated {
+            license_server_id, ..
+        } => Ok(license_server_id),
+        Activation::Deactivated {
+            license_server_id, ..
+        } => Err(Error::Deactivated(license_server_id)),
+        Activation::NotActivated => Err(Error::NotActivated),
+    }
+}
+
+fn license_server_id(reply: Reply) -> Result<LicenseServerId, Error> {
+    match reply {
+        Reply::LicenseServerId(id) => Ok(id),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn key_pack_id(reply: Reply) -> Result<KeyPackId, Error> {
+    match reply {
+        Reply::KeyPack(id) => Ok(id),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn unexpected(reply: Reply) -> Error {
+    ClearinghouseError::Unexpected(format!("{reply:?}")).into()
+}

@@ -1,0 +1,385 @@
+//! The license server's own state: identity, activation, installed key packs and event log,
+//! kept as one JSON document in its state directory.
+//!
+//! Every change is made under an exclusive lock on the directory and written to a new file
+//! that replaces the old one only once it is on disk. So the daemon and the command line can
+//! share a directory, and a crash leaves the old state or the new one, never half of each.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use shared::id::{ConfirmationCode, KeyPackId, LicenseServerId, ProductId};
+use shared::vocab::{
+    CompanyInfo, ConnectionMethod, LicenseProgram, LicenseType, MigrationReason, ProductVersion,
+    WindowsServer,
+};
+
+use crate::error::StateError;
+use crate::request::Request;
+
+/// The file the state is kept in, inside the state directory.
+pub const STATE_FILE: &str = "license-server.json";
+const LOCK_FILE: &str = "license-server.lock";
+/// The version of the state file's layout this build reads and writes.
+pub const STATE_FORMAT: u32 = 1;
+
+/// Where a license server reaches the Clearinghouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClearinghouseAddress {
+    /// Its base URL, e.g. `http://127.0.0.1:8780`.
+    pub url: String,
+    /// The tenant requests are for; `None` for the default tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+/// Who and what the license server is: set when it is installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Its computer name, which other license servers use to reach it.
+    pub name: String,
+    /// The operating system it runs.
+    pub os: WindowsServer,
+    /// The product ID it gives the Clearinghouse to be activated.
+    pub product_id: ProductId,
+    /// Its company information; the country/region chooses the telephone number.
+    pub company: CompanyInfo,
+    /// How it reaches the Clearinghouse unless a command says otherwise.
+    pub connection_method: ConnectionMethod,
+    /// The Clearinghouse it talks to.
+    pub clearinghouse: ClearinghouseAddress,
+}
+
+/// Where the license server stands with the Clearinghouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Activation {
+    /// Installed, never activated: it can issue only temporary CALs.
+    NotActivated,
+    /// Activated under a license server ID.
+    Activated {
+        /// Its license server ID.
+        license_server_id: LicenseServerId,
+        /// When it was activated or last reactivated.
+        since: String,
+    },
+    /// Deactivated: it receives nothing until reactivated.
+    Deactivated {
+        /// The license server ID it had.
+        license_server_id: LicenseServerId,
+        /// The confirmation code the Clearinghouse gave.
+        confirmation_code: ConfirmationCode,
+        /// When it was deactivated.
+        since: String,
+    },
+}
+
+impl Activation {
+    /// The license server ID, if the server was ever activated.
+    pub fn license_server_id(&self) -> Option<LicenseServerId> {
+        match self {
+            Activation::NotActivated => None,
+            Activation::Activated {
+                license_server_id, ..
+            }
+            | Activation::Deactivated {
+                license_server_id, ..
+            } => Some(*license_server_id),
+        }
+    }
+
+    /// A word for the status, as `status` shows it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Activation::NotActivated => "not activated",
+            Activation::Activated { .. } => "activated",
+            Activation::Deactivated { .. } => "deactivated",
+        }
+    }
+}
+
+/// How a key pack came to this license server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum KeyPackSource {
+    /// Installed from a license program.
+    Installed,
+    /// Migrated from another license server.
+    Migrated {
+        /// Why.
+        reason: MigrationReason,
+        /// The source's license server ID, when it was known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<LicenseServerId>,
+    },
+}
+
+/// A key pack installed on this license server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledKeyPack {
+    /// The local number of the key pack on this server (what WMI calls `KeyPackId`).
+    pub local_id: u32,
+    /// The license key pack ID the Clearinghouse gave.
+    pub key_pack_id: KeyPackId,
+    /// The license server ID it was issued for.
+    pub issued_for: LicenseServerId,
+    /// The license program the CALs were bought under.
+    pub license_program: LicenseProgram,
+    /// The Windows Server version of its CALs.
+    pub product_version: ProductVersion,
+    /// Per Device or Per User.
+    pub license_type: LicenseType,
+    /// How many CALs it held when installed.
+    pub installed: u32,
+    /// How many were removed since (migrated to another license server).
+    pub removed: u32,
+    /// How many are issued to clients.
+    pub issued: u32,
+    /// How it came here.
+    pub source: KeyPackSource,
+    /// The connection method that obtained it.
+    pub method: ConnectionMethod,
+    /// When it was installed.
+    pub installed_at: String,
+}
+
+impl InstalledKeyPack {
+    /// The CALs it holds now.
+    pub fn total(&self) -> u32 {
+        self.installed.saturating_sub(self.removed)
+    }
+
+    /// The CALs it holds that are not issued to a client.
+    pub fn available(&self) -> u32 {
+        self.total().saturating_sub(self.issued)
+    }
+}
+
+/// CALs removed from this server because another license server received them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    /// The key pack ID the other license server installed: each is honoured once.
+    pub for_key_pack: KeyPackId,
+    /// The CALs removed, per local key pack: `(local_id, count)`.
+    pub taken: Vec<(u32, u32)>,
+    /// When.
+    pub at: String,
+}
+
+/// An entry of the license server's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// When it happened.
+    pub at: String,
+    /// Information or warning.
+    pub level: EventLevel,
+    /// What happened.
+    pub message: String,
+}
+
+/// How much an event matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventLevel {
+    /// Something done.
+    Information,
+    /// Something the administrator has to act on.
+    Warning,
+}
+
+/// A request to the Clearinghouse by the automatic method that has not had its answer:
+/// running the same request again reuses its idempotency key, so it is not applied twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The idempotency key it was sent with.
+    pub idempotency_key: String,
+    /// The request.
+    pub request: Request,
+}
+
+/// Everything the license server keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerState {
+    /// The layout version of this document.
+    pub format: u32,
+    /// Who and what it is.
+    pub identity: Identity,
+    /// Where it stands with the Clearinghouse.
+    pub activation: Activation,
+    /// Its key packs, in the order they were installed.
+    pub key_packs: Vec<InstalledKeyPack>,
+    /// CALs removed for other license servers.
+    #[serde(default)]
+    pub removals: Vec<Removal>,
+    /// An automatic request still waiting for its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+    /// Its event log, oldest first.
+    #[serde(default)]
+    pub events: Vec<Event>,
+}
+
+impl ServerState {
+    /// A license server just installed.
+    pub fn new(identity: Identity) -> Self {
+        let mut state = ServerState {
+            format: STATE_FORMAT,
+            identity,
+            activation: Activation::NotActivated,
+            key_packs: Vec::new(),
+            removals: Vec::new(),
+            pending: None,
+            events: Vec::new(),
+        };
+        let message = format!(
+            "Remote Desktop Licensing installed on {} ({})",
+            state.identity.name, state.identity.os
+        );
+        state.log(EventLevel::Information, message);
+        state
+    }
+
+    /// Adds an entry to the event log.
+    pub fn log(&mut self, level: EventLevel, message: impl Into<String>) {
+        self.events.push(Event {
+            at: now(),
+            level,
+            message: message.into(),
+        });
+    }
+
+    /// The key pack with this ID, if installed.
+    pub fn key_pack(&self, id: &KeyPackId) -> Option<&InstalledKeyPack> {
+        self.key_packs.iter().find(|k| k.key_pack_id == *id)
+    }
+
+    /// The next free local key pack number.
+    pub fn next_local_id(&self) -> u32 {
+        self.key_packs
+            .iter()
+            .map(|k| k.local_id)
+            .max()
+            .map_or(1, |m| m + 1)
+    }
+}
+
+/// The current time, as the state records it.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// A license server's state directory.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+impl StateDir {
+    /// Creates a license server in `dir`, which must not hold one yet.
+    pub fn create(dir: &Path, state: &ServerState) -> Result<Self, StateError> {
+        fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
+        let this = StateDir {
+            dir: dir.to_owned(),
+        };
+        let _lock = this.lock()?;
+        if this.file().exists() {
+            return Err(StateError::AlreadyInstalled {
+                dir: dir.to_owned(),
+            });
+        }
+        this.write(state)?;
+        Ok(this)
+    }
+
+    /// Opens the license server in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StateError> {
+        let this = StateDir {
+            dir: dir.to_owned(),
+        };
+        if !this.file().exists() {
+            return Err(StateError::NotInstalled {
+                dir: dir.to_owned(),
+            });
+        }
+        Ok(this)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    /// The state as it is now.
+    pub fn read(&self) -> Result<ServerState, StateError> {
+        let path = self.file();
+        let bytes = fs::read(&path).map_err(|e| StateError::io(&path, e))?;
+        let state: ServerState =
+            serde_json::from_slice(&bytes).map_err(|e| StateError::Damaged {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        if state.format != STATE_FORMAT {
+            return Err(StateError::Damaged {
+                path,
+                reason: format!(
+                    "layout version {} (this build reads version {STATE_FORMAT})",
+                    state.format
+                ),
+            });
+        }
+        Ok(state)
+    }
+
+    /// Applies `change` to the state and keeps the result, or keeps nothing if `change`
+    /// fails. No other process changes the state meanwhile.
+    pub fn update<T, E>(
+        &self,
+        change: impl FnOnce(&mut ServerState) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StateError>,
+    {
+        let _lock = self.lock()?;
+        let mut state = self.read()?;
+        let out = change(&mut state)?;
+        self.write(&state)?;
+        Ok(out)
+    }
+
+    fn lock(&self) -> Result<File, StateError> {
+        let path = self.dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StateError::io(&path, e))?;
+        file.lock().map_err(|e| StateError::io(&path, e))?;
+        Ok(file)
+    }
+
+    fn write(&self, state: &ServerState) -> Result<(), StateError> {
+        let path = self.file();
+        let temporary = self.dir.join(format!("{STATE_FILE}.new"));
+        let bytes = serde_json::to_vec_pretty(state).map_err(|e| StateError::Damaged {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut file = File::create(&temporary).map_err(|e| StateError::io(&temporary, e))?;
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| StateError::io(&temporary, e))?;
+        fs::rename(&temporary, &path).map_err(|e| StateError::io(&path, e))?;
+        // The rename is durable only once the directory entry is.
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StateError::io(&self.dir, e))
+    }
+}
