@@ -13,25 +13,6 @@ use shared::wire::{
 use crate::helpers::{TestApp, cals, created, ok, problem, select_4412903, spawn_with};
 
 impl TestApp {
-    async fn control(
-        &self,
-        method: Method,
-        tenant: &str,
-        rest: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        self.admin(method, &format!("/admin/v1/tenants/{tenant}{rest}"), body)
-            .await
-    }
-
-    async fn set_fault(&self, tenant: &str, spec: Value) -> Value {
-        created(
-            self.control(Method::POST, tenant, "/faults", Some(spec))
-                .await,
-        )
-        .await
-    }
-
     async fn journal(&self, tenant: &str, query: &str) -> JournalPage {
         ok(self
             .control(Method::GET, tenant, &format!("/journal{query}"), None)

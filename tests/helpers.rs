@@ -1,18 +1,26 @@
 //! Shared test helpers: a clearinghouse of its own for each test (port 0, in-memory store)
 //! and one helper per endpoint, so that tests read as the requests they make.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clearinghouse::ledger::{Clock, ManualClock};
 use clearinghouse::{Config, RunningServer};
+use licensing_client::automatic::RetryPolicy;
+use licensing_client::state::ClearinghouseAddress;
+use licensing_client::{Handoff, LicenseServer, Operator, Reminder, Setup};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use reqwest::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use shared::id::{KeyPackId, LicenseServerId, ProductId};
-use shared::wire::{AuditReport, ErrorCode, Problem, TENANT_HEADER};
+use shared::id::{IdKind, KeyPackId, LicenseServerId, ProductId};
+use shared::vocab::{
+    CompanyFields, CompanyInfo, ConnectionMethod, LicenseProof, LicenseType, ProductVersion,
+    Quantity, WindowsServer,
+};
+use shared::wire::{AuditReport, CalRequest, ErrorCode, Problem, TENANT_HEADER};
 
 /// A clearinghouse of its own for one test, on a free loopback port.
 pub async fn spawn_clearinghouse() -> RunningServer {
@@ -157,6 +165,27 @@ impl TestApp {
         );
     }
 
+    /// Sends an admin request about `tenant`: `rest` follows `/admin/v1/tenants/{tenant}`.
+    pub async fn control(
+        &self,
+        method: reqwest::Method,
+        tenant: &str,
+        rest: &str,
+        body: Option<Value>,
+    ) -> Response {
+        self.admin(method, &format!("/admin/v1/tenants/{tenant}{rest}"), body)
+            .await
+    }
+
+    /// Injects the fault `spec` into `tenant` and returns what the clearinghouse made of it.
+    pub async fn set_fault(&self, tenant: &str, spec: Value) -> Value {
+        created(
+            self.control(reqwest::Method::POST, tenant, "/faults", Some(spec))
+                .await,
+        )
+        .await
+    }
+
     /// The audit of `tenant`.
     pub async fn audit(&self, tenant: &str) -> AuditReport {
         ok(self
@@ -282,4 +311,197 @@ pub async fn problem(response: Response, code: ErrorCode) -> Problem {
     assert_eq!(status.as_u16(), code.status(), "{text}");
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     problem
+}
+
+// The licensing client's side: license servers in temporary state directories, talking to
+// a clearinghouse of their own.
+
+/// A retry policy quick enough for tests: faults are waited out in a second or two.
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 8,
+        first_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(1500),
+        timeout: Duration::from_secs(2),
+    }
+}
+
+/// A clearinghouse and a directory for the license servers of one test.
+pub struct Lab {
+    pub app: TestApp,
+    pub dir: tempfile::TempDir,
+}
+
+impl Lab {
+    pub async fn new() -> Lab {
+        Lab {
+            app: TestApp::spawn().await,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Where license servers reach the clearinghouse.
+    pub fn address(&self) -> ClearinghouseAddress {
+        ClearinghouseAddress {
+            url: self.app.server.url(),
+            tenant: self.app.tenant.clone(),
+        }
+    }
+
+    /// The state directory of license server `name`.
+    pub fn state_dir(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// What license server `name` running `os` in `country` is installed with.
+    pub fn setup(&self, name: &str, os: WindowsServer, country: &str) -> Setup {
+        let fields = CompanyFields {
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            company: Some("Analytical Engines Ltd".into()),
+            country_region: Some(country.into()),
+            email: Some("ada@example.org".into()),
+            ..CompanyFields::default()
+        };
+        Setup {
+            name: name.to_owned(),
+            os,
+            company: CompanyInfo::new(fields).unwrap(),
+            connection_method: ConnectionMethod::Automatic,
+            clearinghouse: self.address(),
+        }
+    }
+
+    /// Installs license server `name` running `os`, in country `country`.
+    pub fn install_in(&self, name: &str, os: WindowsServer, country: &str) -> LicenseServer {
+        // Each name gets its own product ID, the same on every run.
+        let seed = name
+            .bytes()
+            .fold(os as u64, |h, b| h.wrapping_mul(1_099_511_628_211) ^ u64::from(b));
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let setup = self.setup(name, os, country);
+        LicenseServer::install(&self.state_dir(name), setup, &mut rng)
+            .unwrap()
+            .with_retry(quick_retries())
+    }
+
+    /// Installs license server `name` running `os` in the United Kingdom.
+    pub fn install(&self, name: &str, os: WindowsServer) -> LicenseServer {
+        self.install_in(name, os, "GB")
+    }
+
+    /// Installs and activates license server `name` (automatic method).
+    pub async fn activated(&self, name: &str, os: WindowsServer) -> LicenseServer {
+        let server = self.install(name, os);
+        server
+            .activate(ConnectionMethod::Automatic, &mut self.person())
+            .await
+            .unwrap();
+        server
+    }
+
+    /// An activated source holding 40 Windows Server 2019 Per Device CALs of Select
+    /// agreement 4412903.
+    pub async fn source(&self, name: &str, os: WindowsServer) -> LicenseServer {
+        let server = self.activated(name, os).await;
+        server
+            .install_cals(
+                select_proof(),
+                cal_request(
+                    ProductVersion::WindowsServer2019,
+                    LicenseType::PerDevice,
+                    40,
+                ),
+                ConnectionMethod::Automatic,
+                &mut self.person(),
+            )
+            .await
+            .unwrap();
+        server
+    }
+
+    /// Someone who takes web and telephone requests to this clearinghouse, and confirms
+    /// reminders.
+    pub fn person(&self) -> Person {
+        Person {
+            url: self.app.server.url(),
+            tenant: self.app.tenant.clone(),
+            confirm: true,
+            retype: None,
+            handoffs: Vec::new(),
+            reminders: Vec::new(),
+        }
+    }
+
+    /// The license server ID of `server`.
+    pub fn id_of(server: &LicenseServer) -> LicenseServerId {
+        server
+            .state()
+            .unwrap()
+            .activation
+            .license_server_id()
+            .expect("the license server is activated")
+    }
+}
+
+/// Select agreement 4412903, as the client takes it.
+pub fn select_proof() -> LicenseProof {
+    serde_json::from_value(select_4412903()).unwrap()
+}
+
+/// CALs as the client takes them.
+pub fn cal_request(version: ProductVersion, kind: LicenseType, quantity: u16) -> CalRequest {
+    CalRequest {
+        product_version: version,
+        license_type: kind,
+        quantity: Quantity::new(quantity).unwrap(),
+    }
+}
+
+/// The person at a license server, for the web and telephone methods: takes the request
+/// to the clearinghouse as the web site's forms or a representative would, and types
+/// back the ID given (or something else, to test what is typed).
+pub struct Person {
+    url: String,
+    tenant: Option<String>,
+    /// Whether reminders are confirmed.
+    pub confirm: bool,
+    /// Types this instead of the ID given, when set: given the real ID, returns the text.
+    pub retype: Option<Box<dyn Fn(&str) -> String + Send>>,
+    /// Every handoff seen.
+    pub handoffs: Vec<Handoff>,
+    /// Every reminder seen.
+    pub reminders: Vec<Reminder>,
+}
+
+impl Operator for Person {
+    async fn obtain(&mut self, handoff: &Handoff) -> Option<String> {
+        self.handoffs.push(handoff.clone());
+        let body = serde_json::to_value(&handoff.request).unwrap()["request"].clone();
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{}", self.url, handoff.request.path()))
+            .json(&body);
+        if let Some(tenant) = &self.tenant {
+            request = request.header(TENANT_HEADER, tenant);
+        }
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        let id = ["license_server_id", "confirmation_code", "key_pack_id"]
+            .into_iter()
+            .find_map(|key| answer[key].as_str())
+            .map(|id| match handoff.expects() {
+                // Activation answers carry one ID; a key pack answer carries two.
+                IdKind::KeyPackId => answer["key_pack_id"].as_str().unwrap_or(id).to_owned(),
+                _ => id.to_owned(),
+            })
+            .unwrap_or_else(|| panic!("the clearinghouse gave no ID: {answer}"));
+        Some(match &self.retype {
+            Some(retype) => retype(&id),
+            None => id,
+        })
+    }
+
+    async fn confirm(&mut self, reminder: &Reminder) -> bool {
+        self.reminders.push(reminder.clone());
+        self.confirm
+    }
 }

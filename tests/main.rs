@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod client;
 mod concurrency;
 mod controls;
 mod health;
