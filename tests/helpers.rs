@@ -458,6 +458,9 @@ pub fn cal_request(version: ProductVersion, kind: LicenseType, quantity: u16) ->
     }
 }
 
+/// What a [`Person`] types given the ID they were told.
+pub type Retype = Box<dyn Fn(&str) -> String + Send>;
+
 /// The person at a license server, for the web and telephone methods: takes the request
 /// to the clearinghouse as the web site's forms or a representative would, and types
 /// back the ID given (or something else, to test what is typed).
@@ -467,7 +470,7 @@ pub struct Person {
     /// Whether reminders are confirmed.
     pub confirm: bool,
     /// Types this instead of the ID given, when set: given the real ID, returns the text.
-    pub retype: Option<Box<dyn Fn(&str) -> String + Send>>,
+    pub retype: Option<Retype>,
     /// Every handoff seen.
     pub handoffs: Vec<Handoff>,
     /// Every reminder seen.
