@@ -375,9 +375,9 @@ impl Lab {
     /// Installs license server `name` running `os`, in country `country`.
     pub fn install_in(&self, name: &str, os: WindowsServer, country: &str) -> LicenseServer {
         // Each name gets its own product ID, the same on every run.
-        let seed = name
-            .bytes()
-            .fold(os as u64, |h, b| h.wrapping_mul(1_099_511_628_211) ^ u64::from(b));
+        let seed = name.bytes().fold(os as u64, |h, b| {
+            h.wrapping_mul(1_099_511_628_211) ^ u64::from(b)
+        });
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let setup = self.setup(name, os, country);
         LicenseServer::install(&self.state_dir(name), setup, &mut rng)
@@ -506,5 +506,161 @@ impl Operator for Person {
     async fn confirm(&mut self, reminder: &Reminder) -> bool {
         self.reminders.push(reminder.clone());
         self.confirm
+    }
+}
+
+/// The `license-server` binary, built by `cargo test --workspace` alongside these tests.
+pub fn license_server_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/end_to_end-<hash> -> target/<profile>/license-server
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let bin = profile_dir.join(format!("license-server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo test --workspace`, which builds it, or `cargo build -p licensing-client` first",
+        bin.display()
+    );
+    bin
+}
+
+/// What a run of the command line printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The standard output, read as one JSON document.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("{e}: stdout {:?}, stderr {:?}", self.stdout, self.stderr))
+    }
+
+    /// Checks the run succeeded, and returns it.
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "{self:?}");
+        self
+    }
+}
+
+/// The command line of one license server (one state directory) of a [`Lab`].
+pub struct ServerCli {
+    pub state_dir: PathBuf,
+}
+
+impl ServerCli {
+    /// Runs `license-server --state-dir <dir> <args>`, with no terminal attached.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let output = tokio::process::Command::new(license_server_bin())
+            .arg("--state-dir")
+            .arg(&self.state_dir)
+            .args(args)
+            .env_remove("CLEARINGHOUSE_URL")
+            .env_remove("CLEARINGHOUSE_TENANT")
+            .env_remove("LICENSE_SERVER_STATE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Starts `serve` on a free port and returns the daemon and its address.
+    pub async fn serve(&self) -> (tokio::process::Child, String) {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(license_server_bin())
+            .arg("--state-dir")
+            .arg(&self.state_dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::BufReader::new(stdout).read_line(&mut line),
+        )
+        .await
+        .expect("the daemon says it is ready")
+        .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("ready http://")
+            .unwrap_or_else(|| panic!("not a ready line: {line:?}"))
+            .to_owned();
+        (child, addr)
+    }
+}
+
+impl Lab {
+    /// The command line of license server `name`.
+    pub fn cli(&self, name: &str) -> ServerCli {
+        ServerCli {
+            state_dir: self.state_dir(name),
+        }
+    }
+
+    /// Installs license server `name` running `os` with the command line.
+    pub async fn cli_install(&self, name: &str, os: &str) -> ServerCli {
+        let cli = self.cli(name);
+        let url = self.app.server.url();
+        // Each name gets its own product ID, the same on every run.
+        let seed = name.bytes().map(u64::from).sum::<u64>().to_string();
+        cli.run(&[
+            "install",
+            "--name",
+            name,
+            "--os",
+            os,
+            "--first-name",
+            "Ada",
+            "--last-name",
+            "Lovelace",
+            "--company",
+            "Analytical Engines Ltd",
+            "--country",
+            "GB",
+            "--clearinghouse",
+            &url,
+            "--seed",
+            &seed,
+        ])
+        .await
+        .ok();
+        cli
+    }
+
+    /// Plays the web site or the representative for a handoff printed by `--json`: sends
+    /// its request to the clearinghouse and returns the ID to type back.
+    pub async fn answer_handoff(&self, handoff: &Value) -> String {
+        let request = &handoff["handoff"]["request"];
+        let path = match request["operation"].as_str().unwrap() {
+            "activate" => "/api/v1/activations",
+            "reactivate" => "/api/v1/reactivations",
+            "deactivate" => "/api/v1/deactivations",
+            "install-cals" => "/api/v1/key-packs",
+            "migrate-cals" => "/api/v1/migrations",
+            other => panic!("unknown operation {other}"),
+        };
+        let response = self.app.post(path, &request["request"], None).await;
+        let answer: Value = response.json().await.unwrap();
+        let key = match handoff["handoff"]["expects"].as_str().unwrap() {
+            "license server ID" => "license_server_id",
+            "confirmation code" => "confirmation_code",
+            _ => "key_pack_id",
+        };
+        answer[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in {answer}"))
+            .to_owned()
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod cli;
 mod client;
 mod concurrency;
 mod controls;

@@ -202,3 +202,75 @@ pub(crate) fn give_up_cals(
         short: left,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn view(os: WindowsServer, reachable: bool, deactivated: bool) -> SourceView {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
+        SourceView {
+            name: Some("OLD".into()),
+            license_server_id: LicenseServerId::generate(&mut rng),
+            os,
+            reachable,
+            deactivated,
+        }
+    }
+
+    fn cause(reason: MigrationReason, source: &SourceView) -> Option<ReminderCause> {
+        reminder(reason, source).map(|r| r.cause)
+    }
+
+    #[test]
+    fn a_reachable_active_source_from_2008_r2_on_needs_no_reminder() {
+        for os in [
+            WindowsServer::V2008R2,
+            WindowsServer::V2012,
+            WindowsServer::V2025,
+        ] {
+            assert_eq!(
+                cause(MigrationReason::SourceReplaced, &view(os, true, false)),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn a_source_older_than_2008_r2_needs_the_reminder() {
+        for os in [
+            WindowsServer::V2003,
+            WindowsServer::V2003R2,
+            WindowsServer::V2008,
+        ] {
+            assert_eq!(
+                cause(MigrationReason::SourceReplaced, &view(os, true, false)),
+                Some(ReminderCause::OlderThan2008R2 { os })
+            );
+        }
+    }
+
+    #[test]
+    fn a_deactivated_or_unreachable_source_needs_the_reminder() {
+        let replaced = MigrationReason::SourceReplaced;
+        let v2019 = WindowsServer::V2019;
+        assert_eq!(
+            cause(replaced, &view(v2019, true, true)),
+            Some(ReminderCause::Deactivated)
+        );
+        assert_eq!(
+            cause(replaced, &view(v2019, false, false)),
+            Some(ReminderCause::Unreachable)
+        );
+    }
+
+    #[test]
+    fn a_source_no_longer_functioning_always_needs_the_reminder() {
+        let source = view(WindowsServer::V2022, true, false);
+        assert_eq!(
+            cause(MigrationReason::SourceNotFunctioning, &source),
+            Some(ReminderCause::NotFunctioning)
+        );
+    }
+}

@@ -383,3 +383,82 @@ impl StateDir {
             .map_err(|e| StateError::io(&self.dir, e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use shared::vocab::CompanyFields;
+
+    fn fresh(dir: &Path) -> StateDir {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
+        let company = CompanyInfo::new(CompanyFields {
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            company: Some("Engines".into()),
+            country_region: Some("GB".into()),
+            ..CompanyFields::default()
+        })
+        .unwrap();
+        let identity = Identity {
+            name: "LS".into(),
+            os: WindowsServer::V2022,
+            product_id: ProductId::generate(&mut rng),
+            company,
+            connection_method: ConnectionMethod::Automatic,
+            clearinghouse: ClearinghouseAddress {
+                url: "http://127.0.0.1:1".into(),
+                tenant: None,
+            },
+        };
+        StateDir::create(dir, &ServerState::new(identity)).unwrap()
+    }
+
+    #[test]
+    fn a_change_that_fails_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = fresh(dir.path());
+        let before = state.read().unwrap();
+        let failed: Result<(), StateError> = state.update(|s| {
+            s.identity.name = "CHANGED".into();
+            Err(StateError::NotInstalled {
+                dir: dir.path().to_owned(),
+            })
+        });
+        assert!(failed.is_err());
+        assert_eq!(state.read().unwrap(), before);
+    }
+
+    #[test]
+    fn changes_from_many_threads_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = fresh(dir.path());
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let state = state.clone();
+                std::thread::spawn(move || {
+                    state
+                        .update(|s| {
+                            s.log(EventLevel::Information, format!("thread {i}"));
+                            Ok::<_, StateError>(())
+                        })
+                        .unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // The installation event and one per thread.
+        assert_eq!(state.read().unwrap().events.len(), 9);
+    }
+
+    #[test]
+    fn a_damaged_state_file_is_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = fresh(dir.path());
+        fs::write(dir.path().join(STATE_FILE), b"{ not json").unwrap();
+        let error = state.read().unwrap_err();
+        assert!(error.to_string().contains(STATE_FILE), "{error}");
+    }
+}
