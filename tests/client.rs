@@ -381,27 +381,34 @@ async fn an_unreachable_source_address_says_how_to_migrate_without_it() {
     assert!(target.state().unwrap().key_packs.is_empty());
 }
 
+/// Installs CALs by `method` while the person types `retype(id)` for the ID they were
+/// given; what the flow said of it.
+async fn install_typing(
+    lab: &Lab,
+    server: &LicenseServer,
+    method: ConnectionMethod,
+    retype: crate::helpers::Retype,
+) -> Error {
+    let mut person = lab.person();
+    person.retype = Some(retype);
+    server
+        .install_cals(select_proof(), v2019_per_device(3), method, &mut person)
+        .await
+        .unwrap_err()
+}
+
 #[tokio::test]
 async fn a_typo_in_a_typed_key_pack_id_names_its_group_and_installs_nothing() {
     let lab = Lab::new().await;
     let server = lab.activated("TYPO", WindowsServer::V2022).await;
-    let mut person = lab.person();
     // The representative's 4th group, misheard: one digit off.
-    person.retype = Some(Box::new(|id: &str| {
+    let misheard = Box::new(|id: &str| {
         let mut digits: Vec<char> = id.chars().collect();
         let at = 3 * 6 + 2;
         digits[at] = if digits[at] == '9' { '0' } else { '9' };
         digits.into_iter().collect()
-    }));
-    let error = server
-        .install_cals(
-            select_proof(),
-            v2019_per_device(3),
-            ConnectionMethod::Telephone,
-            &mut person,
-        )
-        .await
-        .unwrap_err();
+    });
+    let error = install_typing(&lab, &server, ConnectionMethod::Telephone, misheard).await;
     assert!(
         matches!(&error, Error::Entry(EntryError::Id(IdError::Typo { groups })) if groups == &vec![4]),
         "{error}"
@@ -415,17 +422,13 @@ async fn a_license_server_id_typed_for_a_key_pack_id_is_named_as_the_wrong_kind(
     let lab = Lab::new().await;
     let server = lab.activated("KIND", WindowsServer::V2022).await;
     let own_id = Lab::id_of(&server).to_string();
-    let mut person = lab.person();
-    person.retype = Some(Box::new(move |_| own_id.clone()));
-    let error = server
-        .install_cals(
-            select_proof(),
-            v2019_per_device(3),
-            ConnectionMethod::WebBrowser,
-            &mut person,
-        )
-        .await
-        .unwrap_err();
+    let error = install_typing(
+        &lab,
+        &server,
+        ConnectionMethod::WebBrowser,
+        Box::new(move |_| own_id.clone()),
+    )
+    .await;
     assert!(
         matches!(
             error,
@@ -453,17 +456,13 @@ async fn a_key_pack_id_issued_for_another_license_server_is_refused() {
         )
         .await
         .to_string();
-    let mut person = lab.person();
-    person.retype = Some(Box::new(move |_| foreign.clone()));
-    let error = server
-        .install_cals(
-            select_proof(),
-            v2019_per_device(2),
-            ConnectionMethod::WebBrowser,
-            &mut person,
-        )
-        .await
-        .unwrap_err();
+    let error = install_typing(
+        &lab,
+        &server,
+        ConnectionMethod::WebBrowser,
+        Box::new(move |_| foreign.clone()),
+    )
+    .await;
     assert!(
         matches!(
             error,

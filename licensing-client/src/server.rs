@@ -157,18 +157,14 @@ impl LicenseServer {
             .exchange(&state, request, shown, method, operator)
             .await?;
         let id = license_server_id(reply)?;
-        self.state.update(|s| {
-            s.activation = Activation::Activated {
+        self.settle(
+            Activation::Activated {
                 license_server_id: id,
                 since: now(),
-            };
-            s.pending = None;
-            s.log(
-                EventLevel::Information,
-                format!("activated by the {method} method: license server ID {id}"),
-            );
-            Ok::<_, Error>(id)
-        })
+            },
+            format!("activated by the {method} method: license server ID {id}"),
+        )?;
+        Ok(id)
     }
 
     /// Reactivates the license server for `reason`: it gets a new license server ID and
@@ -193,18 +189,14 @@ impl LicenseServer {
             .exchange(&state, request, current.as_any(), method, operator)
             .await?;
         let id = license_server_id(reply)?;
-        self.state.update(|s| {
-            s.activation = Activation::Activated {
+        self.settle(
+            Activation::Activated {
                 license_server_id: id,
                 since: now(),
-            };
-            s.pending = None;
-            s.log(
-                EventLevel::Information,
-                format!("reactivated by the {method} method ({reason}): license server ID {current} replaced by {id}"),
-            );
-            Ok::<_, Error>(id)
-        })
+            },
+            format!("reactivated by the {method} method ({reason}): license server ID {current} replaced by {id}"),
+        )?;
+        Ok(id)
     }
 
     /// Deactivates the license server: it gets a confirmation code and receives nothing
@@ -225,18 +217,25 @@ impl LicenseServer {
         let Reply::ConfirmationCode(code) = reply else {
             return Err(unexpected(reply));
         };
-        self.state.update(|s| {
-            s.activation = Activation::Deactivated {
+        self.settle(
+            Activation::Deactivated {
                 license_server_id: current,
                 confirmation_code: code,
                 since: now(),
-            };
+            },
+            format!("deactivated by the {method} method: confirmation code {code}"),
+        )?;
+        Ok(code)
+    }
+
+    /// Records where the server now stands with the Clearinghouse: the answer is applied,
+    /// so the request is no longer pending.
+    fn settle(&self, activation: Activation, message: String) -> Result<(), Error> {
+        self.state.update(|s| {
+            s.activation = activation;
             s.pending = None;
-            s.log(
-                EventLevel::Information,
-                format!("deactivated by the {method} method: confirmation code {code}"),
-            );
-            Ok::<_, Error>(code)
+            s.log(EventLevel::Information, message);
+            Ok::<_, Error>(())
         })
     }
 
