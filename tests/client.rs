@@ -58,6 +58,23 @@ async fn daemon(server: &LicenseServer) -> Daemon {
         .unwrap()
 }
 
+/// Migrates 25 CALs automatically from the source served by `running`, being replaced.
+async fn replace_source(
+    target: &LicenseServer,
+    running: &Daemon,
+    person: &mut crate::helpers::Person,
+) -> licensing_client::Migrated {
+    let source = Source::Reachable(running.addr().to_string());
+    target
+        .migrate_cals(
+            migration(MigrationReason::SourceReplaced, source),
+            ConnectionMethod::Automatic,
+            person,
+        )
+        .await
+        .unwrap()
+}
+
 /// The CALs the source still holds, by its own count.
 fn local_total(server: &LicenseServer) -> u32 {
     server
@@ -278,17 +295,7 @@ async fn a_reachable_source_older_than_2008_r2_brings_the_reminder_and_keeps_its
     let target = lab.activated("NEW", WindowsServer::V2022).await;
     let running = daemon(&source).await;
     let mut person = lab.person();
-    let migrated = target
-        .migrate_cals(
-            migration(
-                MigrationReason::SourceReplaced,
-                Source::Reachable(running.addr().to_string()),
-            ),
-            ConnectionMethod::Automatic,
-            &mut person,
-        )
-        .await
-        .unwrap();
+    let migrated = replace_source(&target, &running, &mut person).await;
     assert_eq!(
         person.reminders[0].cause,
         ReminderCause::OlderThan2008R2 {
@@ -313,17 +320,7 @@ async fn a_reachable_deactivated_source_brings_the_reminder() {
     let target = lab.activated("NEW", WindowsServer::V2022).await;
     let running = daemon(&source).await;
     let mut person = lab.person();
-    target
-        .migrate_cals(
-            migration(
-                MigrationReason::SourceReplaced,
-                Source::Reachable(running.addr().to_string()),
-            ),
-            ConnectionMethod::Automatic,
-            &mut person,
-        )
-        .await
-        .unwrap();
+    replace_source(&target, &running, &mut person).await;
     assert_eq!(person.reminders[0].cause, ReminderCause::Deactivated);
     assert_eq!(local_total(&source), 40);
     assert_eq!(lab.app.held(source_id).await, 15);
@@ -502,17 +499,7 @@ async fn a_source_asked_twice_for_the_same_key_pack_gives_up_its_cals_once() {
     let source = lab.source("SOURCE", WindowsServer::V2019).await;
     let target = lab.activated("TARGET", WindowsServer::V2022).await;
     let running = daemon(&source).await;
-    let migrated = target
-        .migrate_cals(
-            migration(
-                MigrationReason::SourceReplaced,
-                Source::Reachable(running.addr().to_string()),
-            ),
-            ConnectionMethod::Automatic,
-            &mut lab.person(),
-        )
-        .await
-        .unwrap();
+    let migrated = replace_source(&target, &running, &mut lab.person()).await;
     let again = Peer::new(&running.addr().to_string())
         .remove(&RemoveCals {
             target: Lab::id_of(&target),
