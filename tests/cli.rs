@@ -204,11 +204,14 @@ async fn a_mistyped_key_pack_id_names_its_group_exits_2_and_installs_nothing() {
     args.extend_from_slice(&["--method", "web", "--json"]);
     let handoff = cli.run(&args).await.json();
     let id = lab.answer_handoff(&handoff).await;
-    // Two digits of group 2 swapped.
+    // Two different neighbouring digits of one group swapped.
     let mut chars: Vec<char> = id.chars().collect();
-    chars.swap(6, 7);
+    let at = (0..chars.len() - 1)
+        .find(|&i| i % 6 < 4 && chars[i] != chars[i + 1])
+        .unwrap();
+    chars.swap(at, at + 1);
     let typo: String = chars.into_iter().collect();
-    assert_ne!(typo, id);
+    let group = format!("group {} of 7", at / 6 + 1);
     let args = [&args[..], &["--id", &typo]].concat();
     let refused = cli.run(&args).await;
     assert_eq!(refused.code, 2, "{refused:?}");
@@ -269,13 +272,17 @@ async fn the_telephone_prompts_check_each_group_as_it_is_typed() {
     let groups: Vec<&str> = key_pack.split('-').collect();
     for (i, group) in groups.iter().enumerate() {
         if i == 2 {
-            // Misheard: its digits in another order.
-            let misheard: String = group.chars().rev().collect();
-            if misheard != *group {
-                tmux.send(&misheard);
-                // Refused as typed: the prompt asks for the group again, empty.
-                tmux.wait_for("group 3 of 7 has a typo").await;
-            }
+            // Misheard: one digit off, which a check digit always catches.
+            let misheard: String = group
+                .char_indices()
+                .map(|(at, c)| match (at, c.to_digit(10)) {
+                    (0, Some(d)) => char::from(b'0' + ((d + 1) % 10) as u8),
+                    _ => c,
+                })
+                .collect();
+            tmux.send(&misheard);
+            // Refused as typed: the prompt asks for the group again, empty.
+            tmux.wait_for("group 3 of 7 has a typo").await;
         }
         tmux.send(group);
         if i + 1 < groups.len() {

@@ -138,7 +138,8 @@ fn cal_lines(cals: &CalRequest, line: &mut impl FnMut(&str, String)) {
     line("Quantity", cals.quantity.to_string());
 }
 
-fn capitalised(text: &str) -> String {
+/// `text` with its first letter in capitals, as a label that starts a line.
+pub fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

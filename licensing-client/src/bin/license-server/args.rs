@@ -16,7 +16,8 @@ use licensing_client::wire::CalRequest;
 use licensing_client::{Migration, Source};
 
 use crate::Failure;
-use crate::operator::{ask, choose};
+use crate::operator::{ask, choose, complete};
+use licensing_client::request::capitalised;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -267,29 +268,14 @@ impl CalArgs {
             license_number: self.license_number.clone(),
             agreement_number: self.agreement_number.clone(),
         };
-        let license = loop {
-            match LicenseProof::from_fields(program, &fields) {
-                Ok(license) => break license,
-                Err(e) if interactive => {
-                    let Some(field) = e.field() else {
-                        return Err(Failure::bad_input(e.to_string()));
-                    };
-                    if fields_value(&fields, field.key()).is_some() {
-                        eprintln!("{e}");
-                    }
-                    let value = ask(&prompt_for(field.key(), program), |text| {
-                        let mut trial = fields.clone();
-                        set_field(&mut trial, field.key(), text.to_owned());
-                        match LicenseProof::from_fields(program, &trial) {
-                            Err(e) if e.field() == Some(field) => Err(e.to_string()),
-                            _ => Ok(()),
-                        }
-                    })?;
-                    set_field(&mut fields, field.key(), value);
-                }
-                Err(e) => return Err(Failure::bad_input(e.to_string())),
-            }
-        };
+        let license = complete(
+            interactive,
+            &mut fields,
+            |fields| LicenseProof::from_fields(program, fields),
+            |e| e.field(),
+            |field| prompt_for(field.key(), program),
+            |fields, field, value| set_field(fields, field.key(), value),
+        )?;
         let product_version = match self.product_version {
             Some(v) => v,
             None if interactive => choose("Product version")?,
@@ -324,15 +310,6 @@ impl CalArgs {
     }
 }
 
-fn fields_value<'a>(fields: &'a ProofFields, key: &str) -> Option<&'a String> {
-    match key {
-        "license_code" => fields.license_code.as_ref(),
-        "authorization_number" => fields.authorization_number.as_ref(),
-        "license_number" => fields.license_number.as_ref(),
-        _ => fields.agreement_number.as_ref(),
-    }
-}
-
 fn set_field(fields: &mut ProofFields, key: &str, value: String) {
     let slot = match key {
         "license_code" => &mut fields.license_code,
@@ -348,12 +325,7 @@ fn prompt_for(key: &str, program: LicenseProgram) -> String {
         "license_code" => "License code (25 characters)".to_owned(),
         "authorization_number" => "Authorization number (15 characters)".to_owned(),
         "license_number" => "License number (8 digits)".to_owned(),
-        _ => {
-            let label = program.agreement_number_label();
-            let mut chars = label.chars();
-            let first = chars.next().map(|c| c.to_uppercase().to_string());
-            format!("{}{}", first.unwrap_or_default(), chars.as_str())
-        }
+        _ => capitalised(program.agreement_number_label()),
     }
 }
 

@@ -99,8 +99,14 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         Command::Install(install) => {
             let mut fields = CompanyFields::default();
             install.company.fill(&mut fields);
-            let company =
-                CompanyInfo::new(fields).map_err(|e| Failure::bad_input(e.to_string()))?;
+            let company = operator::complete(
+                interactive,
+                &mut fields,
+                |fields| CompanyInfo::new(fields.clone()),
+                |e| e.field(),
+                |field| licensing_client::request::capitalised(field.label()),
+                |fields, field, value| fields.set(field, Some(value)),
+            )?;
             let setup = licensing_client::Setup {
                 name: install.name,
                 os: install.os,

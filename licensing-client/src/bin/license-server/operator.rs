@@ -229,3 +229,35 @@ pub fn ask(prompt: &str, check: impl Fn(&str) -> Result<(), String>) -> Result<S
         .map(|text| text.trim().to_owned())
         .map_err(|e| Failure::bad_input(format!("{prompt}: {e}")))
 }
+
+/// Builds a value from form-like `fields`. On a terminal, each field `build` reports as
+/// missing or wrong is asked for (checked as it is typed) until the value builds; without
+/// one, the first error is the answer.
+pub fn complete<F: Clone, K: PartialEq + Copy, T, E: std::fmt::Display>(
+    interactive: bool,
+    fields: &mut F,
+    build: impl Fn(&F) -> Result<T, E>,
+    field_of: impl Fn(&E) -> Option<K>,
+    prompt: impl Fn(K) -> String,
+    set: impl Fn(&mut F, K, String),
+) -> Result<T, Failure> {
+    loop {
+        let error = match build(fields) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let field = match field_of(&error) {
+            Some(field) if interactive => field,
+            _ => return Err(Failure::bad_input(error.to_string())),
+        };
+        let value = ask(&prompt(field), |text| {
+            let mut trial = fields.clone();
+            set(&mut trial, field, text.to_owned());
+            match build(&trial) {
+                Err(e) if field_of(&e) == Some(field) => Err(e.to_string()),
+                _ => Ok(()),
+            }
+        })?;
+        set(fields, field, value);
+    }
+}
