@@ -176,8 +176,12 @@ impl Clearinghouse {
             .is_some_and(|p| p.code == ErrorCode::RequestInProgress);
         if status.is_server_error() || in_progress {
             let reason = match &problem {
-                Some(p) => format!("{} {}", status.as_u16(), p.detail),
-                None => format!("HTTP {status}"),
+                Some(p) => format!(
+                    "the Clearinghouse answered {}: {}",
+                    status.as_u16(),
+                    p.detail
+                ),
+                None => format!("the Clearinghouse answered {status}"),
             };
             return Err(Failure::Transient(reason, retry_after));
         }
@@ -256,7 +260,7 @@ fn describe(error: &reqwest::Error) -> String {
         "connection lost"
     };
     match std::error::Error::source(error) {
-        Some(cause) => format!("{kind}: {cause}"),
-        None => kind.to_owned(),
+        Some(cause) => format!("no answer, {kind}: {cause}"),
+        None => format!("no answer, {kind}"),
     }
 }

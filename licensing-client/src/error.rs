@@ -65,7 +65,7 @@ pub enum ClearinghouseError {
     /// No answer came, after every retry. The request may have been applied: running the
     /// same command again is safe and gives its answer.
     #[error(
-        "the Clearinghouse at {url} did not answer after {attempts} attempts ({reason}); running the same command again is safe"
+        "the request to the Clearinghouse at {url} did not get through after {attempts} attempts (the last: {reason}); running the same command again is safe"
     )]
     NoAnswer {
         /// Where it was asked.

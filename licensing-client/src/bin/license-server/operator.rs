@@ -122,7 +122,7 @@ impl Operator for CliOperator {
     fn progress(&mut self, progress: Progress) {
         if self.json || !self.interactive {
             if let Progress::Retrying { reason, delay, .. } = &progress {
-                eprintln!("no answer ({reason}); retrying in {delay:.1?}");
+                eprintln!("{reason}; retrying in {delay:.1?}");
             }
             return;
         }
@@ -144,7 +144,7 @@ impl Operator for CliOperator {
                 ));
             }
             Progress::Retrying { reason, delay, .. } => {
-                spinner.set_message(format!("No answer ({reason}); retrying in {delay:.1?}"));
+                spinner.set_message(format!("{reason}; retrying in {delay:.1?}"));
             }
         }
     }
