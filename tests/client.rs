@@ -490,7 +490,7 @@ async fn a_refusal_by_the_clearinghouse_carries_its_code_and_changes_nothing() {
     assert!(error.to_string().contains("250"), "{error}");
     let state = server.state().unwrap();
     assert!(state.key_packs.is_empty());
-    assert_eq!(state.pending, None);
+    assert!(state.pending.is_empty());
 }
 
 #[tokio::test]
@@ -689,7 +689,7 @@ async fn running_a_flow_again_after_no_answer_reuses_its_idempotency_key() {
         ),
         "{lost}"
     );
-    assert!(target.state().unwrap().pending.is_some());
+    assert_eq!(target.state().unwrap().pending.len(), 1);
     let migrated = target
         .migrate_cals(request, ConnectionMethod::Automatic, &mut lab.person())
         .await
@@ -697,7 +697,7 @@ async fn running_a_flow_again_after_no_answer_reuses_its_idempotency_key() {
     assert_eq!(migrated.key_pack.installed, 25);
     assert_eq!(key_packs_at_clearinghouse(&lab, &target).await, 1);
     assert_eq!(lab.app.held(Lab::id_of(&source)).await, 15);
-    assert_eq!(target.state().unwrap().pending, None);
+    assert!(target.state().unwrap().pending.is_empty());
 }
 
 #[tokio::test]
@@ -715,4 +715,103 @@ async fn a_second_license_server_cannot_be_installed_over_the_first() {
         "{refused}"
     );
     assert_eq!(first.state().unwrap().identity.name, "ONE");
+}
+
+#[tokio::test]
+async fn another_flow_between_a_lost_answer_and_its_rerun_keeps_the_first_key() {
+    let lab = Lab::new().await;
+    let source = lab.source("SOURCE", WindowsServer::V2019).await;
+    let target = lab.activated("TARGET", WindowsServer::V2022).await;
+    let impatient = LicenseServer::open(target.dir()).unwrap().with_retry(
+        licensing_client::automatic::RetryPolicy {
+            attempts: 1,
+            ..crate::helpers::quick_retries()
+        },
+    );
+    lab.app
+        .set_fault(
+            "default",
+            json!({"kind": "drop-reply", "route": "/api/v1/migrations", "next": 1}),
+        )
+        .await;
+    let request = migration(
+        MigrationReason::SourceReplaced,
+        unreachable(&source, WindowsServer::V2019),
+    );
+    impatient
+        .migrate_cals(
+            request.clone(),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap_err();
+    target
+        .install_cals(
+            select_proof(),
+            v2019_per_device(1),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+    target
+        .migrate_cals(request, ConnectionMethod::Automatic, &mut lab.person())
+        .await
+        .unwrap();
+    assert_eq!(key_packs_at_clearinghouse(&lab, &target).await, 2);
+    assert_eq!(lab.app.held(Lab::id_of(&source)).await, 15);
+}
+
+#[tokio::test]
+async fn a_source_refuses_a_key_pack_the_clearinghouse_issued_for_an_installation() {
+    let lab = Lab::new().await;
+    let source = lab.source("SOURCE", WindowsServer::V2019).await;
+    let target = lab.activated("TARGET", WindowsServer::V2022).await;
+    // Installed on the target, not migrated: it proves nothing about the source.
+    let installed = target
+        .install_cals(
+            select_proof(),
+            v2019_per_device(25),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+    let running = daemon(&source).await;
+    let refused = Peer::new(&running.addr().to_string())
+        .remove(&RemoveCals {
+            target: Lab::id_of(&target),
+            key_pack_id: installed.key_pack_id,
+        })
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not migrated"), "{refused}");
+    assert_eq!(local_total(&source), 40);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_typed_key_pack_id_holding_other_cals_than_asked_is_refused() {
+    let lab = Lab::new().await;
+    let server = lab.activated("OTHER-CALS", WindowsServer::V2022).await;
+    // A real key pack of this server, for 2 CALs; the person asked for 3.
+    let two = lab
+        .app
+        .install_ok(
+            Lab::id_of(&server),
+            crate::helpers::select_4412903(),
+            crate::helpers::cals("2019", "per-device", 2),
+        )
+        .await
+        .to_string();
+    let error = install_typing(
+        &lab,
+        &server,
+        ConnectionMethod::WebBrowser,
+        Box::new(move |_| two.clone()),
+    )
+    .await;
+    assert!(matches!(error, Error::NotWhatWasAsked { .. }), "{error}");
+    assert!(server.state().unwrap().key_packs.is_empty());
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use shared::wire::{
-    ErrorCode, IDEMPOTENCY_KEY_HEADER, KeyPackIssued, LicenseServerActivated,
+    ErrorCode, IDEMPOTENCY_KEY_HEADER, KeyPackIssued, KeyPackRecord, LicenseServerActivated,
     LicenseServerDeactivated, LicenseServerStatus, Problem, TENANT_HEADER,
 };
 
@@ -155,7 +155,16 @@ impl Clearinghouse {
             .body(body)
             .send()
             .await;
-        let response = sent.map_err(|e| Failure::Transient(describe(&e), None))?;
+        let response = sent.map_err(|e| {
+            if e.is_builder() {
+                // A URL or header that can never be sent: retrying would not help.
+                Failure::Final(ClearinghouseError::Unexpected(format!(
+                    "the request could not be made: {e}; check the Clearinghouse URL and tenant (`license-server set`)"
+                )))
+            } else {
+                Failure::Transient(describe(&e), None)
+            }
+        })?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -199,7 +208,26 @@ impl Clearinghouse {
         &self,
         id: &shared::id::LicenseServerId,
     ) -> Result<LicenseServerStatus, ClearinghouseError> {
-        let url = self.url(&format!("/api/v1/license-servers/{}", id.compact()));
+        self.get(&format!("/api/v1/license-servers/{}", id.compact()))
+            .await
+    }
+
+    /// What the Clearinghouse records of key pack `key_pack_id` of license server `id`.
+    pub async fn key_pack(
+        &self,
+        id: &shared::id::LicenseServerId,
+        key_pack_id: &shared::id::KeyPackId,
+    ) -> Result<KeyPackRecord, ClearinghouseError> {
+        self.get(&format!(
+            "/api/v1/license-servers/{}/key-packs/{}",
+            id.compact(),
+            key_pack_id.compact()
+        ))
+        .await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClearinghouseError> {
+        let url = self.url(path);
         let response = self
             .with_tenant(self.http.get(&url))
             .send()

@@ -91,19 +91,18 @@ async fn info(server: web::Data<LicenseServer>) -> HttpResponse {
 }
 
 async fn remove(server: web::Data<LicenseServer>, body: web::Json<RemoveCals>) -> HttpResponse {
-    let server = server.into_inner();
     let asked = body.into_inner();
-    match web::block(move || server.give_up_cals(&asked.target, &asked.key_pack_id)).await {
-        Ok(Ok(removed)) => HttpResponse::Ok().json(removed),
-        Ok(Err(e @ (Error::Entry(_) | Error::State(_)))) => {
+    match server.give_up_cals(&asked.target, &asked.key_pack_id).await {
+        Ok(removed) => HttpResponse::Ok().json(removed),
+        Err(e) => {
             let status = match e {
                 Error::Entry(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
+                Error::Source(_) => StatusCode::FORBIDDEN,
+                Error::State(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::CONFLICT,
             };
             failure(status, e.to_string())
         }
-        Ok(Err(e)) => failure(StatusCode::CONFLICT, e.to_string()),
-        Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

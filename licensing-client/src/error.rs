@@ -138,9 +138,19 @@ pub enum SourceError {
         /// The name or address given.
         name: String,
     },
-    /// Neither a name nor a license server ID of the source was given.
-    #[error("{0}")]
-    Missing(&'static str),
+    /// The source given is this license server.
+    #[error("the source license server is this license server: migrate from another one")]
+    IsThisServer,
+    /// The source could not confirm with the Clearinghouse that the CALs moved.
+    #[error(
+        "license key pack {key_pack_id} could not be confirmed as CALs migrated from here, so nothing was removed: {reason}"
+    )]
+    Unverified {
+        /// The key pack ID the target presented.
+        key_pack_id: KeyPackId,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Why a flow stopped. Nothing was installed or changed on this license server unless the
@@ -168,7 +178,7 @@ pub enum Error {
     #[error(transparent)]
     Clearinghouse(#[from] ClearinghouseError),
     /// An ID typed in.
-    #[error("{0}; nothing was installed")]
+    #[error("{0}; nothing was changed")]
     Entry(#[from] EntryError),
     /// The key pack is installed here already.
     #[error(
@@ -180,9 +190,13 @@ pub enum Error {
         /// Its local number.
         local_id: u32,
     },
-    /// The Clearinghouse issued other CALs than those asked for.
-    #[error("the key pack issued holds {got}, not the {asked} asked for; nothing was installed")]
+    /// The key pack ID holds other CALs than those asked for.
+    #[error(
+        "license key pack ID {key_pack_id} holds {got}, not the {asked} asked for; nothing was installed"
+    )]
     NotWhatWasAsked {
+        /// The key pack ID.
+        key_pack_id: KeyPackId,
         /// What was asked.
         asked: String,
         /// What the key pack holds.
@@ -191,6 +205,12 @@ pub enum Error {
     /// The source license server of a migration.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// Another command changed the license server while this one waited for its answer.
+    #[error("{0}; nothing was changed here")]
+    ChangedMeanwhile(String),
+    /// The Clearinghouse address given cannot be used.
+    #[error("{0}")]
+    BadAddress(String),
     /// The person at the license server stopped the flow.
     #[error("stopped: {0}; nothing was changed")]
     Cancelled(String),

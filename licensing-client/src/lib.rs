@@ -47,5 +47,5 @@ pub mod state;
 pub use error::{ClearinghouseError, EntryError, Error, SourceError, StateError};
 pub use handoff::{Desk, Handoff, Operator};
 pub use migration::{Migration, Reminder, ReminderCause, Source};
-pub use server::{LicenseServer, Migrated, Setup};
+pub use server::{LicenseServer, Migrated, Properties, Setup};
 pub use shared::{id, vocab, wire};

@@ -168,18 +168,14 @@ impl Peer {
             name: self.name.clone(),
             reason,
         };
-        if status.is_client_error() {
-            let reason = match serde_json::from_slice::<PeerError>(&bytes) {
-                Ok(e) => e.error,
-                Err(_) => format!("HTTP {status}"),
-            };
-            return Err(SourceError::Refused {
-                name: self.name.clone(),
-                reason,
-            });
-        }
         if !status.is_success() {
-            return Err(not_one(format!("HTTP {status}")));
+            return Err(match serde_json::from_slice::<PeerError>(&bytes) {
+                Ok(e) => SourceError::Refused {
+                    name: self.name.clone(),
+                    reason: e.error,
+                },
+                Err(_) => not_one(format!("HTTP {status}")),
+            });
         }
         serde_json::from_slice(&bytes).map_err(|e| not_one(e.to_string()))
     }

@@ -43,6 +43,17 @@ pub struct Setup {
     pub clearinghouse: ClearinghouseAddress,
 }
 
+/// Properties to change; `None` leaves one as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Properties {
+    /// The connection method.
+    pub connection_method: Option<ConnectionMethod>,
+    /// The Clearinghouse's base URL.
+    pub clearinghouse_url: Option<String>,
+    /// The tenant: `Some(None)` for the default one.
+    pub tenant: Option<Option<String>>,
+}
+
 /// The outcome of a migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migrated {
@@ -67,6 +78,7 @@ pub struct LicenseServer {
 impl LicenseServer {
     /// Installs a license server in `dir` with a product ID drawn from `rng`.
     pub fn install(dir: &Path, setup: Setup, rng: &mut impl Rng) -> Result<Self, Error> {
+        setup.clearinghouse.check().map_err(Error::BadAddress)?;
         let identity = Identity {
             name: setup.name,
             os: setup.os,
@@ -106,23 +118,31 @@ impl LicenseServer {
         Ok(self.state.read()?)
     }
 
-    /// Changes its connection method (the Connection Method tab of its properties).
-    pub fn set_connection_method(&self, method: ConnectionMethod) -> Result<(), Error> {
+    /// Changes its properties (the Connection Method tab, and the Clearinghouse it talks
+    /// to) in one step; `None` leaves a property as it is.
+    pub fn set_properties(&self, change: Properties) -> Result<(), Error> {
         self.state.update(|s| {
-            s.identity.connection_method = method;
-            s.log(
-                EventLevel::Information,
-                format!("connection method set to {method}"),
-            );
-            Ok::<_, Error>(())
-        })
-    }
-
-    /// Changes the Clearinghouse it talks to.
-    pub fn set_clearinghouse(&self, address: ClearinghouseAddress) -> Result<(), Error> {
-        self.state.update(|s| {
-            s.identity.clearinghouse = address;
-            Ok::<_, Error>(())
+            let mut address = s.identity.clearinghouse.clone();
+            if let Some(url) = change.clearinghouse_url {
+                address.url = url;
+            }
+            if let Some(tenant) = change.tenant {
+                address.tenant = tenant;
+            }
+            address.check().map_err(Error::BadAddress)?;
+            if address != s.identity.clearinghouse {
+                let message = format!("Clearinghouse set to {}", address.describe());
+                s.identity.clearinghouse = address;
+                s.log(EventLevel::Information, message);
+            }
+            if let Some(method) = change.connection_method {
+                s.identity.connection_method = method;
+                s.log(
+                    EventLevel::Information,
+                    format!("connection method set to {method}"),
+                );
+            }
+            Ok(())
         })
     }
 
@@ -154,10 +174,12 @@ impl LicenseServer {
         });
         let shown = state.identity.product_id.as_any();
         let reply = self
-            .exchange(&state, request, shown, method, operator)
+            .exchange(&state, request.clone(), shown, method, operator)
             .await?;
         let id = license_server_id(reply)?;
         self.settle(
+            &request,
+            &state.activation,
             Activation::Activated {
                 license_server_id: id,
                 since: now(),
@@ -186,10 +208,12 @@ impl LicenseServer {
             reason,
         });
         let reply = self
-            .exchange(&state, request, current.as_any(), method, operator)
+            .exchange(&state, request.clone(), current.as_any(), method, operator)
             .await?;
         let id = license_server_id(reply)?;
         self.settle(
+            &request,
+            &state.activation,
             Activation::Activated {
                 license_server_id: id,
                 since: now(),
@@ -212,12 +236,14 @@ impl LicenseServer {
             license_server_id: current,
         });
         let reply = self
-            .exchange(&state, request, current.as_any(), method, operator)
+            .exchange(&state, request.clone(), current.as_any(), method, operator)
             .await?;
         let Reply::ConfirmationCode(code) = reply else {
             return Err(unexpected(reply));
         };
         self.settle(
+            &request,
+            &state.activation,
             Activation::Deactivated {
                 license_server_id: current,
                 confirmation_code: code,
@@ -228,14 +254,27 @@ impl LicenseServer {
         Ok(code)
     }
 
-    /// Records where the server now stands with the Clearinghouse: the answer is applied,
-    /// so the request is no longer pending.
-    fn settle(&self, activation: Activation, message: String) -> Result<(), Error> {
+    /// Records where the server now stands with the Clearinghouse: the answer to
+    /// `request` is applied, so it is no longer pending. `was` is the activation the flow
+    /// started from; if another command changed it meanwhile, nothing is overwritten.
+    fn settle(
+        &self,
+        request: &Request,
+        was: &Activation,
+        now_is: Activation,
+        message: String,
+    ) -> Result<(), Error> {
         self.state.update(|s| {
-            s.activation = activation;
-            s.pending = None;
+            if s.activation != *was {
+                return Err(Error::ChangedMeanwhile(format!(
+                    "the Clearinghouse answered ({message}), but this license server is now {}",
+                    s.activation.word()
+                )));
+            }
+            s.activation = now_is;
+            s.pending.retain(|p| p.request != *request);
             s.log(EventLevel::Information, message);
-            Ok::<_, Error>(())
+            Ok(())
         })
     }
 
@@ -256,11 +295,16 @@ impl LicenseServer {
             cals,
         });
         let reply = self
-            .exchange(&state, request, target.as_any(), method, operator)
+            .exchange(&state, request.clone(), target.as_any(), method, operator)
             .await?;
         let id = key_pack_id(reply)?;
-        let asked = (method == ConnectionMethod::Automatic).then_some(cals);
-        self.install_key_pack(id, asked, program, KeyPackSource::Installed, method)
+        let asked = Asked {
+            request: &request,
+            cals,
+            program,
+            method,
+        };
+        self.install_key_pack(id, &asked, KeyPackSource::Installed)
     }
 
     /// Migrates CALs from another license server to this one.
@@ -299,10 +343,7 @@ impl LicenseServer {
             ),
         };
         if source.license_server_id == target {
-            return Err(SourceError::Missing(
-                "the source license server is this license server: migrate from another one",
-            )
-            .into());
+            return Err(SourceError::IsThisServer.into());
         }
         let reminder = migration::reminder(migration.reason, &source);
         if let Some(reminder) = &reminder
@@ -326,15 +367,20 @@ impl LicenseServer {
             cals: migration.cals,
         });
         let reply = self
-            .exchange(&state, request, target.as_any(), method, operator)
+            .exchange(&state, request.clone(), target.as_any(), method, operator)
             .await?;
         let id = key_pack_id(reply)?;
-        let asked = (method == ConnectionMethod::Automatic).then_some(migration.cals);
+        let asked = Asked {
+            request: &request,
+            cals: migration.cals,
+            program,
+            method,
+        };
         let origin = KeyPackSource::Migrated {
             reason: migration.reason,
             from: Some(source.license_server_id),
         };
-        let key_pack = self.install_key_pack(id, asked, program, origin, method)?;
+        let key_pack = self.install_key_pack(id, &asked, origin)?;
         let mut outcome = Migrated {
             key_pack,
             reminder: reminder.clone(),
@@ -364,11 +410,32 @@ impl LicenseServer {
     }
 
     /// On a source license server: removes the CALs that `key_pack_id` moved to `target`.
-    pub fn give_up_cals(
+    ///
+    /// The key pack ID must open for `target`, and the Clearinghouse must confirm it is
+    /// CALs migrated to `target`: no one removes CALs from a source by making up an ID.
+    pub async fn give_up_cals(
         &self,
         target: &LicenseServerId,
         key_pack_id: &KeyPackId,
     ) -> Result<CalsRemoved, Error> {
+        key_pack_id
+            .open(target)
+            .map_err(crate::error::EntryError::from)?;
+        let record = self
+            .clearinghouse()?
+            .key_pack(target, key_pack_id)
+            .await
+            .map_err(|e| SourceError::Unverified {
+                key_pack_id: *key_pack_id,
+                reason: e.to_string(),
+            })?;
+        if record.origin != shared::wire::KeyPackOrigin::Migrated {
+            return Err(SourceError::Unverified {
+                key_pack_id: *key_pack_id,
+                reason: "the Clearinghouse issued it for CALs installed, not migrated".into(),
+            }
+            .into());
+        }
         self.state
             .update(|s| migration::give_up_cals(s, target, key_pack_id))
     }
@@ -408,13 +475,11 @@ impl LicenseServer {
         // The key is kept with the request until its answer is applied, so the same
         // command run again after a lost answer is a retry, not a second request.
         let key = self.state.update(|s| {
-            if let Some(pending) = &s.pending
-                && pending.request == request
-            {
+            if let Some(pending) = s.pending.iter().find(|p| p.request == request) {
                 return Ok::<_, Error>(pending.idempotency_key.clone());
             }
             let key = format!("{:032x}", rand::random::<u128>());
-            s.pending = Some(Pending {
+            s.pending.push(Pending {
                 idempotency_key: key.clone(),
                 request: request.clone(),
             });
@@ -426,53 +491,67 @@ impl LicenseServer {
             .await;
         if let Err(ClearinghouseError::Refused(_)) = &sent {
             self.state.update(|s| {
-                s.pending = None;
+                s.pending.retain(|p| p.request != request);
                 Ok::<_, Error>(())
             })?;
         }
         Ok(sent?)
     }
 
+    /// Installs the key pack the Clearinghouse gave for `asked`. An ID typed in that does
+    /// not open here or holds other CALs is the typist's mistake; an automatic answer that
+    /// does is the Clearinghouse's, and says which ID it gave.
     fn install_key_pack(
         &self,
         key_pack_id: KeyPackId,
-        asked: Option<CalRequest>,
-        program: shared::vocab::LicenseProgram,
+        asked: &Asked<'_>,
         source: KeyPackSource,
-        method: ConnectionMethod,
     ) -> Result<InstalledKeyPack, Error> {
+        let method = asked.method;
+        let automatic = method == ConnectionMethod::Automatic;
+        let blame = |error: Error| -> Error {
+            if automatic {
+                ClearinghouseError::Unexpected(format!(
+                    "it gave license key pack ID {key_pack_id}, which cannot be installed here: {error}"
+                ))
+                .into()
+            } else {
+                error
+            }
+        };
         self.state.update(|s| {
             let target = activated(s)?;
             let contents = key_pack_id
                 .open(&target)
-                .map_err(crate::error::EntryError::from)?;
+                .map_err(|e| blame(crate::error::EntryError::from(e).into()))?;
             if let Some(existing) = s.key_pack(&key_pack_id) {
                 return Err(Error::AlreadyInstalled {
                     key_pack_id,
                     local_id: existing.local_id,
                 });
             }
-            if let Some(asked) = asked
-                && (asked.product_version, asked.license_type, asked.quantity)
-                    != (
-                        contents.product_version,
-                        contents.license_type,
-                        contents.quantity,
-                    )
+            let cals = asked.cals;
+            if (cals.product_version, cals.license_type, cals.quantity)
+                != (
+                    contents.product_version,
+                    contents.license_type,
+                    contents.quantity,
+                )
             {
-                return Err(Error::NotWhatWasAsked {
-                    asked: describe_cals(asked.quantity.get(), &asked),
+                return Err(blame(Error::NotWhatWasAsked {
+                    key_pack_id,
+                    asked: describe_cals(cals.quantity.get(), &cals),
                     got: format!(
                         "{} {} {} CALs",
                         contents.quantity, contents.product_version, contents.license_type
                     ),
-                });
+                }));
             }
             let pack = InstalledKeyPack {
                 local_id: s.next_local_id(),
                 key_pack_id,
                 issued_for: target,
-                license_program: program,
+                license_program: asked.program,
                 product_version: contents.product_version,
                 license_type: contents.license_type,
                 installed: u32::from(contents.quantity.get()),
@@ -482,7 +561,7 @@ impl LicenseServer {
                 method,
                 installed_at: now(),
             };
-            s.pending = None;
+            s.pending.retain(|p| p.request != *asked.request);
             s.log(
                 EventLevel::Information,
                 format!(
@@ -494,6 +573,14 @@ impl LicenseServer {
             Ok(pack)
         })
     }
+}
+
+/// What a key pack was asked for.
+struct Asked<'a> {
+    request: &'a Request,
+    cals: CalRequest,
+    program: shared::vocab::LicenseProgram,
+    method: ConnectionMethod,
 }
 
 fn describe_cals(quantity: u16, cals: &CalRequest) -> String {

@@ -36,6 +36,42 @@ pub struct ClearinghouseAddress {
     pub tenant: Option<String>,
 }
 
+impl ClearinghouseAddress {
+    /// Checks that requests can be sent to it: an `http://` or `https://` URL, and a
+    /// tenant name of letters, digits, `-` and `_`.
+    pub fn check(&self) -> Result<(), String> {
+        let url = reqwest::Url::parse(&self.url)
+            .map_err(|e| format!("the Clearinghouse URL {:?} is not a URL: {e}", self.url))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(format!(
+                "the Clearinghouse URL {:?} must be http:// or https:// and name a host, e.g. http://127.0.0.1:8780",
+                self.url
+            ));
+        }
+        if let Some(tenant) = &self.tenant {
+            let valid = !tenant.is_empty()
+                && tenant.len() <= 64
+                && tenant
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(format!(
+                    "the tenant {tenant:?} must be 1 to 64 letters, digits, - or _"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The URL, with the tenant if it is not the default.
+    pub fn describe(&self) -> String {
+        match &self.tenant {
+            Some(tenant) => format!("{} (tenant {tenant})", self.url),
+            None => self.url.clone(),
+        }
+    }
+}
+
 /// Who and what the license server is: set when it is installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -214,9 +250,9 @@ pub struct ServerState {
     /// CALs removed for other license servers.
     #[serde(default)]
     pub removals: Vec<Removal>,
-    /// An automatic request still waiting for its answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<Pending>,
+    /// Automatic requests still waiting for their answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
     /// Its event log, oldest first.
     #[serde(default)]
     pub events: Vec<Event>,
@@ -231,7 +267,7 @@ impl ServerState {
             activation: Activation::NotActivated,
             key_packs: Vec::new(),
             removals: Vec::new(),
-            pending: None,
+            pending: Vec::new(),
             events: Vec::new(),
         };
         let message = format!(

@@ -152,3 +152,27 @@ fn completions_are_printed_for_bash() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("migrate-cals"));
 }
+
+#[test]
+fn a_timeout_out_of_range_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    let output = license_server(dir.path(), &["activate", "--timeout", "1e20"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("at most 3600"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_clearinghouse_url_that_cannot_be_reached_by_http_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    let output = license_server(dir.path(), &["set", "--clearinghouse", "ftp://example.org"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("http://"), "{}", stderr(&output));
+    let output = license_server(dir.path(), &["set", "--tenant", "lab seat"]);
+    assert_eq!(output.status.code(), Some(2));
+}

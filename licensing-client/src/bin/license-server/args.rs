@@ -26,7 +26,7 @@ Exit codes:
   2  bad input: a flag, a value or a typed ID is wrong (nothing was changed)
   3  no answer: the Clearinghouse or the source license server could not be reached (running the same command again is safe)
   4  stopped: a reminder was not confirmed, or no ID was entered (nothing was changed)
-  5  the state directory could not be used";
+  5  the state directory could not be used, or the daemon could not listen";
 
 /// A simulated RD license server: activates with the Clearinghouse and installs and
 /// migrates CALs by the automatic, web browser and telephone connection methods.
@@ -186,9 +186,9 @@ pub struct FlowArgs {
     /// Automatic method: attempts before giving up.
     #[arg(long, default_value_t = 6)]
     pub attempts: u32,
-    /// Automatic method: seconds one attempt may take.
-    #[arg(long, default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Automatic method: seconds one attempt may take (at most 3600).
+    #[arg(long, default_value = "10", value_parser = seconds)]
+    pub timeout: Duration,
 }
 
 impl FlowArgs {
@@ -200,17 +200,23 @@ impl FlowArgs {
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {
-        let timeout = if self.timeout.is_finite() && self.timeout > 0.0 {
-            Duration::from_secs_f64(self.timeout)
-        } else {
-            RetryPolicy::default().timeout
-        };
         RetryPolicy {
             attempts: self.attempts.max(1),
-            timeout,
+            timeout: self.timeout,
             ..RetryPolicy::default()
         }
     }
+}
+
+/// A number of seconds above 0 and at most an hour.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+        .ok_or_else(|| format!("{text} seconds: give more than 0 and at most 3600"))
 }
 
 /// `reactivate`.

@@ -40,8 +40,14 @@ struct Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         let exit = match &error {
-            Error::Entry(_) => Exit::BadInput,
-            Error::Clearinghouse(ClearinghouseError::NoAnswer { .. })
+            Error::Entry(_)
+            | Error::NotWhatWasAsked { .. }
+            | Error::BadAddress(_)
+            | Error::Source(SourceError::IsThisServer) => Exit::BadInput,
+            // An answer not understood leaves the request pending: a rerun is safe.
+            Error::Clearinghouse(
+                ClearinghouseError::NoAnswer { .. } | ClearinghouseError::Unexpected(_),
+            )
             | Error::Source(SourceError::Unreachable { .. }) => Exit::NoAnswer,
             Error::Cancelled(_) => Exit::Stopped,
             Error::State(_) | Error::Serve { .. } => Exit::State,
@@ -93,7 +99,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
-    let interactive = !cli.no_input && std::io::stdin().is_terminal();
+    // Prompts read standard input and draw on standard error: both must be the terminal.
+    let interactive =
+        !cli.no_input && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let dir = cli.state_dir.clone();
     match cli.command {
         Command::Install(install) => {
@@ -133,21 +141,16 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::Set(set) => {
             let server = LicenseServer::open(&dir)?;
-            if let Some(method) = set.method {
-                server.set_connection_method(method)?;
-            }
-            if set.clearinghouse.is_some() || set.tenant.is_some() || set.default_tenant {
-                let mut address = server.state()?.identity.clearinghouse;
-                if let Some(url) = set.clearinghouse {
-                    address.url = url;
-                }
-                if set.default_tenant {
-                    address.tenant = None;
-                } else if let Some(tenant) = set.tenant {
-                    address.tenant = Some(tenant);
-                }
-                server.set_clearinghouse(address)?;
-            }
+            let tenant = if set.default_tenant {
+                Some(None)
+            } else {
+                set.tenant.map(Some)
+            };
+            server.set_properties(licensing_client::Properties {
+                connection_method: set.method,
+                clearinghouse_url: set.clearinghouse,
+                tenant,
+            })?;
             output.status(&server.state()?, server.dir());
         }
         Command::Serve(serve) => {
