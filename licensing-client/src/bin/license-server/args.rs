@@ -10,7 +10,7 @@ use licensing_client::automatic::RetryPolicy;
 use licensing_client::id::LicenseServerId;
 use licensing_client::vocab::{
     CompanyFields, ConnectionMethod, LicenseProgram, LicenseProof, LicenseType, MigrationReason,
-    ProductVersion, ProofFields, Quantity, ReactivationReason, WindowsServer,
+    ProductVersion, ProofFields, ProofKind, Quantity, ReactivationReason, WindowsServer,
 };
 use licensing_client::wire::CalRequest;
 use licensing_client::{Migration, Source};
@@ -274,6 +274,21 @@ impl CalArgs {
             license_number: self.license_number.clone(),
             agreement_number: self.agreement_number.clone(),
         };
+        if interactive {
+            // A proof of another program (the program was chosen at the prompt) would be
+            // asked for again and again; the prompts ask for this program's instead.
+            let kind = program.proof_kind();
+            if kind != ProofKind::LicenseCode {
+                fields.license_code = None;
+            }
+            if kind != ProofKind::OpenLicense {
+                fields.authorization_number = None;
+                fields.license_number = None;
+            }
+            if kind != ProofKind::AgreementNumber {
+                fields.agreement_number = None;
+            }
+        }
         let license = complete(
             interactive,
             &mut fields,
