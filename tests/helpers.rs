@@ -664,3 +664,163 @@ impl Lab {
             .to_owned()
     }
 }
+
+/// The licensing web site as a browser without JavaScript uses it: the anti-forgery cookie
+/// it was given, and forms posted field by field.
+pub struct Portal {
+    pub base: String,
+    pub tenant: Option<String>,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+/// `fields` as a browser encodes a form (`application/x-www-form-urlencoded`).
+fn form_body(fields: &[(String, String)]) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A page the site answered.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub html: String,
+}
+
+impl Page {
+    /// The value of hidden or text input `name`, as the page carries it.
+    pub fn input(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.html.find(&marker)? + marker.len();
+        let end = self.html[start..].find('"')? + start;
+        Some(self.html[start..end].to_owned())
+    }
+
+    /// The ID on a result page, as its groups joined by `-`.
+    pub fn result_id(&self) -> String {
+        let marker = "id=\"copy\" readonly value=\"";
+        let start = self
+            .html
+            .find(marker)
+            .unwrap_or_else(|| panic!("no ID on the page: {}", self.html))
+            + marker.len();
+        let end = self.html[start..].find('"').unwrap() + start;
+        self.html[start..end].to_owned()
+    }
+
+    /// The error shown next to field `name`, if any.
+    pub fn error_at(&self, name: &str) -> Option<String> {
+        let marker = format!("id=\"f-{name}-error\">");
+        let start = self.html.find(&marker)? + marker.len();
+        let end = self.html[start..].find('<')? + start;
+        Some(self.html[start..end].to_owned())
+    }
+}
+
+impl Portal {
+    pub fn new(app: &TestApp) -> Portal {
+        Portal {
+            base: app.server.url(),
+            tenant: app.tenant.clone(),
+            client: reqwest::Client::new(),
+            cookie: None,
+        }
+    }
+
+    fn query(&self) -> String {
+        match &self.tenant {
+            Some(t) => format!("?tenant={t}"),
+            None => String::new(),
+        }
+    }
+
+    async fn read(&mut self, response: Response) -> Page {
+        if let Some(cookie) = response.headers().get("set-cookie") {
+            let cookie = cookie.to_str().unwrap();
+            self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+        }
+        Page {
+            status: response.status(),
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    /// GETs `path` (with the tenant).
+    pub async fn get(&mut self, path: &str) -> Page {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let url = match &self.tenant {
+            Some(t) => format!("{}{path}{separator}tenant={t}", self.base),
+            None => format!("{}{path}", self.base),
+        };
+        let mut request = self.client.get(url);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        self.read(response).await
+    }
+
+    /// Opens the first page of `task`; returns it with its anti-forgery token and nonce.
+    pub async fn start(&mut self, task: &str) -> (Page, Vec<(String, String)>) {
+        let page = self.get(&format!("/start?task={task}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+        let carried = vec![
+            ("csrf".to_owned(), page.input("csrf").unwrap()),
+            ("nonce".to_owned(), page.input("nonce").unwrap()),
+        ];
+        (page, carried)
+    }
+
+    /// Posts `fields` to `task`'s form.
+    pub async fn post(&mut self, task: &str, fields: &[(String, String)]) -> Page {
+        let mut request = self
+            .client
+            .post(format!("{}/task/{task}{}", self.base, self.query()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(fields));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        self.read(response).await
+    }
+
+    /// Fills in every page of `task` with `values` and submits it: the final page.
+    pub async fn complete(&mut self, task: &str, values: &[(&str, &str)]) -> Page {
+        let (_, mut fields) = self.start(task).await;
+        fields.extend(values.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut step = "0".to_owned();
+        // A task has at most a handful of pages.
+        for _ in 0..8 {
+            let mut posted = fields.clone();
+            posted.push(("step".into(), step));
+            posted.push(("go".into(), "next".into()));
+            let page = self.post(task, &posted).await;
+            if page.status != StatusCode::OK {
+                return page;
+            }
+            step = page.input("step").unwrap();
+            if page.html.contains("value=\"submit\"") {
+                let mut posted = fields.clone();
+                posted.push(("step".into(), step));
+                posted.push(("go".into(), "submit".into()));
+                return self.post(task, &posted).await;
+            }
+        }
+        panic!("{task} did not reach its verification page in 8 pages");
+    }
+}

@@ -12,5 +12,6 @@ mod health;
 mod helpers;
 mod idempotency;
 mod openapi;
+mod portal;
 mod tenants;
 mod tidy;

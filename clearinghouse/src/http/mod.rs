@@ -6,6 +6,7 @@
 //! - `admin`: tenants and audits, under `/admin/v1`, behind the admin token.
 //! - `controls`: the test controls of a tenant (faults, journal, seed, clock, snapshots,
 //!   replays), under `/admin/v1` too.
+//! - `portal`: the licensing web site of the web browser method, at `/`.
 //! - `door`: the middleware over the API where faults act and the journal is written.
 //! - `body` and `reply`: reading requests and writing answers, the same for every route.
 
@@ -15,6 +16,7 @@ mod body;
 pub mod controls;
 pub mod door;
 mod health;
+pub mod portal;
 mod reply;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -25,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     api::configure(cfg);
     admin::configure(cfg);
+    portal::configure(cfg);
     cfg.default_service(web::to(no_route));
 }
 

@@ -1,0 +1,295 @@
+//! The web browser method's door: the Remote Desktop Licensing web site, server-rendered
+//! over the same ledger as the API.
+//!
+//! A task is a few pages of forms; what earlier pages collected rides along in hidden
+//! fields, and is checked again when the last page is submitted, so no page trusts
+//! another. The submission carries an idempotency key made on the first page, so a form
+//! sent twice (a double click, a reload) gets the first answer. Every form carries an
+//! anti-forgery token matched against a cookie (`SameSite=Strict`).
+//!
+//! Routes: `GET /` (choose a task), `GET /start?task=..` (its first page),
+//! `POST /task/{task}` (every later page). The tenant is `?tenant=NAME` in each URL.
+
+mod pages;
+mod tasks;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, ContentType, SET_COOKIE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::Markup;
+use serde::Deserialize;
+
+use crate::ledger::{Answer, Ledger, TenantName};
+use pages::Frame;
+use tasks::{Form, Task};
+
+/// The cookie holding the anti-forgery token.
+const CSRF_COOKIE: &str = "clearinghouse_csrf";
+/// The largest form body taken.
+const FORM_LIMIT: usize = 16 * 1024;
+
+/// Registers the site's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT))
+        .route("/", web::get().to(select))
+        .route("/start", web::get().to(start))
+        .route("/task/{task}", web::post().to(advance));
+}
+
+#[derive(Deserialize)]
+struct TenantQuery {
+    tenant: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    tenant: Option<String>,
+    task: Option<String>,
+}
+
+/// The tenant the URL names, checked to exist.
+async fn tenant(ledger: &Ledger, name: Option<&str>) -> Result<TenantName, String> {
+    let tenant = match name.filter(|n| !n.is_empty()) {
+        Some(name) => TenantName::parse(name).map_err(|e| e.to_string())?,
+        None => TenantName::default_tenant(),
+    };
+    match ledger.tenant_state(&tenant) {
+        Ok(Some(_)) => Ok(tenant),
+        Ok(None) => Err(format!(
+            "there is no tenant {tenant}: check the address the license server showed"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The request's anti-forgery token, or a new one to set.
+fn csrf_token(request: &HttpRequest) -> (String, bool) {
+    let existing = request
+        .headers()
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == CSRF_COOKIE && is_token(value))
+        .map(|(_, value)| value.to_owned());
+    match existing {
+        Some(token) => (token, false),
+        None => (format!("{:032x}", rand::random::<u128>()), true),
+    }
+}
+
+fn is_token(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn page(status: StatusCode, markup: Markup, csrf: &str, set_cookie: bool) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type(ContentType::html())
+        .insert_header((CACHE_CONTROL, "no-store"));
+    if set_cookie {
+        response.insert_header((
+            SET_COOKIE,
+            format!("{CSRF_COOKIE}={csrf}; Path=/; HttpOnly; SameSite=Strict"),
+        ));
+    }
+    response.body(markup.into_string())
+}
+
+fn shown_tenant(tenant: &TenantName) -> Option<&str> {
+    (tenant.as_str() != shared::wire::DEFAULT_TENANT).then_some(tenant.as_str())
+}
+
+async fn select(
+    request: HttpRequest,
+    query: web::Query<TenantQuery>,
+    ledger: web::Data<Ledger>,
+) -> HttpResponse {
+    let (csrf, fresh) = csrf_token(&request);
+    match tenant(&ledger, query.tenant.as_deref()).await {
+        Ok(tenant) => {
+            let frame = Frame {
+                tenant: shown_tenant(&tenant),
+                csrf: &csrf,
+            };
+            page(StatusCode::OK, pages::select(&frame), &csrf, fresh)
+        }
+        Err(message) => unknown_tenant(&csrf, fresh, &message),
+    }
+}
+
+fn unknown_tenant(csrf: &str, fresh: bool, message: &str) -> HttpResponse {
+    let frame = Frame { tenant: None, csrf };
+    let markup = pages::trouble(&frame, "Unknown tenant", message);
+    page(StatusCode::NOT_FOUND, markup, csrf, fresh)
+}
+
+async fn start(
+    request: HttpRequest,
+    query: web::Query<StartQuery>,
+    ledger: web::Data<Ledger>,
+) -> HttpResponse {
+    let (csrf, fresh) = csrf_token(&request);
+    let tenant = match tenant(&ledger, query.tenant.as_deref()).await {
+        Ok(tenant) => tenant,
+        Err(message) => return unknown_tenant(&csrf, fresh, &message),
+    };
+    let frame = Frame {
+        tenant: shown_tenant(&tenant),
+        csrf: &csrf,
+    };
+    let Some(task) = query.task.as_deref().and_then(Task::from_slug) else {
+        let markup = pages::trouble(&frame, "Choose what to do", "choose one of the options");
+        return page(StatusCode::NOT_FOUND, markup, &csrf, fresh);
+    };
+    let mut form = Form::new();
+    form.insert("nonce".into(), format!("{:032x}", rand::random::<u128>()));
+    let steps = task.steps(None);
+    let filling = pages::Filling {
+        task,
+        form: &form,
+        steps: &steps,
+    };
+    page(
+        StatusCode::OK,
+        pages::step(&frame, &filling, 0, &[]),
+        &csrf,
+        fresh,
+    )
+}
+
+async fn advance(
+    request: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<TenantQuery>,
+    form: web::Form<Form>,
+    ledger: web::Data<Ledger>,
+) -> HttpResponse {
+    let (csrf, fresh) = csrf_token(&request);
+    let form = form.into_inner();
+    let tenant = match tenant(&ledger, query.tenant.as_deref()).await {
+        Ok(tenant) => tenant,
+        Err(message) => return unknown_tenant(&csrf, fresh, &message),
+    };
+    let frame = Frame {
+        tenant: shown_tenant(&tenant),
+        csrf: &csrf,
+    };
+    let posted = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if fresh || posted != csrf {
+        let markup = pages::trouble(
+            &frame,
+            "This form has expired",
+            "the form was not sent from this site's page, or it expired: open the page again and fill it in",
+        );
+        return page(StatusCode::FORBIDDEN, markup, &csrf, fresh);
+    }
+    let Some(task) = Task::from_slug(&path) else {
+        let markup = pages::trouble(&frame, "Unknown task", "choose one of the options");
+        return page(StatusCode::NOT_FOUND, markup, &csrf, false);
+    };
+    let nonce_ok = form.get("nonce").is_some_and(|n| is_token(n));
+    if !nonce_ok {
+        let markup = pages::trouble(&frame, "This form is damaged", "open the page again");
+        return page(StatusCode::BAD_REQUEST, markup, &csrf, false);
+    }
+    let steps = task.steps(tasks::program(&form));
+    let index = form
+        .get("step")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(steps.len());
+    let filling = pages::Filling {
+        task,
+        form: &form,
+        steps: &steps,
+    };
+    let show_step = |index: usize, errors: &[tasks::FieldError]| {
+        let status = if errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        page(
+            status,
+            pages::step(&frame, &filling, index, errors),
+            &csrf,
+            false,
+        )
+    };
+    match form.get("go").map(String::as_str) {
+        Some("back") => show_step(index.saturating_sub(1), &[]),
+        Some("submit") if index == steps.len() => match tasks::command(task, &form) {
+            Err((at, errors)) => show_step(at, &errors),
+            Ok(command) => {
+                let key = form.get("nonce").map(|n| format!("portal-{n}"));
+                let reply = ledger.execute(tenant.clone(), command, key).await;
+                match reply.outcome {
+                    Ok(answer) => {
+                        let (id, details) = issued(&answer);
+                        let markup = pages::result(&frame, task, &id, &details);
+                        page(StatusCode::OK, markup, &csrf, false)
+                    }
+                    Err(problem) => {
+                        let located = problem
+                            .field
+                            .as_deref()
+                            .and_then(|f| tasks::locate(task, &form, f));
+                        match located {
+                            Some((at, field)) => show_step(at, &[(field, problem.detail)]),
+                            None => {
+                                let markup = pages::verify(&frame, &filling, Some(&problem.detail));
+                                page(StatusCode::UNPROCESSABLE_ENTITY, markup, &csrf, false)
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        _ if index == steps.len() => page(
+            StatusCode::OK,
+            pages::verify(&frame, &filling, None),
+            &csrf,
+            false,
+        ),
+        _ => {
+            let errors = tasks::check(&steps[index], &form);
+            if !errors.is_empty() {
+                return show_step(index, &errors);
+            }
+            if index + 1 < steps.len() {
+                show_step(index + 1, &[])
+            } else {
+                page(
+                    StatusCode::OK,
+                    pages::verify(&frame, &filling, None),
+                    &csrf,
+                    false,
+                )
+            }
+        }
+    }
+}
+
+/// The ID an answer gave, and what to show beside it.
+fn issued(answer: &Answer) -> (String, Vec<(String, String)>) {
+    match answer {
+        Answer::Activated(a) => (a.license_server_id.to_string(), Vec::new()),
+        Answer::Deactivated(d) => (d.confirmation_code.to_string(), Vec::new()),
+        Answer::KeyPack(k) => (
+            k.key_pack_id.to_string(),
+            vec![
+                ("License server ID".into(), k.license_server_id.to_string()),
+                ("License program".into(), k.license_program.to_string()),
+                ("Product version".into(), k.cals.product_version.to_string()),
+                ("License type".into(), k.cals.license_type.to_string()),
+                ("Quantity".into(), k.cals.quantity.to_string()),
+            ],
+        ),
+        other => (answer_ids(other), Vec::new()),
+    }
+}
+
+fn answer_ids(answer: &Answer) -> String {
+    answer.issued_ids().join(", ")
+}

@@ -1,0 +1,275 @@
+//! The site's HTML: plain, server-rendered pages that work without JavaScript. maud
+//! escapes every value it writes, so text a person typed is always shown as text.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::tasks::{Field, FieldError, Form, Input, Step, Task, program};
+
+/// What every page carries: the tenant and the anti-forgery token.
+pub struct Frame<'a> {
+    /// The tenant, when not the default one.
+    pub tenant: Option<&'a str>,
+    /// The token every form posts back.
+    pub csrf: &'a str,
+}
+
+impl Frame<'_> {
+    fn query(&self) -> String {
+        match self.tenant {
+            Some(t) => format!("?tenant={t}"),
+            None => String::new(),
+        }
+    }
+}
+
+const STYLE: &str = "
+body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.5}
+header{border-bottom:3px solid #0067b8;margin-bottom:1.5rem}
+h1{font-size:1.4rem;margin:.3rem 0}
+.tenant{color:#555;font-size:.9rem}
+label{display:block;font-weight:600;margin-top:1rem}
+input[type=text],select{width:100%;padding:.45rem;font-size:1rem;border:1px solid #888;border-radius:3px;box-sizing:border-box}
+.invalid input,.invalid select{border:2px solid #b00020}
+.error{color:#b00020;margin:.2rem 0 0}
+.banner{background:#fdecee;border-left:4px solid #b00020;padding:.6rem 1rem}
+.buttons{margin-top:1.5rem;display:flex;gap:1rem}
+button{font-size:1rem;padding:.5rem 1.4rem;border-radius:3px;border:1px solid #0067b8;background:#0067b8;color:#fff}
+button.secondary{background:#fff;color:#0067b8}
+table{border-collapse:collapse;width:100%}
+td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
+.id{font-family:ui-monospace,monospace;font-size:1.6rem;letter-spacing:.05em;word-spacing:.6rem;background:#f2f6fa;padding:1rem;border-radius:4px}
+.copy{font-family:ui-monospace,monospace;width:100%;font-size:1rem}
+fieldset{border:none;padding:0;margin:0}
+legend{font-weight:600}
+";
+
+fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " - Remote Desktop Licensing" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    p { a href={ "/" (frame.query()) } { "Remote Desktop Licensing" } }
+                    @if let Some(tenant) = frame.tenant {
+                        p.tenant { "Tenant: " (tenant) }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// The first page: what to do.
+pub fn select(frame: &Frame<'_>) -> Markup {
+    layout(
+        frame,
+        "Select Option",
+        html! {
+            form method="get" action="/start" {
+                @if let Some(tenant) = frame.tenant {
+                    input type="hidden" name="tenant" value=(tenant);
+                }
+                fieldset {
+                    legend { "What do you want to do?" }
+                    @for (i, task) in Task::ALL.iter().enumerate() {
+                        label style="font-weight:normal" {
+                            input type="radio" name="task" value=(task.slug()) checked[i == 0];
+                            " " (task.title())
+                        }
+                    }
+                }
+                div.buttons { button type="submit" { "Next" } }
+            }
+        },
+    )
+}
+
+fn hidden_except(form: &Form, shown: &[Field]) -> Markup {
+    let mut names: Vec<&String> = form.keys().collect();
+    names.sort();
+    html! {
+        @for name in names {
+            @if !matches!(name.as_str(), "csrf" | "step" | "go" | "nonce")
+                && !shown.iter().any(|f| f.name() == name) {
+                input type="hidden" name=(name) value=(form[name]);
+            }
+        }
+    }
+}
+
+fn field(task: Task, form: &Form, field: Field, errors: &[FieldError]) -> Markup {
+    let name = field.name();
+    let value = form.get(name).map(String::as_str).unwrap_or_default();
+    let error = errors.iter().find(|(f, _)| *f == field).map(|(_, e)| e);
+    let id = format!("f-{name}");
+    let error_id = format!("{id}-error");
+    html! {
+        div class=[error.map(|_| "invalid")] {
+            label for=(id) { (field.label(task, program(form))) }
+            @match field.input() {
+                Input::Text(max) => {
+                    input type="text" id=(id) name=(name) value=(value) maxlength=(max)
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[error.map(|_| &error_id)];
+                }
+                Input::Choice(choices) => {
+                    select id=(id) name=(name) aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[error.map(|_| &error_id)] {
+                        @for (slug, label) in choices {
+                            option value=(slug) selected[slug == value] { (label) }
+                        }
+                    }
+                }
+            }
+            @if let Some(error) = error {
+                p.error id=(error_id) { (error) }
+            }
+        }
+    }
+}
+
+fn form_head(frame: &Frame<'_>, form: &Form, step: usize) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(frame.csrf);
+        input type="hidden" name="step" value=(step);
+        input type="hidden" name="nonce" value=(form.get("nonce").map(String::as_str).unwrap_or_default());
+    }
+}
+
+/// A task being filled in: its form so far and its pages.
+pub struct Filling<'a> {
+    /// The task.
+    pub task: Task,
+    /// What was entered so far.
+    pub form: &'a Form,
+    /// Its pages before the verification page.
+    pub steps: &'a [Step],
+}
+
+/// Page `index` of the task, with the errors of its fields.
+pub fn step(
+    frame: &Frame<'_>,
+    filling: &Filling<'_>,
+    index: usize,
+    errors: &[FieldError],
+) -> Markup {
+    let Filling { task, form, steps } = *filling;
+    let step = &steps[index.min(steps.len().saturating_sub(1))];
+    let title = format!("{} ({} of {})", task.title(), index + 1, steps.len() + 1);
+    layout(
+        frame,
+        &title,
+        html! {
+            h2 { (step.title) }
+            @if !errors.is_empty() {
+                p.banner role="alert" { "Please correct the fields marked below." }
+            }
+            form method="post" action={ "/task/" (task.slug()) (frame.query()) } {
+                (form_head(frame, form, index))
+                (hidden_except(form, &step.fields))
+                @for &f in &step.fields { (field(task, form, f, errors)) }
+                div.buttons {
+                    @if index > 0 {
+                        button.secondary type="submit" name="go" value="back" { "Back" }
+                    }
+                    button type="submit" name="go" value="next" { "Next" }
+                }
+            }
+        },
+    )
+}
+
+/// The page that shows everything before it is submitted, with what the Clearinghouse
+/// said if it refused it.
+pub fn verify(frame: &Frame<'_>, filling: &Filling<'_>, banner: Option<&str>) -> Markup {
+    let Filling { task, form, steps } = *filling;
+    let program = program(form);
+    layout(
+        frame,
+        &format!(
+            "{} ({} of {})",
+            task.title(),
+            steps.len() + 1,
+            steps.len() + 1
+        ),
+        html! {
+            h2 { "Verify your information" }
+            @if let Some(banner) = banner { p.banner role="alert" { (banner) } }
+            p { "Check that everything is correct, then submit it to the Microsoft Clearinghouse." }
+            table {
+                @for step in steps {
+                    @for &f in &step.fields {
+                        @let value = form.get(f.name()).map(|v| v.trim()).unwrap_or_default();
+                        @if !value.is_empty() {
+                            tr { th scope="row" { (f.label(task, program)) } td { (shown(f, value)) } }
+                        }
+                    }
+                }
+            }
+            form method="post" action={ "/task/" (task.slug()) (frame.query()) } {
+                (form_head(frame, form, steps.len()))
+                (hidden_except(form, &[]))
+                div.buttons {
+                    button.secondary type="submit" name="go" value="back" { "Back" }
+                    button type="submit" name="go" value="submit" { "Submit" }
+                }
+            }
+        },
+    )
+}
+
+/// A chosen value by its label rather than its slug.
+fn shown(field: Field, value: &str) -> String {
+    match field.input() {
+        Input::Choice(choices) => choices
+            .iter()
+            .find(|(slug, _)| *slug == value)
+            .map_or(value.to_owned(), |(_, label)| (*label).to_owned()),
+        Input::Text(_) => value.to_owned(),
+    }
+}
+
+/// The result: the ID the Clearinghouse gave, large and grouped.
+pub fn result(frame: &Frame<'_>, task: Task, id: &str, details: &[(String, String)]) -> Markup {
+    let what = task.gives();
+    layout(
+        frame,
+        &format!("Your {what}"),
+        html! {
+            p { "The Microsoft Clearinghouse processed your request. Your " (what) " is:" }
+            p.id id="result-id" aria-label=(what) {
+                @for group in id.split('-') { span { (group) } " " }
+            }
+            label for="copy" { "The same ID, to copy" }
+            input.copy type="text" id="copy" readonly value=(id);
+            p { strong { "Retain a copy of the " (what) "." }
+                " Having it with you facilitates communications with the Microsoft Clearinghouse, should you need assistance with recovering CALs." }
+            @if !details.is_empty() {
+                table {
+                    @for (label, value) in details { tr { th scope="row" { (label) } td { (value) } } }
+                }
+            }
+            p { "Type the " (what) " into the wizard on your license server." }
+            p { a href={ "/" (frame.query()) } { "Start again" } }
+        },
+    )
+}
+
+/// A page that says what went wrong and how to start again.
+pub fn trouble(frame: &Frame<'_>, title: &str, message: &str) -> Markup {
+    layout(
+        frame,
+        title,
+        html! {
+            p.banner role="alert" { (message) }
+            p { a href={ "/" (frame.query()) } { "Start again" } }
+        },
+    )
+}

@@ -1,0 +1,321 @@
+//! The licensing web site (the web browser method's door), page by page as a browser
+//! without JavaScript uses it: every task through its forms, the errors shown next to
+//! their fields with what was typed kept, the anti-forgery check, and escaping.
+
+use reqwest::StatusCode;
+use shared::id::{KeyPackId, LicenseServerId};
+
+use crate::helpers::{Portal, TestApp, cals, select_4412903};
+
+const PRODUCT_ID: &str = "10974-31221-16202-49672-18729-77270-17360";
+
+fn company() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("company", "Analytical Engines Ltd"),
+        ("country_region", "GB"),
+    ]
+}
+
+fn with_company<'a>(mut values: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    values.extend(company());
+    values
+}
+
+#[tokio::test]
+async fn the_first_page_offers_every_task() {
+    let app = TestApp::spawn().await;
+    let page = Portal::new(&app).get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for task in [
+        "Activate a license server",
+        "Install client access licenses",
+        "Manage CALs",
+        "Reactivate a license server",
+        "Deactivate a license server",
+    ] {
+        assert!(page.html.contains(task), "{task}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_tenant_in_the_address_is_named() {
+    let app = TestApp::spawn().await;
+    let mut portal = Portal::new(&app);
+    portal.tenant = Some("lab-99".into());
+    let page = portal.get("/").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.html.contains("no tenant lab-99"), "{}", page.html);
+}
+
+#[tokio::test]
+async fn an_activation_through_the_forms_gives_the_id_the_ledger_knows() {
+    let app = TestApp::spawn().await;
+    let page = Portal::new(&app)
+        .complete("activate", &with_company(vec![("product_id", PRODUCT_ID)]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("Retain a copy"));
+    let id: LicenseServerId = page.result_id().parse().unwrap();
+    assert_eq!(app.status(id).await["status"], "activated");
+}
+
+#[tokio::test]
+async fn installing_cals_through_the_forms_issues_a_key_pack_for_that_server() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let id = server.to_string();
+    let page = Portal::new(&app)
+        .complete(
+            "install-cals",
+            &with_company(vec![
+                ("license_server_id", &id),
+                ("program", "select"),
+                ("agreement_number", "4412903"),
+                ("product_version", "2019"),
+                ("license_type", "per-device"),
+                ("quantity", "12"),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let key_pack: KeyPackId = page.result_id().parse().unwrap();
+    assert_eq!(key_pack.open(&server).unwrap().quantity.get(), 12);
+    assert_eq!(app.held(server).await, 12);
+}
+
+#[tokio::test]
+async fn a_migration_through_the_forms_moves_the_cals_from_the_source() {
+    let mut app = TestApp::spawn().await;
+    let source = app.activate().await;
+    let target = app.activate().await;
+    app.install_ok(source, select_4412903(), cals("2019", "per-device", 30))
+        .await;
+    let (target_id, source_id) = (target.to_string(), source.to_string());
+    let page = Portal::new(&app)
+        .complete(
+            "manage-cals",
+            &with_company(vec![
+                ("license_server_id", &target_id),
+                ("reason", "source-not-functioning"),
+                ("program", "select"),
+                ("source_license_server_id", &source_id),
+                ("source_os", "2019"),
+                ("agreement_number", "4412903"),
+                ("product_version", "2019"),
+                ("license_type", "per-device"),
+                ("quantity", "20"),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert_eq!(app.held(target).await, 20);
+    assert_eq!(app.held(source).await, 10);
+    assert!(app.audit("default").await.ok);
+}
+
+#[tokio::test]
+async fn reactivation_and_deactivation_through_the_forms() {
+    let mut app = TestApp::spawn().await;
+    let product_id = app.product_id();
+    let server = app.activate_product(product_id).await;
+    let (server_id, product) = (server.to_string(), product_id.to_string());
+    let page = Portal::new(&app)
+        .complete(
+            "reactivate",
+            &[
+                ("license_server_id", &server_id),
+                ("product_id", &product),
+                ("reason", "redeployed"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let new: LicenseServerId = page.result_id().parse().unwrap();
+    assert_eq!(app.status(server).await["status"], "replaced");
+    let new_id = new.to_string();
+    let page = Portal::new(&app)
+        .complete("deactivate", &[("license_server_id", &new_id)])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("confirmation code"));
+    assert_eq!(app.status(new).await["status"], "deactivated");
+}
+
+#[tokio::test]
+async fn a_typo_in_the_license_server_id_is_shown_at_its_group_and_the_text_is_kept() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await.to_string();
+    let mut digits: Vec<char> = server.chars().collect();
+    digits[13] = if digits[13] == '9' { '0' } else { '9' };
+    let typo: String = digits.into_iter().collect();
+    let mut portal = Portal::new(&app);
+    let (_, mut fields) = portal.start("install-cals").await;
+    fields.extend([
+        ("step".into(), "0".into()),
+        ("go".into(), "next".into()),
+        ("license_server_id".into(), typo.clone()),
+        ("program".into(), "select".into()),
+    ]);
+    let page = portal.post("install-cals", &fields).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = page.error_at("license_server_id").unwrap();
+    assert!(error.contains("group 3 of 7"), "{error}");
+    assert_eq!(
+        page.input("license_server_id").as_deref(),
+        Some(typo.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_key_pack_id_pasted_as_the_license_server_id_is_named_as_such() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let key_pack = app
+        .install_ok(server, select_4412903(), cals("2019", "per-device", 1))
+        .await
+        .to_string();
+    let mut portal = Portal::new(&app);
+    let (_, mut fields) = portal.start("deactivate").await;
+    fields.extend([
+        ("step".into(), "0".into()),
+        ("go".into(), "next".into()),
+        ("license_server_id".into(), key_pack),
+    ]);
+    let page = portal.post("deactivate", &fields).await;
+    let error = page.error_at("license_server_id").unwrap();
+    assert!(error.contains("license key pack ID"), "{error}");
+}
+
+#[tokio::test]
+async fn a_quantity_beyond_the_agreement_is_shown_at_the_quantity() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await.to_string();
+    let page = Portal::new(&app)
+        .complete(
+            "install-cals",
+            &with_company(vec![
+                ("license_server_id", &server),
+                ("program", "select"),
+                ("agreement_number", "4412903"),
+                ("product_version", "2019"),
+                ("license_type", "per-device"),
+                ("quantity", "9999"),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = page.error_at("quantity").unwrap();
+    assert!(error.contains("250"), "{error}");
+    assert_eq!(page.input("quantity").as_deref(), Some("9999"));
+}
+
+#[tokio::test]
+async fn a_form_submitted_twice_gives_the_first_answer() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await.to_string();
+    let mut portal = Portal::new(&app);
+    let (_, mut fields) = portal.start("install-cals").await;
+    for (k, v) in with_company(vec![
+        ("license_server_id", &server),
+        ("program", "select"),
+        ("agreement_number", "4412903"),
+        ("product_version", "2019"),
+        ("license_type", "per-user"),
+        ("quantity", "3"),
+    ]) {
+        fields.push((k.into(), v.into()));
+    }
+    fields.extend([("step".into(), "3".into()), ("go".into(), "submit".into())]);
+    let first = portal.post("install-cals", &fields).await;
+    let second = portal.post("install-cals", &fields).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.html);
+    assert_eq!(first.result_id(), second.result_id());
+    assert_eq!(app.held(server.parse().unwrap()).await, 3);
+}
+
+#[tokio::test]
+async fn a_post_without_the_anti_forgery_cookie_is_refused_and_applies_nothing() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let id = server.to_string();
+    let mut portal = Portal::new(&app);
+    let (_, mut fields) = portal.start("install-cals").await;
+    for (k, v) in with_company(vec![
+        ("license_server_id", &id),
+        ("program", "select"),
+        ("agreement_number", "4412903"),
+        ("product_version", "2019"),
+        ("license_type", "per-device"),
+        ("quantity", "5"),
+    ]) {
+        fields.push((k.into(), v.into()));
+    }
+    fields.extend([("step".into(), "3".into()), ("go".into(), "submit".into())]);
+    // Another site's page posting the same fields: the browser sends no cookie.
+    let page = Portal::new(&app).post("install-cals", &fields).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.held(server).await, 0);
+    let page = portal.post("install-cals", &fields).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert_eq!(app.held(server).await, 5);
+}
+
+#[tokio::test]
+async fn text_typed_into_a_form_is_shown_as_text() {
+    let app = TestApp::spawn().await;
+    let mut portal = Portal::new(&app);
+    let (_, mut fields) = portal.start("activate").await;
+    fields.extend([
+        ("product_id".into(), PRODUCT_ID.into()),
+        ("first_name".into(), "Ada".into()),
+        ("last_name".into(), "Lovelace".into()),
+        ("company".into(), "<script>alert('x')</script>".into()),
+        ("country_region".into(), "GB".into()),
+        ("step".into(), "1".into()),
+        ("go".into(), "next".into()),
+    ]);
+    let page = portal.post("activate", &fields).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(!page.html.contains("<script>alert"), "{}", page.html);
+    assert!(page.html.contains("&lt;script&gt;alert"), "{}", page.html);
+}
+
+#[tokio::test]
+async fn an_oversized_form_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut portal = Portal::new(&app);
+    let (_, mut fields) = portal.start("activate").await;
+    fields.push(("company".into(), "x".repeat(64 * 1024)));
+    let page = portal.post("activate", &fields).await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn the_tenant_in_the_address_receives_the_request() {
+    let mut app = TestApp::spawn().await;
+    app.create_tenant("lab-01", 5).await;
+    let mut portal = Portal::new(&app);
+    portal.tenant = Some("lab-01".into());
+    let page = portal
+        .complete("activate", &with_company(vec![("product_id", PRODUCT_ID)]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("Tenant: lab-01"));
+    let id = page.result_id();
+    // Invisible to the default tenant, known to lab-01.
+    assert_eq!(
+        app.get(&format!("/api/v1/license-servers/{id}"))
+            .await
+            .status(),
+        404
+    );
+    app.tenant = Some("lab-01".into());
+    assert_eq!(
+        app.get(&format!("/api/v1/license-servers/{id}"))
+            .await
+            .status(),
+        200
+    );
+}
