@@ -25,7 +25,8 @@ impl Frame<'_> {
 const STYLE: &str = "
 body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.5}
 header{border-bottom:3px solid #0067b8;margin-bottom:1.5rem}
-h1{font-size:1.4rem;margin:.3rem 0}
+h1{font-size:1.3rem;margin:.3rem 0}
+h2{font-size:1.1rem;margin:1rem 0 .3rem;color:#333}
 .tenant{color:#555;font-size:.9rem}
 label{display:block;font-weight:600;margin-top:1rem}
 input[type=text],select{width:100%;padding:.45rem;font-size:1rem;border:1px solid #888;border-radius:3px;box-sizing:border-box}
@@ -116,6 +117,7 @@ fn field(task: Task, form: &Form, field: Field, errors: &[FieldError]) -> Markup
             @match field.input() {
                 Input::Text(max) => {
                     input type="text" id=(id) name=(name) value=(value) maxlength=(max)
+                        placeholder=[field.hint()]
                         aria-invalid=[error.map(|_| "true")]
                         aria-describedby=[error.map(|_| &error_id)];
                 }

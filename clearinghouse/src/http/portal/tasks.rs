@@ -250,6 +250,17 @@ impl Field {
         }
     }
 
+    /// What a value looks like, shown in an empty box.
+    pub fn hint(self) -> Option<&'static str> {
+        match self {
+            Field::ProductId | Field::LicenseServerId | Field::SourceLicenseServerId => {
+                Some("7 groups of 5 digits, e.g. 12345-67890-...")
+            }
+            Field::LicenseCode => Some("25 characters, e.g. ABCDE-FGHJK-..."),
+            _ => None,
+        }
+    }
+
     /// How it is entered.
     pub fn input(self) -> Input {
         match self {
@@ -259,9 +270,11 @@ impl Field {
             Field::ProductVersion => choices::<ProductVersion>(),
             Field::LicenseType => choices::<LicenseType>(),
             Field::SourceOs => choices::<WindowsServer>(),
-            Field::Company(CompanyField::CountryRegion) => {
-                Input::Choice(CountryRegion::all().map(|c| (c.code(), c.name())).collect())
-            }
+            Field::Company(CompanyField::CountryRegion) => Input::Choice(
+                std::iter::once(("", "Choose a country or region"))
+                    .chain(CountryRegion::all().map(|c| (c.code(), c.name())))
+                    .collect(),
+            ),
             Field::Company(field) => Input::Text(field.max_chars()),
             Field::ProductId | Field::LicenseServerId | Field::SourceLicenseServerId => {
                 Input::Text(64)
