@@ -319,3 +319,67 @@ async fn the_tenant_in_the_address_receives_the_request() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_instructor_page_lists_what_each_door_did_newest_first() {
+    let app = TestApp::spawn().await;
+    let mut portal = Portal::new(&app);
+    let activated = portal
+        .complete("activate", &with_company(vec![("product_id", PRODUCT_ID)]))
+        .await;
+    let server: LicenseServerId = activated.result_id().parse().unwrap();
+    let key_pack = app
+        .install_ok(server, select_4412903(), cals("2019", "per-user", 4))
+        .await;
+    let page = portal.get("/instructor").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let installed = page.html.find("CALs installed").unwrap();
+    let activation = page.html.find("License server activated").unwrap();
+    assert!(installed < activation, "newest first: {}", page.html);
+    assert!(page.html.contains(&key_pack.to_string()));
+    assert!(page.html.contains(&server.to_string()));
+    assert!(page.html.contains("Web Browser"));
+    assert!(page.html.contains("Automatic connection"));
+}
+
+#[tokio::test]
+async fn a_journal_of_the_web_site_replays_into_the_same_ids() {
+    let mut app = TestApp::spawn().await;
+    app.create_tenant("web-1", 42).await;
+    app.create_tenant("web-2", 42).await;
+    let mut portal = Portal::new(&app);
+    portal.tenant = Some("web-1".into());
+    let page = portal
+        .complete("activate", &with_company(vec![("product_id", PRODUCT_ID)]))
+        .await;
+    let first = page.result_id();
+    let journal = app
+        .control(reqwest::Method::GET, "web-1", "/journal?format=jsonl", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        journal.contains("\"connection_method\":\"web\""),
+        "{journal}"
+    );
+    let report: serde_json::Value = app
+        .client
+        .post(app.url("/admin/v1/tenants/web-2/replay"))
+        .bearer_auth(app.server.admin_token())
+        .body(journal)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["replayed"], 1, "{report}");
+    assert_eq!(report["ids_reproduced"], 1, "{report}");
+    assert_eq!(report["mismatches"], serde_json::json!([]), "{report}");
+    app.tenant = Some("web-2".into());
+    assert_eq!(
+        app.status(first.parse().unwrap()).await["status"],
+        "activated"
+    );
+}

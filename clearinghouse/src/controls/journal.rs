@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use actix_web::web::Bytes;
+use shared::vocab::ConnectionMethod;
 use shared::wire::{JournalEntry, JournalPage};
 
 use crate::ledger::TenantName;
@@ -42,6 +43,8 @@ pub struct Recorded {
     pub replayed: bool,
     /// The faults that hit it.
     pub faults: Vec<&'static str>,
+    /// The door it came through.
+    pub connection_method: ConnectionMethod,
 }
 
 impl Recorded {
@@ -63,6 +66,7 @@ impl Recorded {
             applied: self.applied,
             replayed: self.replayed,
             faults: self.faults.iter().map(|f| (*f).to_owned()).collect(),
+            connection_method: self.connection_method,
         }
     }
 }
@@ -141,6 +145,24 @@ impl Journal {
         page
     }
 
+    /// The last `limit` entries of `tenant`'s journal, newest first.
+    pub fn recent(&self, tenant: &TenantName, limit: usize) -> Vec<JournalEntry> {
+        let Ok(tenants) = self.tenants.lock() else {
+            return Vec::new();
+        };
+        let Some(journal) = tenants.get(tenant) else {
+            return Vec::new();
+        };
+        journal
+            .entries
+            .iter()
+            .enumerate()
+            .rev()
+            .take(limit)
+            .map(|(i, r)| r.entry(journal.first + i as u64))
+            .collect()
+    }
+
     /// Empties `tenant`'s journal (numbers start again from 1).
     pub fn clear(&self, tenant: &TenantName) {
         if let Ok(mut tenants) = self.tenants.lock() {
@@ -166,6 +188,7 @@ mod tests {
             applied: None,
             replayed: false,
             faults: Vec::new(),
+            connection_method: ConnectionMethod::Automatic,
         }
     }
 
@@ -195,5 +218,41 @@ mod tests {
         assert_eq!(numbers, vec![5, 6, 7]);
         assert_eq!(page.next_after, Some(7));
         assert_eq!(journal.page(&tenant, 7, 10).next_after, None);
+    }
+}
+
+#[cfg(test)]
+mod recent_tests {
+    use super::*;
+
+    #[test]
+    fn recent_entries_come_newest_first() {
+        let journal = Journal::new(10);
+        let tenant = TenantName::default_tenant();
+        for status in [200, 201, 202] {
+            journal.record(
+                &tenant,
+                Recorded {
+                    at_ms: 0,
+                    method: "POST".to_owned(),
+                    route: "/r".to_owned(),
+                    path: "/r".to_owned(),
+                    idempotency_key: None,
+                    status,
+                    ids: Vec::new(),
+                    body: None,
+                    applied: None,
+                    replayed: false,
+                    faults: Vec::new(),
+                    connection_method: ConnectionMethod::WebBrowser,
+                },
+            );
+        }
+        let recent: Vec<u16> = journal
+            .recent(&tenant, 2)
+            .iter()
+            .map(|e| e.status)
+            .collect();
+        assert_eq!(recent, vec![202, 201]);
     }
 }

@@ -39,34 +39,23 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
+/// Every mutation route, under `/api/v1`, with the status it answers when applied.
+const MUTATIONS: [(&str, StatusCode); 6] = [
+    ("/activations", StatusCode::CREATED),
+    ("/reactivations", StatusCode::CREATED),
+    ("/deactivations", StatusCode::OK),
+    ("/key-packs", StatusCode::CREATED),
+    ("/migrations", StatusCode::CREATED),
+    ("/recoveries", StatusCode::CREATED),
+];
+
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    let mut scope = web::scope(API_BASE).wrap(from_fn(door::door));
+    for (path, success) in MUTATIONS {
+        scope = scope.route(path, mutation(path, success));
+    }
     cfg.service(
-        web::scope("/api/v1")
-            .wrap(from_fn(door::door))
-            .route(
-                "/activations",
-                mutation("/api/v1/activations", StatusCode::CREATED),
-            )
-            .route(
-                "/reactivations",
-                mutation("/api/v1/reactivations", StatusCode::CREATED),
-            )
-            .route(
-                "/deactivations",
-                mutation("/api/v1/deactivations", StatusCode::OK),
-            )
-            .route(
-                "/key-packs",
-                mutation("/api/v1/key-packs", StatusCode::CREATED),
-            )
-            .route(
-                "/migrations",
-                mutation("/api/v1/migrations", StatusCode::CREATED),
-            )
-            .route(
-                "/recoveries",
-                mutation("/api/v1/recoveries", StatusCode::CREATED),
-            )
+        scope
             .route(
                 "/license-servers/{license_server_id}",
                 web::get().to(status),
@@ -78,6 +67,27 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/catalog", web::get().to(catalog))
             .route("/openapi.json", web::get().to(openapi)),
     );
+}
+
+/// What the API would have received for `command`: its route, the status it answers
+/// when applied, and its body. Another door journals its requests in this form, so a
+/// journal replays the same whichever door a request came through.
+pub fn as_api_request(command: &Command) -> Option<(String, StatusCode, Bytes)> {
+    let (path, body) = match command {
+        Command::Activate(r) => ("/activations", serde_json::to_vec(r)),
+        Command::Reactivate(r) => ("/reactivations", serde_json::to_vec(r)),
+        Command::Deactivate(r) => ("/deactivations", serde_json::to_vec(r)),
+        Command::InstallCals(r) => ("/key-packs", serde_json::to_vec(r)),
+        Command::MigrateCals(r) => ("/migrations", serde_json::to_vec(r)),
+        Command::RecoverCals(r) => ("/recoveries", serde_json::to_vec(r)),
+        _ => return None,
+    };
+    let success = MUTATIONS.iter().find(|(p, _)| *p == path)?.1;
+    Some((
+        format!("{API_BASE}{path}"),
+        success,
+        Bytes::from(body.ok()?),
+    ))
 }
 
 /// The command a mutation route's body asks for, or `None` if `route` is not a mutation
@@ -94,11 +104,13 @@ pub fn mutation_command(route: &str, bytes: &Bytes) -> Option<Result<Command, Pr
     })
 }
 
-/// The route of a mutation: POST to `route`, answering `success` when it is applied.
-fn mutation(route: &'static str, success: StatusCode) -> actix_web::Route {
+/// The route of a mutation: POST to `path` (under the API base), answering `success`
+/// when it is applied.
+fn mutation(path: &'static str, success: StatusCode) -> actix_web::Route {
     web::post().to(
         move |request: HttpRequest, payload: web::Payload, ledger: web::Data<Ledger>| {
-            run_mutation(request, payload, ledger, route, success)
+            let route = format!("{API_BASE}{path}");
+            async move { run_mutation(request, payload, ledger, &route, success).await }
         },
     )
 }
@@ -108,7 +120,7 @@ async fn run_mutation(
     request: HttpRequest,
     payload: web::Payload,
     ledger: web::Data<Ledger>,
-    route: &'static str,
+    route: &str,
     success: StatusCode,
 ) -> HttpResponse {
     let parsed = async {

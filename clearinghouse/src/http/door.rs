@@ -13,6 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, HttpMessage};
+use shared::vocab::ConnectionMethod;
 use shared::wire::IDEMPOTENCY_KEY_HEADER;
 
 use super::{body, reply};
@@ -109,6 +110,7 @@ pub async fn door(
             applied: note.applied,
             replayed: note.replayed,
             faults: plan.hits,
+            connection_method: ConnectionMethod::Automatic,
         },
     );
     Ok(response)

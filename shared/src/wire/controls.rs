@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::vocab::ConnectionMethod;
+
 /// A fault to inject into a tenant's answers, on every API route or on one.
 ///
 /// A `share` is the fraction of matching requests hit (0 < share <= 1), drawn from the
@@ -170,6 +172,14 @@ pub struct JournalEntry {
     /// or `drop-reply`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
+    /// The door it came through: `automatic` (the API), `web` (the licensing web site) or
+    /// `telephone` (the phone line).
+    #[serde(default = "automatic")]
+    pub connection_method: ConnectionMethod,
+}
+
+fn automatic() -> ConnectionMethod {
+    ConnectionMethod::Automatic
 }
 
 /// A page of a tenant's journal.

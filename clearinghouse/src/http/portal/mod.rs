@@ -8,7 +8,8 @@
 //! anti-forgery token matched against a cookie (`SameSite=Strict`).
 //!
 //! Routes: `GET /` (choose a task), `GET /start?task=..` (its first page),
-//! `POST /task/{task}` (every later page). The tenant is `?tenant=NAME` in each URL.
+//! `POST /task/{task}` (every later page), `GET /instructor` (what was done in the tenant,
+//! newest first, by every door). The tenant is `?tenant=NAME` in each URL.
 
 mod pages;
 mod tasks;
@@ -19,6 +20,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
 use serde::Deserialize;
 
+use shared::vocab::ConnectionMethod;
+
+use crate::controls::{Controls, Recorded};
 use crate::ledger::{Answer, Ledger, TenantName};
 use pages::Frame;
 use tasks::{Form, Task};
@@ -33,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT))
         .route("/", web::get().to(select))
         .route("/start", web::get().to(start))
-        .route("/task/{task}", web::post().to(advance));
+        .route("/task/{task}", web::post().to(advance))
+        .route("/instructor", web::get().to(instructor));
 }
 
 #[derive(Deserialize)]
@@ -164,6 +169,7 @@ async fn advance(
     query: web::Query<TenantQuery>,
     form: web::Form<Form>,
     ledger: web::Data<Ledger>,
+    controls: web::Data<Controls>,
 ) -> HttpResponse {
     let (csrf, fresh) = csrf_token(&request);
     let form = form.into_inner();
@@ -223,7 +229,39 @@ async fn advance(
             Err((at, errors)) => show_step(at, &errors),
             Ok(command) => {
                 let key = form.get("nonce").map(|n| format!("portal-{n}"));
-                let reply = ledger.execute(tenant.clone(), command, key).await;
+                let as_api = super::api::as_api_request(&command);
+                let reply = ledger.execute(tenant.clone(), command, key.clone()).await;
+                if let Some((route, success, body)) = as_api {
+                    let status = match &reply.outcome {
+                        Ok(_) => success.as_u16(),
+                        Err(problem) => problem.status,
+                    };
+                    controls.journal.record(
+                        &tenant,
+                        Recorded {
+                            at_ms: ledger
+                                .tenant_state(&tenant)
+                                .ok()
+                                .flatten()
+                                .map_or(0, |s| s.now_ms),
+                            method: "POST".to_owned(),
+                            route,
+                            path: request.path().to_owned(),
+                            idempotency_key: key,
+                            status,
+                            ids: reply
+                                .outcome
+                                .as_ref()
+                                .map(Answer::issued_ids)
+                                .unwrap_or_default(),
+                            body: Some(body),
+                            applied: reply.applied,
+                            replayed: reply.replayed,
+                            faults: Vec::new(),
+                            connection_method: ConnectionMethod::WebBrowser,
+                        },
+                    );
+                }
                 match reply.outcome {
                     Ok(answer) => {
                         let (id, details) = issued(&answer);
@@ -292,4 +330,65 @@ fn issued(answer: &Answer) -> (String, Vec<(String, String)>) {
 
 fn answer_ids(answer: &Answer) -> String {
     answer.issued_ids().join(", ")
+}
+
+/// How many of a tenant's latest requests the instructor page shows.
+const INSTRUCTOR_ROWS: usize = 200;
+
+/// What was done in the tenant, newest first, whichever door it came through: the
+/// tenant's journal, its changes only.
+async fn instructor(
+    request: HttpRequest,
+    query: web::Query<TenantQuery>,
+    ledger: web::Data<Ledger>,
+    controls: web::Data<Controls>,
+) -> HttpResponse {
+    let (csrf, fresh) = csrf_token(&request);
+    let tenant = match tenant(&ledger, query.tenant.as_deref()).await {
+        Ok(tenant) => tenant,
+        Err(message) => return unknown_tenant(&csrf, fresh, &message),
+    };
+    let frame = Frame {
+        tenant: shown_tenant(&tenant),
+        csrf: &csrf,
+    };
+    let rows: Vec<pages::Activity> = controls
+        .journal
+        .recent(&tenant, INSTRUCTOR_ROWS)
+        .into_iter()
+        .filter(|e| e.method == "POST")
+        .filter_map(|e| {
+            let what = activity(&e.route)?;
+            Some(pages::Activity {
+                at: e.at,
+                method: e.connection_method,
+                what,
+                ids: e.ids,
+                outcome: match e.status {
+                    200..=299 if e.replayed => "done (a repeat)".to_owned(),
+                    200..=299 => "done".to_owned(),
+                    status => format!("refused ({status})"),
+                },
+            })
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        pages::instructor(&frame, tenant.as_str(), &rows),
+        &csrf,
+        fresh,
+    )
+}
+
+/// What a request to an API route did, in words.
+fn activity(route: &str) -> Option<&'static str> {
+    Some(match route.strip_prefix(shared::wire::API_BASE)? {
+        "/activations" => "License server activated",
+        "/reactivations" => "License server reactivated",
+        "/deactivations" => "License server deactivated",
+        "/key-packs" => "CALs installed",
+        "/migrations" => "CALs migrated",
+        "/recoveries" => "CALs recovered",
+        _ => return None,
+    })
 }

@@ -275,3 +275,46 @@ pub fn trouble(frame: &Frame<'_>, title: &str, message: &str) -> Markup {
         },
     )
 }
+
+/// One thing done in a tenant, for the instructor page.
+pub struct Activity {
+    /// When, on the tenant's clock.
+    pub at: String,
+    /// By which connection method.
+    pub method: shared::vocab::ConnectionMethod,
+    /// What.
+    pub what: &'static str,
+    /// The IDs it issued.
+    pub ids: Vec<String>,
+    /// Done, or refused with which status.
+    pub outcome: String,
+}
+
+/// What was done in a tenant, newest first.
+pub fn instructor(frame: &Frame<'_>, tenant: &str, rows: &[Activity]) -> Markup {
+    layout(
+        frame,
+        &format!("What was done in tenant {tenant}"),
+        html! {
+            p { "Newest first; the page shows what happened since the clearinghouse started (its journal), by every connection method." }
+            @if rows.is_empty() {
+                p { "Nothing yet." }
+            } @else {
+                table {
+                    thead { tr { th { "When" } th { "Method" } th { "What" } th { "IDs issued" } th { "Outcome" } } }
+                    tbody {
+                        @for row in rows {
+                            tr {
+                                td { (row.at) }
+                                td { (row.method) }
+                                td { (row.what) }
+                                td { @for id in &row.ids { code { (id) } br; } }
+                                td { (row.outcome) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
