@@ -11,15 +11,19 @@ use crate::helpers::{Lab, Run, ServerCli, license_server_bin};
 
 const METHODS: [&str; 3] = ["automatic", "web", "telephone"];
 
-/// Runs a flow by `method`. For web and telephone, the first run prints the handoff and
-/// stops (exit 4); the lab answers it as the web site or the representative would, and
-/// the second run types the ID in with `--id`.
+/// Runs a flow by `method`. The web method fills in the clearinghouse's web site itself
+/// (`--fill-forms`). For the telephone, the first run prints the handoff and stops (exit
+/// 4); the lab answers it as the representative would, and the second run types the ID
+/// in with `--id`.
 async fn flow(lab: &Lab, cli: &ServerCli, method: &str, args: &[&str]) -> Run {
     let mut all: Vec<&str> = vec!["--json"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--method", method]);
+    if method == "web" {
+        all.push("--fill-forms");
+    }
     let first = cli.run(&all).await;
-    if method == "automatic" {
+    if method != "telephone" {
         return first;
     }
     assert_eq!(first.code, 4, "{first:?}");

@@ -815,3 +815,79 @@ async fn a_typed_key_pack_id_holding_other_cals_than_asked_is_refused() {
     assert!(matches!(error, Error::NotWhatWasAsked { .. }), "{error}");
     assert!(server.state().unwrap().key_packs.is_empty());
 }
+
+/// The web method with nobody at the keyboard: the library fills in the site's forms.
+#[tokio::test]
+async fn the_web_method_fills_in_the_sites_forms_for_every_flow() {
+    let lab = Lab::new().await;
+    let web = ConnectionMethod::WebBrowser;
+    let mut filler = licensing_client::web::FormFiller::new(true);
+    let source = lab.install("SOURCE", WindowsServer::V2019);
+    let source_id = source.activate(web, &mut filler).await.unwrap();
+    assert_eq!(lab.app.status(source_id).await["status"], "activated");
+    let installed = source
+        .install_cals(select_proof(), v2019_per_device(40), web, &mut filler)
+        .await
+        .unwrap();
+    assert_eq!(installed.installed, 40);
+    let target = lab.activated("TARGET", WindowsServer::V2022).await;
+    let running = daemon(&source).await;
+    let migrated = target
+        .migrate_cals(
+            migration(
+                MigrationReason::SourceReplaced,
+                Source::Reachable(running.addr().to_string()),
+            ),
+            web,
+            &mut filler,
+        )
+        .await
+        .unwrap();
+    assert_eq!(migrated.removed_from_source.map(|r| r.removed), Some(25));
+    assert_eq!(lab.app.held(Lab::id_of(&target)).await, 25);
+    let new_id = target
+        .reactivate(ReactivationReason::Upgraded, web, &mut filler)
+        .await
+        .unwrap();
+    target.deactivate(web, &mut filler).await.unwrap();
+    assert_eq!(lab.app.status(new_id).await["status"], "deactivated");
+    let audit = lab.app.audit("default").await;
+    assert!(audit.ok, "{:?}", audit.problems);
+    // Each went through the site: the journal says so.
+    let journal = lab
+        .app
+        .control(
+            reqwest::Method::GET,
+            "default",
+            "/journal?format=jsonl",
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        journal.matches("\"connection_method\":\"web\"").count(),
+        5,
+        "{journal}"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_form_the_web_site_refuses_is_reported_with_its_field() {
+    let lab = Lab::new().await;
+    let server = lab.activated("BIG", WindowsServer::V2022).await;
+    let error = server
+        .install_cals(
+            select_proof(),
+            v2019_per_device(9999),
+            ConnectionMethod::WebBrowser,
+            &mut licensing_client::web::FormFiller::new(false),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::WebSite(_)), "{error}");
+    assert!(error.to_string().contains("quantity"), "{error}");
+    assert!(server.state().unwrap().key_packs.is_empty());
+}

@@ -478,7 +478,10 @@ pub struct Person {
 }
 
 impl Operator for Person {
-    async fn obtain(&mut self, handoff: &Handoff) -> Option<String> {
+    async fn obtain(
+        &mut self,
+        handoff: &Handoff,
+    ) -> Result<Option<String>, licensing_client::Error> {
         self.handoffs.push(handoff.clone());
         let body = serde_json::to_value(&handoff.request).unwrap()["request"].clone();
         let mut request = reqwest::Client::new()
@@ -497,10 +500,10 @@ impl Operator for Person {
                 _ => id.to_owned(),
             })
             .unwrap_or_else(|| panic!("the clearinghouse gave no ID: {answer}"));
-        Some(match &self.retype {
+        Ok(Some(match &self.retype {
             Some(retype) => retype(&id),
             None => id,
-        })
+        }))
     }
 
     async fn confirm(&mut self, reminder: &Reminder) -> bool {
@@ -674,26 +677,6 @@ pub struct Portal {
     cookie: Option<String>,
 }
 
-/// `fields` as a browser encodes a form (`application/x-www-form-urlencoded`).
-fn form_body(fields: &[(String, String)]) -> String {
-    let encode = |text: &str| -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    char::from(b).to_string()
-                }
-                b' ' => "+".to_owned(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// A page the site answered.
 #[derive(Debug)]
 pub struct Page {
@@ -790,8 +773,7 @@ impl Portal {
         let mut request = self
             .client
             .post(format!("{}/task/{task}{}", self.base, self.query()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form_body(fields));
+            .form(fields);
         if let Some(cookie) = &self.cookie {
             request = request.header("cookie", cookie);
         }

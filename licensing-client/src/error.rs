@@ -211,6 +211,12 @@ pub enum Error {
     /// The Clearinghouse address given cannot be used.
     #[error("{0}")]
     BadAddress(String),
+    /// The licensing web site refused a form, or answered something unexpected.
+    #[error("the licensing web site: {0}")]
+    WebSite(String),
+    /// The licensing web site could not be reached.
+    #[error("the licensing web site could not be reached: {0}")]
+    WebSiteUnreachable(String),
     /// The person at the license server stopped the flow.
     #[error("stopped: {0}; nothing was changed")]
     Cancelled(String),

@@ -8,10 +8,10 @@
 use std::future::Future;
 
 use shared::id::{AnyId, IdError, IdKind, LicenseServerId, check_group};
-use shared::vocab::CountryRegion;
+use shared::vocab::{CompanyInfo, CountryRegion};
 
 use crate::automatic::Progress;
-use crate::error::EntryError;
+use crate::error::{EntryError, Error};
 use crate::migration::Reminder;
 use crate::request::{Reply, Request};
 use crate::state::ClearinghouseAddress;
@@ -67,6 +67,8 @@ pub struct Handoff {
     /// The ID the license server shows for it: its product ID to be activated, its license
     /// server ID for everything else.
     pub shown_id: AnyId,
+    /// The license server's company information, which the web site asks for too.
+    pub company: CompanyInfo,
     /// The license server a key pack ID must be issued for.
     target: Option<LicenseServerId>,
 }
@@ -76,12 +78,14 @@ impl Handoff {
         desk: Desk,
         request: Request,
         shown_id: AnyId,
+        company: CompanyInfo,
         target: Option<LicenseServerId>,
     ) -> Self {
         Handoff {
             desk,
             request,
             shown_id,
+            company,
             target,
         }
     }
@@ -135,8 +139,11 @@ impl Handoff {
 /// in code.
 pub trait Operator: Send {
     /// Takes `handoff` to the web site or the representative and returns the ID typed
-    /// back, or `None` if the person gave up.
-    fn obtain(&mut self, handoff: &Handoff) -> impl Future<Output = Option<String>> + Send;
+    /// back, `None` if the person gave up, or why the site could not be used.
+    fn obtain(
+        &mut self,
+        handoff: &Handoff,
+    ) -> impl Future<Output = Result<Option<String>, Error>> + Send;
 
     /// Shows `reminder` (remove the CALs from the source by hand); `true` if the person
     /// confirms they understand and wants to go on.

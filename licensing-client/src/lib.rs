@@ -13,6 +13,7 @@
 //! - [`automatic`]: the automatic method (HTTP, retries under one idempotency key);
 //! - [`handoff`]: the web browser and telephone methods, and the [`Operator`] they ask;
 //! - [`migration`]: sources, the reminder to remove CALs by hand, giving CALs up;
+//! - [`web`]: the web method without a person: the library fills in the site's forms;
 //! - [`peer`] and [`daemon`]: license servers talking to each other.
 //!
 //! ```no_run
@@ -23,7 +24,9 @@
 //! struct Unattended;
 //!
 //! impl Operator for Unattended {
-//!     async fn obtain(&mut self, _: &Handoff) -> Option<String> { None }
+//!     async fn obtain(&mut self, _: &Handoff) -> Result<Option<String>, licensing_client::Error> {
+//!         Ok(None)
+//!     }
 //!     async fn confirm(&mut self, _: &Reminder) -> bool { false }
 //! }
 //!
@@ -43,6 +46,7 @@ pub mod peer;
 pub mod request;
 pub mod server;
 pub mod state;
+pub mod web;
 
 pub use error::{ClearinghouseError, EntryError, Error, SourceError, StateError};
 pub use handoff::{Desk, Handoff, Operator};

@@ -458,10 +458,11 @@ impl LicenseServer {
             ConnectionMethod::Telephone => Desk::telephone(state.identity.company.country_region()),
         };
         let target = state.activation.license_server_id();
-        let handoff = Handoff::new(desk, request, shown, target);
+        let company = state.identity.company.clone();
+        let handoff = Handoff::new(desk, request, shown, company, target);
         let typed = operator
             .obtain(&handoff)
-            .await
+            .await?
             .ok_or_else(|| Error::Cancelled(format!("no {} was entered", handoff.expects())))?;
         Ok(handoff.accept(&typed)?)
     }

@@ -183,6 +183,9 @@ pub struct FlowArgs {
     /// Web and telephone methods: the ID the web site or the representative gave.
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
+    /// Web method: fill in the licensing web site's forms without a person.
+    #[arg(long, conflicts_with = "id")]
+    pub fill_forms: bool,
     /// Automatic method: attempts before giving up.
     #[arg(long, default_value_t = 6)]
     pub attempts: u32,

@@ -48,7 +48,8 @@ impl From<Error> for Failure {
             Error::Clearinghouse(
                 ClearinghouseError::NoAnswer { .. } | ClearinghouseError::Unexpected(_),
             )
-            | Error::Source(SourceError::Unreachable { .. }) => Exit::NoAnswer,
+            | Error::Source(SourceError::Unreachable { .. })
+            | Error::WebSiteUnreachable(_) => Exit::NoAnswer,
             Error::Cancelled(_) => Exit::Stopped,
             Error::State(_) | Error::Serve { .. } => Exit::State,
             _ => Exit::Refused,

@@ -8,7 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use licensing_client::automatic::Progress;
 use licensing_client::id::GROUPS;
 use licensing_client::vocab::Term;
-use licensing_client::{Desk, Handoff, Operator, Reminder};
+use licensing_client::web::WebSite;
+use licensing_client::{Desk, Error, Handoff, Operator, Reminder};
 
 use crate::Failure;
 use crate::args::FlowArgs;
@@ -20,6 +21,7 @@ pub struct CliOperator {
     output: Output,
     json: bool,
     id: Option<String>,
+    fill_forms: bool,
     confirm_removal: bool,
     spinner: Option<ProgressBar>,
 }
@@ -31,6 +33,7 @@ impl CliOperator {
             output: *output,
             json: output.json,
             id: flow.id.clone(),
+            fill_forms: flow.fill_forms,
             confirm_removal,
             spinner: None,
         }
@@ -80,10 +83,16 @@ impl CliOperator {
 }
 
 impl Operator for CliOperator {
-    async fn obtain(&mut self, handoff: &Handoff) -> Option<String> {
+    async fn obtain(&mut self, handoff: &Handoff) -> Result<Option<String>, Error> {
         self.done();
         if let Some(id) = self.id.take() {
-            return Some(id);
+            return Ok(Some(id));
+        }
+        if self.fill_forms && matches!(handoff.desk, Desk::Web { .. }) {
+            if !self.json {
+                eprintln!("Filling in the licensing web site's forms...");
+            }
+            return WebSite::default().complete(handoff).await.map(Some);
         }
         self.show_handoff(handoff);
         let expects = handoff.expects();
@@ -91,12 +100,9 @@ impl Operator for CliOperator {
             eprintln!(
                 "Run the same command again with --id <{expects}> once you have the {expects}."
             );
-            return None;
+            return Ok(None);
         }
-        match handoff.desk {
-            Desk::Telephone { .. } => by_group(handoff),
-            Desk::Web { .. } => whole(handoff),
-        }
+        Ok(by_group(handoff))
     }
 
     async fn confirm(&mut self, reminder: &Reminder) -> bool {
@@ -150,11 +156,16 @@ impl Operator for CliOperator {
     }
 }
 
-/// Telephone: the ID read back group by group, each checked as it is typed.
+/// The ID given back, typed group by group, each checked as it is typed. A whole ID may
+/// be pasted at the first group.
 fn by_group(handoff: &Handoff) -> Option<String> {
     let expects = handoff.expects();
+    let from = match handoff.desk {
+        Desk::Telephone { .. } => "the representative reads",
+        Desk::Web { .. } => "the web site shows",
+    };
     eprintln!(
-        "Type the {expects} the representative reads, one group of five digits at a time (empty to give up)."
+        "Type the {expects} {from}, one group of five digits at a time, or paste it whole (empty to give up)."
     );
     loop {
         let mut groups = Vec::with_capacity(GROUPS);
@@ -163,17 +174,20 @@ fn by_group(handoff: &Handoff) -> Option<String> {
                 .with_prompt(format!("Group {group} of {GROUPS}"))
                 .allow_empty(true)
                 .validate_with(|text: &String| {
-                    if text.trim().is_empty() {
+                    if text.trim().is_empty() || (group == 1 && handoff.accept(text).is_ok()) {
                         return Ok(());
                     }
                     handoff
                         .check_group(group, text)
-                        .map_err(|e| format!("{e}: ask the representative to read it again"))
+                        .map_err(|e| format!("{e}: check it against what {from}"))
                 })
                 .interact_text()
                 .ok()?;
             if text.trim().is_empty() {
                 return None;
+            }
+            if group == 1 && handoff.accept(&text).is_ok() {
+                return Some(text);
             }
             groups.push(text.trim().to_owned());
         }
@@ -183,25 +197,6 @@ fn by_group(handoff: &Handoff) -> Option<String> {
             Err(e) => eprintln!("{e}. Start again from group 1."),
         }
     }
-}
-
-/// Web: the ID copied from the web site, checked when entered.
-fn whole(handoff: &Handoff) -> Option<String> {
-    let expects = handoff.expects();
-    let text = Input::<String>::new()
-        .with_prompt(format!(
-            "The {expects} the web site shows (empty to give up)"
-        ))
-        .allow_empty(true)
-        .validate_with(|text: &String| {
-            if text.trim().is_empty() {
-                return Ok(());
-            }
-            handoff.accept(text).map(|_| ()).map_err(|e| e.to_string())
-        })
-        .interact_text()
-        .ok()?;
-    (!text.trim().is_empty()).then_some(text)
 }
 
 /// Asks for one term of a closed set.

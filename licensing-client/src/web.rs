@@ -1,0 +1,268 @@
+//! The web browser method without a person: the library fills in the licensing web site's
+//! forms itself over HTTP, as a browser would (anti-forgery cookie and token included),
+//! page after page, and reads the ID off the result page. Scripts and tests run the web
+//! method end to end this way.
+
+use std::time::Duration;
+
+use shared::vocab::{CompanyField, Proof, Term};
+
+use crate::error::Error;
+use crate::handoff::{Desk, Handoff, Operator};
+use crate::migration::Reminder;
+use crate::request::Request;
+
+/// The most pages a task has, verification page included; a site that asks for more is
+/// not the licensing site.
+const MAX_PAGES: usize = 8;
+
+/// A client of the licensing web site.
+#[derive(Debug, Clone)]
+pub struct WebSite {
+    http: reqwest::Client,
+}
+
+impl Default for WebSite {
+    fn default() -> Self {
+        WebSite::new(Duration::from_secs(10))
+    }
+}
+
+/// A page the site answered.
+struct Page {
+    status: reqwest::StatusCode,
+    html: String,
+}
+
+impl Page {
+    /// The `value` of the element whose attributes start with `marker`.
+    fn value_after(&self, marker: &str) -> Option<String> {
+        let start = self.html.find(marker)? + marker.len();
+        let rest = &self.html[start..];
+        let value = rest.find("value=\"")? + "value=\"".len();
+        let end = rest[value..].find('"')? + value;
+        Some(unescape(&rest[value..end]))
+    }
+
+    fn hidden(&self, name: &str) -> Option<String> {
+        self.value_after(&format!("name=\"{name}\""))
+    }
+
+    /// The first error the page shows: beside a field, or in its banner.
+    fn error(&self) -> String {
+        let beside = self.html.find("class=\"error\"").and_then(|at| {
+            let rest = &self.html[at..];
+            let field = rest
+                .find("id=\"f-")
+                .map(|i| &rest[i + 6..])
+                .and_then(|r| r.find("-error").map(|end| r[..end].to_owned()));
+            let text = rest.find('>').map(|i| &rest[i + 1..])?;
+            let text = &text[..text.find('<')?];
+            Some(match field {
+                Some(field) => format!("{field}: {}", unescape(text)),
+                None => unescape(text),
+            })
+        });
+        let banner = || {
+            let at = self.html.find("class=\"banner\"")?;
+            let text = &self.html[at..];
+            let text = &text[text.find('>')? + 1..];
+            Some(unescape(&text[..text.find('<')?]))
+        };
+        beside
+            .or_else(banner)
+            .unwrap_or_else(|| format!("HTTP {}", self.status))
+    }
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl WebSite {
+    /// A client whose every page may take `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .unwrap_or_default();
+        WebSite { http }
+    }
+
+    /// Fills in the site's forms for `handoff` and returns the ID of the result page.
+    pub async fn complete(&self, handoff: &Handoff) -> Result<String, Error> {
+        let Desk::Web { url } = &handoff.desk else {
+            return Err(Error::WebSite(
+                "this handoff is for the telephone, not the web site".into(),
+            ));
+        };
+        let (base, query) = match url.split_once('?') {
+            Some((base, query)) => (base.trim_end_matches('/'), format!("?{query}")),
+            None => (url.trim_end_matches('/'), String::new()),
+        };
+        let (task, mut fields) = form_fields(handoff);
+        let join = if query.is_empty() { '?' } else { '&' };
+        let start = format!("{base}/start{query}{join}task={task}");
+        let response = self.http.get(&start).send().await.map_err(unreachable)?;
+        let cookie = response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        let page = read(response).await?;
+        if !page.status.is_success() {
+            return Err(Error::WebSite(page.error()));
+        }
+        for name in ["csrf", "nonce"] {
+            let value = page
+                .hidden(name)
+                .ok_or_else(|| Error::WebSite(format!("the first page has no {name}")))?;
+            fields.push((name.to_owned(), value));
+        }
+        let post = format!("{base}/task/{task}{query}");
+        let mut step = "0".to_owned();
+        let mut go = "next";
+        for _ in 0..MAX_PAGES {
+            let mut posted = fields.clone();
+            posted.push(("step".into(), step.clone()));
+            posted.push(("go".into(), go.into()));
+            let mut request = self.http.post(&post).form(&posted);
+            if let Some(cookie) = &cookie {
+                request = request.header(reqwest::header::COOKIE, cookie);
+            }
+            let page = read(request.send().await.map_err(unreachable)?).await?;
+            if !page.status.is_success() {
+                return Err(Error::WebSite(page.error()));
+            }
+            if go == "submit" {
+                return page
+                    .value_after("id=\"copy\"")
+                    .ok_or_else(|| Error::WebSite("the result page shows no ID".into()));
+            }
+            step = page
+                .hidden("step")
+                .ok_or_else(|| Error::WebSite("a page has no step".into()))?;
+            if page.html.contains("value=\"submit\"") {
+                go = "submit";
+            }
+        }
+        Err(Error::WebSite(format!(
+            "the task took more than {MAX_PAGES} pages"
+        )))
+    }
+}
+
+fn unreachable(error: reqwest::Error) -> Error {
+    let cause = std::error::Error::source(&error)
+        .map(ToString::to_string)
+        .unwrap_or_else(|| error.to_string());
+    Error::WebSiteUnreachable(cause)
+}
+
+async fn read(response: reqwest::Response) -> Result<Page, Error> {
+    let status = response.status();
+    let html = response.text().await.map_err(unreachable)?;
+    Ok(Page { status, html })
+}
+
+/// The site's task for a request, and the fields its forms ask for.
+fn form_fields(handoff: &Handoff) -> (&'static str, Vec<(String, String)>) {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut put = |name: &str, value: String| fields.push((name.to_owned(), value));
+    let company = &handoff.company;
+    for field in CompanyField::ALL {
+        if field == CompanyField::CountryRegion {
+            // The site lists countries by code.
+            put(field.key(), company.country_region().code().to_owned());
+        } else if let Some(value) = company.get(field) {
+            put(field.key(), value.to_owned());
+        }
+    }
+    let task = match &handoff.request {
+        Request::Activate(r) => {
+            put("product_id", r.product_id.to_string());
+            "activate"
+        }
+        Request::Reactivate(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            put("product_id", r.product_id.to_string());
+            put("reason", r.reason.slug().to_owned());
+            "reactivate"
+        }
+        Request::Deactivate(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            "deactivate"
+        }
+        Request::InstallCals(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            license_fields(&r.license, &r.cals, &mut put);
+            "install-cals"
+        }
+        Request::MigrateCals(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            put("reason", r.reason.slug().to_owned());
+            if let Some(id) = r.source.license_server_id {
+                put("source_license_server_id", id.to_string());
+            }
+            put("source_os", r.source.os.slug().to_owned());
+            license_fields(&r.license, &r.cals, &mut put);
+            "manage-cals"
+        }
+    };
+    (task, fields)
+}
+
+fn license_fields(
+    license: &shared::vocab::LicenseProof,
+    cals: &shared::wire::CalRequest,
+    put: &mut impl FnMut(&str, String),
+) {
+    put("program", license.program().slug().to_owned());
+    match license.proof() {
+        Proof::LicenseCode(code) => put("license_code", code.to_string()),
+        Proof::OpenLicense {
+            authorization_number,
+            license_number,
+        } => {
+            put("authorization_number", authorization_number.to_string());
+            put("license_number", license_number.to_string());
+        }
+        Proof::AgreementNumber(number) => put("agreement_number", number.to_string()),
+    }
+    put("product_version", cals.product_version.slug().to_owned());
+    put("license_type", cals.license_type.slug().to_owned());
+    put("quantity", cals.quantity.to_string());
+}
+
+/// An [`Operator`] that fills in the web site's forms itself and answers every reminder
+/// as it was told to.
+#[derive(Debug, Clone, Default)]
+pub struct FormFiller {
+    site: WebSite,
+    confirm_reminders: bool,
+}
+
+impl FormFiller {
+    /// A filler that confirms reminders to remove CALs by hand if `confirm_reminders`.
+    pub fn new(confirm_reminders: bool) -> Self {
+        FormFiller {
+            site: WebSite::default(),
+            confirm_reminders,
+        }
+    }
+}
+
+impl Operator for FormFiller {
+    async fn obtain(&mut self, handoff: &Handoff) -> Result<Option<String>, Error> {
+        self.site.complete(handoff).await.map(Some)
+    }
+
+    async fn confirm(&mut self, _reminder: &Reminder) -> bool {
+        self.confirm_reminders
+    }
+}
