@@ -1,0 +1,296 @@
+//! The licensing web site in a real browser: headless Chromium driven over WebDriver
+//! (chromedriver), as a person would use it. Each page is saved as a screenshot under
+//! `target/screenshots/` so a person can look at them.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use shared::id::{KeyPackId, LicenseServerId};
+
+use crate::helpers::{TestApp, cals, select_4412903};
+
+/// A headless Chromium of its own, behind its own chromedriver; both stop when dropped.
+struct Browser {
+    client: Client,
+    _driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+    shots: PathBuf,
+}
+
+impl Browser {
+    async fn start(test: &str) -> Browser {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let driver = tokio::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver is installed (Debian's chromium-driver; CI installs it)");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--window-size=1000,1200",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session starts");
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/screenshots")
+            .join(test);
+        std::fs::create_dir_all(&shots).unwrap();
+        Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+            shots,
+        }
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Types `value` into the text box named `name`, or chooses it in the list so named.
+    async fn fill(&self, name: &str, value: &str) {
+        let element = self
+            .client
+            .find(Locator::Css(&format!("[name='{name}']")))
+            .await
+            .unwrap();
+        if element.tag_name().await.unwrap() == "select" {
+            element.select_by_value(value).await.unwrap();
+        } else {
+            element.clear().await.unwrap();
+            element.send_keys(value).await.unwrap();
+        }
+    }
+
+    /// Fills in the page's fields that are in `values` and presses `button`.
+    async fn page(&self, values: &[(&str, &str)], button: &str, shot: &str) {
+        for (name, value) in values {
+            if self
+                .client
+                .find(Locator::Css(&format!(
+                    "main [name='{name}']:not([type='hidden'])"
+                )))
+                .await
+                .is_ok()
+            {
+                self.fill(name, value).await;
+            }
+        }
+        self.shot(shot).await;
+        self.press(&format!("button[value='{button}']")).await;
+    }
+
+    /// Clicks the element `css` and waits until the page it leads to has loaded.
+    async fn press(&self, css: &str) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The old page's root goes stale once the browser has moved on.
+        while old.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "no new page after clicking {css}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        loop {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await;
+            if matches!(state, Ok(serde_json::Value::String(s)) if s == "complete") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page after {css} did not load"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Goes through `task` from the first page, filling in `values`, up to its result.
+    async fn task(&self, base: &str, task: &str, values: &[(&str, &str)]) -> String {
+        self.client.goto(&format!("{base}/")).await.unwrap();
+        self.shot("select-option").await;
+        self.client
+            .find(Locator::Css(&format!("input[value='{task}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.press("button[type='submit']").await;
+        for page in 1..=6 {
+            if self
+                .client
+                .find(Locator::Css("button[value='submit']"))
+                .await
+                .is_ok()
+            {
+                self.page(&[], "submit", &format!("{task}-verify")).await;
+                break;
+            }
+            self.page(values, "next", &format!("{task}-{page}")).await;
+        }
+        let id = self
+            .client
+            .find(Locator::Id("copy"))
+            .await
+            .unwrap_or_else(|e| panic!("{task} reached no result page: {e}"));
+        self.shot(&format!("{task}-result")).await;
+        id.prop("value").await.unwrap().unwrap_or_default()
+    }
+}
+
+const COMPANY: [(&str, &str); 4] = [
+    ("first_name", "Ada"),
+    ("last_name", "Lovelace"),
+    ("company", "Analytical Engines Ltd"),
+    ("country_region", "GB"),
+];
+
+fn with_company<'a>(values: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = values.to_vec();
+    all.extend(COMPANY);
+    all
+}
+
+#[tokio::test]
+async fn an_activation_an_installation_and_a_migration_through_the_browser() {
+    let mut app = TestApp::spawn().await;
+    let base = app.server.url();
+    let browser = Browser::start("flows").await;
+
+    let product_id = app.product_id().to_string();
+    let target: LicenseServerId = browser
+        .task(
+            &base,
+            "activate",
+            &with_company(&[("product_id", &product_id)]),
+        )
+        .await
+        .parse()
+        .unwrap();
+    assert_eq!(app.status(target).await["status"], "activated");
+
+    let target_id = target.to_string();
+    let installed: KeyPackId = browser
+        .task(
+            &base,
+            "install-cals",
+            &with_company(&[
+                ("license_server_id", &target_id),
+                ("program", "select"),
+                ("agreement_number", "4412903"),
+                ("product_version", "2019"),
+                ("license_type", "per-user"),
+                ("quantity", "15"),
+            ]),
+        )
+        .await
+        .parse()
+        .unwrap();
+    assert_eq!(installed.open(&target).unwrap().quantity.get(), 15);
+
+    let source = app.activate().await;
+    app.install_ok(source, select_4412903(), cals("2019", "per-device", 40))
+        .await;
+    let source_id = source.to_string();
+    let migrated: KeyPackId = browser
+        .task(
+            &base,
+            "manage-cals",
+            &with_company(&[
+                ("license_server_id", &target_id),
+                ("reason", "source-not-functioning"),
+                ("program", "select"),
+                ("source_license_server_id", &source_id),
+                ("source_os", "2019"),
+                ("agreement_number", "4412903"),
+                ("product_version", "2019"),
+                ("license_type", "per-device"),
+                ("quantity", "25"),
+            ]),
+        )
+        .await
+        .parse()
+        .unwrap();
+    assert_eq!(migrated.open(&target).unwrap().quantity.get(), 25);
+    assert_eq!(app.held(target).await, 40);
+    assert_eq!(app.held(source).await, 15);
+    assert!(app.audit("default").await.ok);
+    browser.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_script_typed_into_the_company_name_is_shown_as_text_and_never_runs() {
+    let mut app = TestApp::spawn().await;
+    let base = app.server.url();
+    let browser = Browser::start("hostile-text").await;
+    let hostile =
+        "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">";
+    let product_id = app.product_id().to_string();
+    let values = [
+        ("product_id", product_id.as_str()),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("company", hostile),
+        ("country_region", "GB"),
+    ];
+    browser
+        .client
+        .goto(&format!("{base}/start?task=activate"))
+        .await
+        .unwrap();
+    browser.page(&values, "next", "hostile-1").await;
+    browser.page(&values, "next", "hostile-2").await;
+    browser.shot("hostile-verify").await;
+    let title = browser.client.title().await.unwrap();
+    assert!(!title.contains("pwned"), "{title}");
+    let shown = browser
+        .client
+        .find(Locator::Css("table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains(hostile), "{shown}");
+    assert!(browser.client.find(Locator::Css("main img")).await.is_err());
+    browser.client.close().await.unwrap();
+}
