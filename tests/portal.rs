@@ -383,3 +383,36 @@ async fn a_journal_of_the_web_site_replays_into_the_same_ids() {
         "activated"
     );
 }
+
+#[tokio::test]
+async fn back_returns_to_the_previous_page_with_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let mut portal = Portal::new(&app);
+    let (_, mut fields) = portal.start("activate").await;
+    fields.extend([
+        ("product_id".into(), PRODUCT_ID.into()),
+        ("first_name".into(), "Ada".into()),
+        ("step".into(), "1".into()),
+        ("go".into(), "back".into()),
+    ]);
+    let page = portal.post("activate", &fields).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.input("product_id").as_deref(), Some(PRODUCT_ID));
+    assert_eq!(page.input("step").as_deref(), Some("0"));
+    // What the later page had is carried along, not lost.
+    assert_eq!(page.input("first_name").as_deref(), Some("Ada"));
+}
+
+#[tokio::test]
+async fn an_unknown_task_or_a_damaged_form_is_refused_with_a_way_back() {
+    let app = TestApp::spawn().await;
+    let mut portal = Portal::new(&app);
+    let page = portal.get("/start?task=buy-cals").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.html.contains("Start again"));
+    let (_, mut fields) = portal.start("activate").await;
+    fields.retain(|(name, _)| name != "nonce");
+    fields.push(("nonce".into(), "not-a-nonce".into()));
+    let page = portal.post("activate", &fields).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+}
