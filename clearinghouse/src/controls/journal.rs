@@ -219,34 +219,13 @@ mod tests {
         assert_eq!(page.next_after, Some(7));
         assert_eq!(journal.page(&tenant, 7, 10).next_after, None);
     }
-}
-
-#[cfg(test)]
-mod recent_tests {
-    use super::*;
 
     #[test]
     fn recent_entries_come_newest_first() {
         let journal = Journal::new(10);
         let tenant = TenantName::default_tenant();
         for status in [200, 201, 202] {
-            journal.record(
-                &tenant,
-                Recorded {
-                    at_ms: 0,
-                    method: "POST".to_owned(),
-                    route: "/r".to_owned(),
-                    path: "/r".to_owned(),
-                    idempotency_key: None,
-                    status,
-                    ids: Vec::new(),
-                    body: None,
-                    applied: None,
-                    replayed: false,
-                    faults: Vec::new(),
-                    connection_method: ConnectionMethod::WebBrowser,
-                },
-            );
+            journal.record(&tenant, recorded(status));
         }
         let recent: Vec<u16> = journal
             .recent(&tenant, 2)

@@ -67,6 +67,53 @@ async fn tenant(ledger: &Ledger, name: Option<&str>) -> Result<TenantName, Strin
     }
 }
 
+/// A page request for a tenant that exists, with its anti-forgery token.
+struct Visit {
+    tenant: TenantName,
+    csrf: String,
+    /// Whether the token is new (the cookie is to be set).
+    fresh: bool,
+}
+
+impl Visit {
+    /// The visit `request` makes to the tenant named `name`, or the page that says there
+    /// is no such tenant.
+    async fn of(
+        request: &HttpRequest,
+        ledger: &Ledger,
+        name: Option<&str>,
+    ) -> Result<Visit, HttpResponse> {
+        let (csrf, fresh) = csrf_token(request);
+        match tenant(ledger, name).await {
+            Ok(tenant) => Ok(Visit {
+                tenant,
+                csrf,
+                fresh,
+            }),
+            Err(message) => {
+                let frame = Frame {
+                    tenant: None,
+                    csrf: &csrf,
+                };
+                let markup = pages::trouble(&frame, "Unknown tenant", &message);
+                Err(page(StatusCode::NOT_FOUND, markup, &csrf, fresh))
+            }
+        }
+    }
+
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            tenant: shown_tenant(&self.tenant),
+            csrf: &self.csrf,
+        }
+    }
+
+    /// `markup` as this visit's answer, with `status`.
+    fn answer(&self, status: StatusCode, markup: Markup) -> HttpResponse {
+        page(status, markup, &self.csrf, self.fresh)
+    }
+}
+
 /// The request's anti-forgery token, or a new one to set.
 fn csrf_token(request: &HttpRequest) -> (String, bool) {
     let existing = request
@@ -110,23 +157,10 @@ async fn select(
     query: web::Query<TenantQuery>,
     ledger: web::Data<Ledger>,
 ) -> HttpResponse {
-    let (csrf, fresh) = csrf_token(&request);
-    match tenant(&ledger, query.tenant.as_deref()).await {
-        Ok(tenant) => {
-            let frame = Frame {
-                tenant: shown_tenant(&tenant),
-                csrf: &csrf,
-            };
-            page(StatusCode::OK, pages::select(&frame), &csrf, fresh)
-        }
-        Err(message) => unknown_tenant(&csrf, fresh, &message),
+    match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
+        Ok(visit) => visit.answer(StatusCode::OK, pages::select(&visit.frame())),
+        Err(response) => response,
     }
-}
-
-fn unknown_tenant(csrf: &str, fresh: bool, message: &str) -> HttpResponse {
-    let frame = Frame { tenant: None, csrf };
-    let markup = pages::trouble(&frame, "Unknown tenant", message);
-    page(StatusCode::NOT_FOUND, markup, csrf, fresh)
 }
 
 async fn start(
@@ -134,18 +168,14 @@ async fn start(
     query: web::Query<StartQuery>,
     ledger: web::Data<Ledger>,
 ) -> HttpResponse {
-    let (csrf, fresh) = csrf_token(&request);
-    let tenant = match tenant(&ledger, query.tenant.as_deref()).await {
-        Ok(tenant) => tenant,
-        Err(message) => return unknown_tenant(&csrf, fresh, &message),
+    let visit = match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
     };
-    let frame = Frame {
-        tenant: shown_tenant(&tenant),
-        csrf: &csrf,
-    };
+    let frame = visit.frame();
     let Some(task) = query.task.as_deref().and_then(Task::from_slug) else {
         let markup = pages::trouble(&frame, "Choose what to do", "choose one of the options");
-        return page(StatusCode::NOT_FOUND, markup, &csrf, fresh);
+        return visit.answer(StatusCode::NOT_FOUND, markup);
     };
     let mut form = Form::new();
     form.insert("nonce".into(), format!("{:032x}", rand::random::<u128>()));
@@ -155,12 +185,7 @@ async fn start(
         form: &form,
         steps: &steps,
     };
-    page(
-        StatusCode::OK,
-        pages::step(&frame, &filling, 0, &[]),
-        &csrf,
-        fresh,
-    )
+    visit.answer(StatusCode::OK, pages::step(&frame, &filling, 0, &[]))
 }
 
 async fn advance(
@@ -171,33 +196,30 @@ async fn advance(
     ledger: web::Data<Ledger>,
     controls: web::Data<Controls>,
 ) -> HttpResponse {
-    let (csrf, fresh) = csrf_token(&request);
     let form = form.into_inner();
-    let tenant = match tenant(&ledger, query.tenant.as_deref()).await {
-        Ok(tenant) => tenant,
-        Err(message) => return unknown_tenant(&csrf, fresh, &message),
+    let visit = match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
     };
-    let frame = Frame {
-        tenant: shown_tenant(&tenant),
-        csrf: &csrf,
-    };
+    let (tenant, csrf) = (&visit.tenant, visit.csrf.as_str());
+    let frame = visit.frame();
     let posted = form.get("csrf").map(String::as_str).unwrap_or_default();
-    if fresh || posted != csrf {
+    if visit.fresh || posted != csrf {
         let markup = pages::trouble(
             &frame,
             "This form has expired",
             "the form was not sent from this site's page, or it expired: open the page again and fill it in",
         );
-        return page(StatusCode::FORBIDDEN, markup, &csrf, fresh);
+        return visit.answer(StatusCode::FORBIDDEN, markup);
     }
     let Some(task) = Task::from_slug(&path) else {
         let markup = pages::trouble(&frame, "Unknown task", "choose one of the options");
-        return page(StatusCode::NOT_FOUND, markup, &csrf, false);
+        return visit.answer(StatusCode::NOT_FOUND, markup);
     };
     let nonce_ok = form.get("nonce").is_some_and(|n| is_token(n));
     if !nonce_ok {
         let markup = pages::trouble(&frame, "This form is damaged", "open the page again");
-        return page(StatusCode::BAD_REQUEST, markup, &csrf, false);
+        return visit.answer(StatusCode::BAD_REQUEST, markup);
     }
     let steps = task.steps(tasks::program(&form));
     let index = form
@@ -216,12 +238,7 @@ async fn advance(
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         };
-        page(
-            status,
-            pages::step(&frame, &filling, index, errors),
-            &csrf,
-            false,
-        )
+        visit.answer(status, pages::step(&frame, &filling, index, errors))
     };
     match form.get("go").map(String::as_str) {
         Some("back") => show_step(index.saturating_sub(1), &[]),
@@ -237,10 +254,10 @@ async fn advance(
                         Err(problem) => problem.status,
                     };
                     controls.journal.record(
-                        &tenant,
+                        tenant,
                         Recorded {
                             at_ms: ledger
-                                .tenant_state(&tenant)
+                                .tenant_state(tenant)
                                 .ok()
                                 .flatten()
                                 .map_or(0, |s| s.now_ms),
@@ -266,7 +283,7 @@ async fn advance(
                     Ok(answer) => {
                         let (id, details) = issued(&answer);
                         let markup = pages::result(&frame, task, &id, &details);
-                        page(StatusCode::OK, markup, &csrf, false)
+                        visit.answer(StatusCode::OK, markup)
                     }
                     Err(problem) => {
                         let located = problem
@@ -277,19 +294,16 @@ async fn advance(
                             Some((at, field)) => show_step(at, &[(field, problem.detail)]),
                             None => {
                                 let markup = pages::verify(&frame, &filling, Some(&problem.detail));
-                                page(StatusCode::UNPROCESSABLE_ENTITY, markup, &csrf, false)
+                                visit.answer(StatusCode::UNPROCESSABLE_ENTITY, markup)
                             }
                         }
                     }
                 }
             }
         },
-        _ if index == steps.len() => page(
-            StatusCode::OK,
-            pages::verify(&frame, &filling, None),
-            &csrf,
-            false,
-        ),
+        _ if index == steps.len() => {
+            visit.answer(StatusCode::OK, pages::verify(&frame, &filling, None))
+        }
         _ => {
             let errors = tasks::check(&steps[index], &form);
             if !errors.is_empty() {
@@ -298,12 +312,7 @@ async fn advance(
             if index + 1 < steps.len() {
                 show_step(index + 1, &[])
             } else {
-                page(
-                    StatusCode::OK,
-                    pages::verify(&frame, &filling, None),
-                    &csrf,
-                    false,
-                )
+                visit.answer(StatusCode::OK, pages::verify(&frame, &filling, None))
             }
         }
     }
@@ -343,18 +352,14 @@ async fn instructor(
     ledger: web::Data<Ledger>,
     controls: web::Data<Controls>,
 ) -> HttpResponse {
-    let (csrf, fresh) = csrf_token(&request);
-    let tenant = match tenant(&ledger, query.tenant.as_deref()).await {
-        Ok(tenant) => tenant,
-        Err(message) => return unknown_tenant(&csrf, fresh, &message),
+    let visit = match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
     };
-    let frame = Frame {
-        tenant: shown_tenant(&tenant),
-        csrf: &csrf,
-    };
+    let tenant = &visit.tenant;
     let rows: Vec<pages::Activity> = controls
         .journal
-        .recent(&tenant, INSTRUCTOR_ROWS)
+        .recent(tenant, INSTRUCTOR_ROWS)
         .into_iter()
         .filter(|e| e.method == "POST")
         .filter_map(|e| {
@@ -372,11 +377,9 @@ async fn instructor(
             })
         })
         .collect();
-    page(
+    visit.answer(
         StatusCode::OK,
-        pages::instructor(&frame, tenant.as_str(), &rows),
-        &csrf,
-        fresh,
+        pages::instructor(&visit.frame(), tenant.as_str(), &rows),
     )
 }
 
