@@ -891,3 +891,34 @@ async fn a_form_the_web_site_refuses_is_reported_with_its_field() {
     assert!(error.to_string().contains("quantity"), "{error}");
     assert!(server.state().unwrap().key_packs.is_empty());
 }
+
+#[tokio::test]
+async fn a_source_refuses_a_key_pack_migrated_from_another_source() {
+    let lab = Lab::new().await;
+    let source = lab.source("SOURCE", WindowsServer::V2019).await;
+    let bystander = lab.source("BYSTANDER", WindowsServer::V2019).await;
+    let target = lab.activated("TARGET", WindowsServer::V2022).await;
+    let migrated = target
+        .migrate_cals(
+            migration(
+                MigrationReason::SourceNotFunctioning,
+                unreachable(&source, WindowsServer::V2019),
+            ),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+    // The CALs came from SOURCE: BYSTANDER, which holds the same kind, gives none up.
+    let running = daemon(&bystander).await;
+    let refused = Peer::new(&running.addr().to_string())
+        .remove(&RemoveCals {
+            target: Lab::id_of(&target),
+            key_pack_id: migrated.key_pack.key_pack_id,
+        })
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not from here"), "{refused}");
+    assert_eq!(local_total(&bystander), 40);
+    running.stop().await;
+}

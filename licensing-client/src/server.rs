@@ -436,6 +436,17 @@ impl LicenseServer {
             }
             .into());
         }
+        let own = self.state()?.activation.license_server_id();
+        if record.migrated_from.is_none() || record.migrated_from != own {
+            let from = record
+                .migrated_from
+                .map_or("an unknown license server".to_owned(), |id| id.to_string());
+            return Err(SourceError::Unverified {
+                key_pack_id: *key_pack_id,
+                reason: format!("the Clearinghouse migrated those CALs from {from}, not from here"),
+            }
+            .into());
+        }
         self.state
             .update(|s| migration::give_up_cals(s, target, key_pack_id))
     }

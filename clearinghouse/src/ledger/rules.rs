@@ -287,9 +287,14 @@ impl Tx<'_, '_> {
     }
 }
 
-/// A key pack as the API reports it: as issued, with what it still holds.
-fn record(entry: &KeyPackEntry) -> Result<KeyPackRecord, LedgerError> {
+/// A key pack as the API reports it: as issued, with what it still holds and, for a
+/// migration, the source's license server ID as it is now.
+fn record(tx: &Tx<'_, '_>, entry: &KeyPackEntry) -> Result<KeyPackRecord, LedgerError> {
     let issued = issued(entry)?;
+    let migrated_from = match entry.origin {
+        Origin::Migrated { from, .. } => Some(tx.server(from)?.current_id),
+        _ => None,
+    };
     Ok(KeyPackRecord {
         key_pack_id: issued.key_pack_id,
         license_server_id: issued.license_server_id,
@@ -297,6 +302,7 @@ fn record(entry: &KeyPackEntry) -> Result<KeyPackRecord, LedgerError> {
         cals: issued.cals,
         held: entry.held,
         origin: entry.origin.wire(),
+        migrated_from,
     })
 }
 
@@ -615,7 +621,7 @@ pub fn status(tx: &Tx<'_, '_>, id: LicenseServerId) -> Result<Answer, LedgerErro
     let key_packs = tx
         .key_packs_of(server.no)?
         .iter()
-        .map(record)
+        .map(|entry| record(tx, entry))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Answer::Status(LicenseServerStatus {
         license_server_id: id,
@@ -637,5 +643,5 @@ pub fn verify_key_pack(
     let entry = read::<KeyPackEntry>(tx.view, &tx.keys.key_pack(server.no, serial))?
         .filter(|entry| entry.id == key_pack_id)
         .ok_or(LedgerError::UnknownKeyPack(key_pack_id))?;
-    Ok(Answer::KeyPackRecord(record(&entry)?))
+    Ok(Answer::KeyPackRecord(record(tx, &entry)?))
 }

@@ -164,6 +164,9 @@ pub struct KeyPackRecord {
     pub held: u16,
     /// How it came to the license server.
     pub origin: KeyPackOrigin,
+    /// For migrated CALs: the license server ID the source has now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_from: Option<LicenseServerId>,
 }
 
 /// Whether a license server is activated, as `GetActivationStatus` reports it.
