@@ -724,6 +724,11 @@ impl Portal {
         }
     }
 
+    /// Uses `other`'s cookie, as a second tab of the same browser does.
+    pub fn share_cookie(&mut self, other: &Portal) {
+        self.cookie = other.cookie.clone();
+    }
+
     fn query(&self) -> String {
         match &self.tenant {
             Some(t) => format!("?tenant={t}"),

@@ -331,7 +331,12 @@ async fn the_instructor_page_lists_what_each_door_did_newest_first() {
     let key_pack = app
         .install_ok(server, select_4412903(), cals("2019", "per-user", 4))
         .await;
-    let page = portal.get("/instructor").await;
+    let without = portal.get("/instructor").await;
+    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
+    assert!(without.html.contains("admin token"));
+    let page = portal
+        .get(&format!("/instructor?token={}", app.server.admin_token()))
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     let installed = page.html.find("CALs installed").unwrap();
     let activation = page.html.find("License server activated").unwrap();
@@ -415,4 +420,79 @@ async fn an_unknown_task_or_a_damaged_form_is_refused_with_a_way_back() {
     fields.push(("nonce".into(), "not-a-nonce".into()));
     let page = portal.post("activate", &fields).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
+}
+
+/// The install form for 4412903 with `quantity`, ready to submit from its last page.
+async fn install_form(
+    portal: &mut Portal,
+    server: &str,
+    agreement: &str,
+    quantity: &str,
+) -> Vec<(String, String)> {
+    let (_, mut fields) = portal.start("install-cals").await;
+    for (k, v) in with_company(vec![
+        ("license_server_id", server),
+        ("program", "select"),
+        ("agreement_number", agreement),
+        ("product_version", "2019"),
+        ("license_type", "per-device"),
+        ("quantity", quantity),
+    ]) {
+        fields.push((k.into(), v.into()));
+    }
+    fields.extend([("step".into(), "3".into()), ("go".into(), "submit".into())]);
+    fields
+}
+
+fn set(fields: &mut [(String, String)], name: &str, value: &str) {
+    for (k, v) in fields.iter_mut() {
+        if k == name {
+            *v = value.to_owned();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_form_corrected_after_a_refusal_is_applied() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut portal = Portal::new(&app);
+    let mut fields = install_form(&mut portal, &server.to_string(), "4412903", "9999").await;
+    let refused = portal.post("install-cals", &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    set(&mut fields, "quantity", "9");
+    let page = portal.post("install-cals", &fields).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert_eq!(app.held(server).await, 9);
+}
+
+#[tokio::test]
+async fn an_unknown_agreement_is_shown_at_its_number() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut portal = Portal::new(&app);
+    let fields = install_form(&mut portal, &server.to_string(), "4412904", "5").await;
+    let page = portal.post("install-cals", &fields).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = page.error_at("agreement_number").unwrap();
+    assert!(error.contains("4412904"), "{error}");
+}
+
+#[tokio::test]
+async fn a_form_sent_twice_at_once_gets_one_answer() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut portal = Portal::new(&app);
+    let fields = install_form(&mut portal, &server.to_string(), "4412903", "6").await;
+    let mut other = Portal::new(&app);
+    // The same browser: the same cookie.
+    other.share_cookie(&portal);
+    let (first, second) = tokio::join!(
+        portal.post("install-cals", &fields),
+        other.post("install-cals", &fields)
+    );
+    assert_eq!(first.status, StatusCode::OK, "{}", first.html);
+    assert_eq!(second.status, StatusCode::OK, "{}", second.html);
+    assert_eq!(first.result_id(), second.result_id());
+    assert_eq!(app.held(server).await, 6);
 }

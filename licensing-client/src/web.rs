@@ -15,6 +15,8 @@ use crate::request::Request;
 /// The most pages a task has, verification page included; a site that asks for more is
 /// not the licensing site.
 const MAX_PAGES: usize = 8;
+/// How many times a filled-in form is sent when no answer comes back.
+const SUBMIT_ATTEMPTS: u32 = 3;
 
 /// A client of the licensing web site.
 #[derive(Debug, Clone)]
@@ -69,9 +71,11 @@ impl Page {
             let text = &text[text.find('>')? + 1..];
             Some(unescape(&text[..text.find('<')?]))
         };
-        beside
-            .or_else(banner)
-            .unwrap_or_else(|| format!("HTTP {}", self.status))
+        beside.or_else(banner).unwrap_or_else(|| {
+            // Not one of the site's pages (a wrong address, a proxy): say what came back.
+            let excerpt: String = self.html.chars().take(200).collect();
+            format!("HTTP {}: {excerpt}", self.status)
+        })
     }
 }
 
@@ -131,11 +135,11 @@ impl WebSite {
             let mut posted = fields.clone();
             posted.push(("step".into(), step.clone()));
             posted.push(("go".into(), go.into()));
-            let mut request = self.http.post(&post).form(&posted);
-            if let Some(cookie) = &cookie {
-                request = request.header(reqwest::header::COOKIE, cookie);
-            }
-            let page = read(request.send().await.map_err(unreachable)?).await?;
+            let page = if go == "submit" {
+                self.submit(&post, &posted, cookie.as_deref()).await?
+            } else {
+                self.post(&post, &posted, cookie.as_deref()).await?
+            };
             if !page.status.is_success() {
                 return Err(Error::WebSite(page.error()));
             }
@@ -147,12 +151,51 @@ impl WebSite {
             step = page
                 .hidden("step")
                 .ok_or_else(|| Error::WebSite("a page has no step".into()))?;
-            if page.html.contains("value=\"submit\"") {
+            if page.html.contains("name=\"go\" value=\"submit\"") {
                 go = "submit";
             }
         }
         Err(Error::WebSite(format!(
             "the task took more than {MAX_PAGES} pages"
+        )))
+    }
+}
+
+impl WebSite {
+    async fn post(
+        &self,
+        url: &str,
+        fields: &[(String, String)],
+        cookie: Option<&str>,
+    ) -> Result<Page, Error> {
+        let mut request = self.http.post(url).form(fields);
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        read(request.send().await.map_err(unreachable)?).await
+    }
+
+    /// Posts the filled-in form for good. If no answer comes, the same form is sent again:
+    /// the site answers a repeat with the first answer, so it is applied at most once.
+    async fn submit(
+        &self,
+        url: &str,
+        fields: &[(String, String)],
+        cookie: Option<&str>,
+    ) -> Result<Page, Error> {
+        let mut last = None;
+        for attempt in 0..SUBMIT_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+            match self.post(url, fields, cookie).await {
+                Err(Error::WebSiteUnreachable(reason)) => last = Some(reason),
+                other => return other,
+            }
+        }
+        Err(Error::WebSiteUnreachable(format!(
+            "{}; the form was sent {SUBMIT_ATTEMPTS} times without an answer and may have been applied: check the license server's status at the Clearinghouse before sending it again",
+            last.unwrap_or_default()
         )))
     }
 }

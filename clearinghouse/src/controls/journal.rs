@@ -71,6 +71,23 @@ impl Recorded {
     }
 }
 
+/// A change asked of a tenant, as the journal recorded it, without its body.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// When it was answered, on the tenant's clock.
+    pub at_ms: u64,
+    /// The API route it came to (or amounts to).
+    pub route: String,
+    /// The status answered.
+    pub status: u16,
+    /// The IDs issued.
+    pub ids: Vec<String>,
+    /// Whether the answer was a replay.
+    pub replayed: bool,
+    /// The door it came through.
+    pub connection_method: ConnectionMethod,
+}
+
 #[derive(Debug, Default)]
 struct TenantJournal {
     /// The number of the oldest entry kept.
@@ -145,8 +162,9 @@ impl Journal {
         page
     }
 
-    /// The last `limit` entries of `tenant`'s journal, newest first.
-    pub fn recent(&self, tenant: &TenantName, limit: usize) -> Vec<JournalEntry> {
+    /// The last `limit` changes asked of `tenant` (POST requests), newest first, without
+    /// their bodies: what is copied under the lock every request takes is kept small.
+    pub fn recent_changes(&self, tenant: &TenantName, limit: usize) -> Vec<Change> {
         let Ok(tenants) = self.tenants.lock() else {
             return Vec::new();
         };
@@ -156,10 +174,17 @@ impl Journal {
         journal
             .entries
             .iter()
-            .enumerate()
             .rev()
+            .filter(|r| r.method == "POST")
             .take(limit)
-            .map(|(i, r)| r.entry(journal.first + i as u64))
+            .map(|r| Change {
+                at_ms: r.at_ms,
+                route: r.route.clone(),
+                status: r.status,
+                ids: r.ids.clone(),
+                replayed: r.replayed,
+                connection_method: r.connection_method,
+            })
             .collect()
     }
 
@@ -178,7 +203,7 @@ mod tests {
     fn recorded(status: u16) -> Recorded {
         Recorded {
             at_ms: 0,
-            method: "GET".to_owned(),
+            method: "POST".to_owned(),
             route: "/r".to_owned(),
             path: "/r".to_owned(),
             idempotency_key: None,
@@ -228,9 +253,9 @@ mod tests {
             journal.record(&tenant, recorded(status));
         }
         let recent: Vec<u16> = journal
-            .recent(&tenant, 2)
+            .recent_changes(&tenant, 2)
             .iter()
-            .map(|e| e.status)
+            .map(|c| c.status)
             .collect();
         assert_eq!(recent, vec![202, 201]);
     }

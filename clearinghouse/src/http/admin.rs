@@ -14,6 +14,20 @@ use crate::ledger::{Command, Ledger, TenantName};
 #[derive(Clone)]
 pub struct AdminToken(pub String);
 
+impl AdminToken {
+    /// Whether `given` is the token. Every byte is compared, so the time taken does not
+    /// tell how much of a guess was right.
+    pub fn matches(&self, given: &str) -> bool {
+        let expected = self.0.as_bytes();
+        given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
 /// Every admin route, as `(method, path)`.
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/v1/tenants"),
@@ -44,15 +58,7 @@ pub(super) fn authorize(request: &HttpRequest, token: &AdminToken) -> Result<(),
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    // Compare every byte, so the time taken does not tell how much of a guess was right.
-    let expected = token.0.as_bytes();
-    let same = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
+    if token.matches(given) {
         Ok(())
     } else {
         Err(Problem::new(

@@ -20,9 +20,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
 use serde::Deserialize;
 
+use sha2::Digest;
 use shared::vocab::ConnectionMethod;
+use shared::wire::ErrorCode;
 
+use super::admin::AdminToken;
 use crate::controls::{Controls, Recorded};
+use crate::ledger::clock::rfc3339;
 use crate::ledger::{Answer, Ledger, TenantName};
 use pages::Frame;
 use tasks::{Form, Task};
@@ -44,6 +48,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize)]
 struct TenantQuery {
     tenant: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct InstructorQuery {
+    tenant: Option<String>,
+    token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +226,8 @@ async fn advance(
         let markup = pages::trouble(&frame, "Unknown task", "choose one of the options");
         return visit.answer(StatusCode::NOT_FOUND, markup);
     };
+    let mut form = form;
+    tasks::normalise(task, &mut form);
     let nonce_ok = form.get("nonce").is_some_and(|n| is_token(n));
     if !nonce_ok {
         let markup = pages::trouble(&frame, "This form is damaged", "open the page again");
@@ -245,9 +257,21 @@ async fn advance(
         Some("submit") if index == steps.len() => match tasks::command(task, &form) {
             Err((at, errors)) => show_step(at, &errors),
             Ok(command) => {
-                let key = form.get("nonce").map(|n| format!("portal-{n}"));
                 let as_api = super::api::as_api_request(&command);
-                let reply = ledger.execute(tenant.clone(), command, key.clone()).await;
+                // The nonce makes the key the form's; the command's digest makes it this
+                // submission's, so a form corrected after a refusal is a new request while
+                // the same form sent twice is a repeat.
+                let key = form.get("nonce").map(|n| {
+                    let digest = as_api.as_ref().map_or_else(String::new, |(_, _, body)| {
+                        sha2::Sha256::digest(body)
+                            .iter()
+                            .take(8)
+                            .map(|b| format!("{b:02x}"))
+                            .collect()
+                    });
+                    format!("portal-{n}-{digest}")
+                });
+                let reply = execute_waiting(&ledger, tenant, command, key.clone()).await;
                 if let Some((route, success, body)) = as_api {
                     let status = match &reply.outcome {
                         Ok(_) => success.as_u16(),
@@ -348,29 +372,38 @@ const INSTRUCTOR_ROWS: usize = 200;
 /// tenant's journal, its changes only.
 async fn instructor(
     request: HttpRequest,
-    query: web::Query<TenantQuery>,
+    query: web::Query<InstructorQuery>,
     ledger: web::Data<Ledger>,
     controls: web::Data<Controls>,
+    token: web::Data<AdminToken>,
 ) -> HttpResponse {
     let visit = match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
+    // It shows every ID issued in the tenant, and an ID is all some tasks ask for.
+    if !query.token.as_deref().is_some_and(|t| token.matches(t)) {
+        let markup = pages::trouble(
+            &visit.frame(),
+            "The instructor page needs the admin token",
+            "add &token=<the admin token the clearinghouse printed when it started> to the address",
+        );
+        return visit.answer(StatusCode::UNAUTHORIZED, markup);
+    }
     let tenant = &visit.tenant;
     let rows: Vec<pages::Activity> = controls
         .journal
-        .recent(tenant, INSTRUCTOR_ROWS)
+        .recent_changes(tenant, INSTRUCTOR_ROWS)
         .into_iter()
-        .filter(|e| e.method == "POST")
-        .filter_map(|e| {
-            let what = activity(&e.route)?;
+        .filter_map(|c| {
+            let what = activity(&c.route)?;
             Some(pages::Activity {
-                at: e.at,
-                method: e.connection_method,
+                at: rfc3339(c.at_ms),
+                method: c.connection_method,
                 what,
-                ids: e.ids,
-                outcome: match e.status {
-                    200..=299 if e.replayed => "done (a repeat)".to_owned(),
+                ids: c.ids,
+                outcome: match c.status {
+                    200..=299 if c.replayed => "done (a repeat)".to_owned(),
                     200..=299 => "done".to_owned(),
                     status => format!("refused ({status})"),
                 },
@@ -394,4 +427,26 @@ fn activity(route: &str) -> Option<&'static str> {
         "/recoveries" => "CALs recovered",
         _ => return None,
     })
+}
+
+/// Runs `command`; while a request with the same key is still being applied (the same
+/// form sent twice in quick succession), waits for it, so the repeat gets its answer.
+async fn execute_waiting(
+    ledger: &Ledger,
+    tenant: &TenantName,
+    command: crate::ledger::Command,
+    key: Option<String>,
+) -> crate::ledger::Reply {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let reply = ledger
+            .execute(tenant.clone(), command.clone(), key.clone())
+            .await;
+        let in_progress =
+            matches!(&reply.outcome, Err(p) if p.code == ErrorCode::RequestInProgress);
+        if !in_progress || std::time::Instant::now() >= deadline {
+            return reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -289,6 +289,15 @@ impl Field {
 
     /// The field an API field name (as a ledger error names it) is shown at.
     fn from_api(task: Task, program: Option<LicenseProgram>, api: &str) -> Option<Field> {
+        // A refusal of the purchase as a whole is shown at its proof; of the CALs as a
+        // whole, at their product version.
+        let api = match api {
+            "license" => proof_fields(program)
+                .first()
+                .map_or("program", |f| f.name()),
+            "cals" => "product_version",
+            other => other,
+        };
         let name = api
             .strip_prefix("license.")
             .or_else(|| api.strip_prefix("cals."))
@@ -382,6 +391,31 @@ fn cal_request(form: &Form) -> Result<CalRequest, FieldError> {
         license_type: parse(form, Field::LicenseType)?,
         quantity: parse::<Quantity>(form, Field::Quantity)?,
     })
+}
+
+/// Writes each choice as its exact value, so a page shown again selects what was chosen
+/// even when it was sent in another spelling.
+pub fn normalise(task: Task, form: &mut Form) {
+    fn slug<T: Term + std::str::FromStr>(form: &mut Form, name: &str) {
+        if let Some(term) = form.get(name).and_then(|v| v.parse::<T>().ok()) {
+            form.insert(name.to_owned(), term.slug().to_owned());
+        }
+    }
+    slug::<LicenseProgram>(form, "program");
+    slug::<ProductVersion>(form, "product_version");
+    slug::<LicenseType>(form, "license_type");
+    slug::<WindowsServer>(form, "source_os");
+    match task {
+        Task::Migrate => slug::<MigrationReason>(form, "reason"),
+        Task::Reactivate => slug::<ReactivationReason>(form, "reason"),
+        _ => {}
+    }
+    if let Some(country) = form
+        .get("country_region")
+        .and_then(|v| v.parse::<CountryRegion>().ok())
+    {
+        form.insert("country_region".to_owned(), country.code().to_owned());
+    }
 }
 
 /// The errors of the fields of `step`, at most one per field.
