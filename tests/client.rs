@@ -657,31 +657,8 @@ async fn running_a_flow_again_after_no_answer_reuses_its_idempotency_key() {
     let lab = Lab::new().await;
     let source = lab.source("SOURCE", WindowsServer::V2019).await;
     let target = lab.activated("TARGET", WindowsServer::V2022).await;
-    let impatient = LicenseServer::open(target.dir()).unwrap().with_retry(
-        licensing_client::automatic::RetryPolicy {
-            attempts: 2,
-            ..crate::helpers::quick_retries()
-        },
-    );
     // Both attempts are applied (the second as a replay) and both replies lost.
-    lab.app
-        .set_fault(
-            "default",
-            json!({"kind": "drop-reply", "route": "/api/v1/migrations", "next": 2}),
-        )
-        .await;
-    let request = migration(
-        MigrationReason::SourceReplaced,
-        unreachable(&source, WindowsServer::V2019),
-    );
-    let lost = impatient
-        .migrate_cals(
-            request.clone(),
-            ConnectionMethod::Automatic,
-            &mut lab.person(),
-        )
-        .await
-        .unwrap_err();
+    let (request, lost) = lose_answers(&lab, &source, &target, 2).await;
     assert!(
         matches!(
             lost,
@@ -698,6 +675,41 @@ async fn running_a_flow_again_after_no_answer_reuses_its_idempotency_key() {
     assert_eq!(key_packs_at_clearinghouse(&lab, &target).await, 1);
     assert_eq!(lab.app.held(Lab::id_of(&source)).await, 15);
     assert!(target.state().unwrap().pending.is_empty());
+}
+
+/// Migrates 25 CALs from `source` (not reachable) to `target`, trying `attempts` times
+/// while the clearinghouse drops as many replies: the request, and the error it ended in.
+async fn lose_answers(
+    lab: &Lab,
+    source: &LicenseServer,
+    target: &LicenseServer,
+    attempts: u32,
+) -> (Migration, Error) {
+    let impatient = LicenseServer::open(target.dir()).unwrap().with_retry(
+        licensing_client::automatic::RetryPolicy {
+            attempts,
+            ..crate::helpers::quick_retries()
+        },
+    );
+    lab.app
+        .set_fault(
+            "default",
+            json!({"kind": "drop-reply", "route": "/api/v1/migrations", "next": attempts}),
+        )
+        .await;
+    let request = migration(
+        MigrationReason::SourceReplaced,
+        unreachable(source, WindowsServer::V2019),
+    );
+    let error = impatient
+        .migrate_cals(
+            request.clone(),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap_err();
+    (request, error)
 }
 
 #[tokio::test]
@@ -722,30 +734,7 @@ async fn another_flow_between_a_lost_answer_and_its_rerun_keeps_the_first_key() 
     let lab = Lab::new().await;
     let source = lab.source("SOURCE", WindowsServer::V2019).await;
     let target = lab.activated("TARGET", WindowsServer::V2022).await;
-    let impatient = LicenseServer::open(target.dir()).unwrap().with_retry(
-        licensing_client::automatic::RetryPolicy {
-            attempts: 1,
-            ..crate::helpers::quick_retries()
-        },
-    );
-    lab.app
-        .set_fault(
-            "default",
-            json!({"kind": "drop-reply", "route": "/api/v1/migrations", "next": 1}),
-        )
-        .await;
-    let request = migration(
-        MigrationReason::SourceReplaced,
-        unreachable(&source, WindowsServer::V2019),
-    );
-    impatient
-        .migrate_cals(
-            request.clone(),
-            ConnectionMethod::Automatic,
-            &mut lab.person(),
-        )
-        .await
-        .unwrap_err();
+    let (request, _) = lose_answers(&lab, &source, &target, 1).await;
     target
         .install_cals(
             select_proof(),

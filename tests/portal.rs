@@ -214,45 +214,22 @@ async fn a_quantity_beyond_the_agreement_is_shown_at_the_quantity() {
 #[tokio::test]
 async fn a_form_submitted_twice_gives_the_first_answer() {
     let mut app = TestApp::spawn().await;
-    let server = app.activate().await.to_string();
+    let server = app.activate().await;
     let mut portal = Portal::new(&app);
-    let (_, mut fields) = portal.start("install-cals").await;
-    for (k, v) in with_company(vec![
-        ("license_server_id", &server),
-        ("program", "select"),
-        ("agreement_number", "4412903"),
-        ("product_version", "2019"),
-        ("license_type", "per-user"),
-        ("quantity", "3"),
-    ]) {
-        fields.push((k.into(), v.into()));
-    }
-    fields.extend([("step".into(), "3".into()), ("go".into(), "submit".into())]);
+    let fields = install_form(&mut portal, &server.to_string(), "4412903", "3").await;
     let first = portal.post("install-cals", &fields).await;
     let second = portal.post("install-cals", &fields).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.html);
     assert_eq!(first.result_id(), second.result_id());
-    assert_eq!(app.held(server.parse().unwrap()).await, 3);
+    assert_eq!(app.held(server).await, 3);
 }
 
 #[tokio::test]
 async fn a_post_without_the_anti_forgery_cookie_is_refused_and_applies_nothing() {
     let mut app = TestApp::spawn().await;
     let server = app.activate().await;
-    let id = server.to_string();
     let mut portal = Portal::new(&app);
-    let (_, mut fields) = portal.start("install-cals").await;
-    for (k, v) in with_company(vec![
-        ("license_server_id", &id),
-        ("program", "select"),
-        ("agreement_number", "4412903"),
-        ("product_version", "2019"),
-        ("license_type", "per-device"),
-        ("quantity", "5"),
-    ]) {
-        fields.push((k.into(), v.into()));
-    }
-    fields.extend([("step".into(), "3".into()), ("go".into(), "submit".into())]);
+    let fields = install_form(&mut portal, &server.to_string(), "4412903", "5").await;
     // Another site's page posting the same fields: the browser sends no cookie.
     let page = Portal::new(&app).post("install-cals", &fields).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
