@@ -2,8 +2,11 @@
 //! and replays. Each only translates between HTTP and the controls or the ledger.
 
 use actix_web::http::StatusCode;
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 use shared::wire::{
     ClockRequest, ErrorCode, FaultList, FaultSpec, JournalEntry, Problem, ReplayReport, SeedRequest,
@@ -52,25 +55,60 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .route(&tenant("/replay"), web::post().to(replay));
 }
 
-/// The shared state every control route uses.
+/// What every control route starts from: the ledger, the controls and the tenant.
 struct Ctx {
     ledger: web::Data<Ledger>,
     controls: web::Data<Controls>,
     tenant: TenantName,
 }
 
+/// A request refused before its handler runs, answered as a problem document.
+#[derive(Debug)]
+struct Refused(Problem);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for Refused {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        reply::problem(&self.0)
+    }
+}
+
+/// Every control route starts from a `Ctx`: the token checked, the tenant read from the
+/// path.
+impl FromRequest for Ctx {
+    type Error = Refused;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ctx::new(request).map_err(Refused))
+    }
+}
+
 impl Ctx {
-    /// Checks the token and reads the tenant from the path.
-    fn new(
-        request: &HttpRequest,
-        ledger: web::Data<Ledger>,
-        controls: web::Data<Controls>,
-        token: &AdminToken,
-    ) -> Result<Self, Problem> {
+    fn new(request: &HttpRequest) -> Result<Self, Problem> {
+        let missing = || Problem::new(ErrorCode::Internal, "the controls are not configured");
+        let token = request
+            .app_data::<web::Data<AdminToken>>()
+            .ok_or_else(missing)?;
         authorize(request, token)?;
         Ok(Ctx {
-            ledger,
-            controls,
+            ledger: request
+                .app_data::<web::Data<Ledger>>()
+                .cloned()
+                .ok_or_else(missing)?,
+            controls: request
+                .app_data::<web::Data<Controls>>()
+                .cloned()
+                .ok_or_else(missing)?,
             tenant: path_tenant(request)?,
         })
     }
@@ -103,41 +141,16 @@ impl Ctx {
     }
 }
 
-type Deps = (
-    web::Data<Ledger>,
-    web::Data<Controls>,
-    web::Data<AdminToken>,
-);
-
-fn ctx(request: &HttpRequest, (ledger, controls, token): Deps) -> Result<Ctx, Problem> {
-    Ctx::new(request, ledger, controls, &token)
-}
-
 fn answer(result: Result<HttpResponse, Problem>) -> HttpResponse {
     result.unwrap_or_else(|p| reply::problem(&p))
 }
 
-async fn list_faults(
-    r: HttpRequest,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
-    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
-        ctx.state()?;
-        ctx.faults()
-    }))
+async fn list_faults(ctx: Ctx) -> HttpResponse {
+    answer(ctx.state().and_then(|_| ctx.faults()))
 }
 
-async fn set_fault(
-    r: HttpRequest,
-    p: web::Payload,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
+async fn set_fault(ctx: Ctx, p: web::Payload) -> HttpResponse {
     let result = async {
-        let ctx = ctx(&r, (l, c, t))?;
         let spec: FaultSpec = body::json(&body::read(p).await?)?;
         let state = ctx.state()?;
         let routes: Vec<&str> = api::ROUTES
@@ -154,27 +167,15 @@ async fn set_fault(
     answer(result.await)
 }
 
-async fn clear_faults(
-    r: HttpRequest,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
-    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
-        ctx.state()?;
+async fn clear_faults(ctx: Ctx) -> HttpResponse {
+    answer(ctx.state().and_then(|_| {
         ctx.controls.faults.clear(&ctx.tenant, None);
         ctx.faults()
     }))
 }
 
-async fn clear_fault(
-    r: HttpRequest,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
-    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
-        ctx.state()?;
+async fn clear_fault(r: HttpRequest, ctx: Ctx) -> HttpResponse {
+    answer(ctx.state().and_then(|_| {
         let text = r.match_info().get("id").unwrap_or_default();
         let id: u64 = text.parse().map_err(|_| {
             Problem::new(
@@ -211,14 +212,8 @@ fn default_limit() -> usize {
     100
 }
 
-async fn journal(
-    r: HttpRequest,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
-    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
-        ctx.state()?;
+async fn journal(r: HttpRequest, ctx: Ctx) -> HttpResponse {
+    answer(ctx.state().and_then(|_| {
         let query = web::Query::<JournalQuery>::from_query(r.query_string()).map_err(|e| {
             Problem::new(
                 ErrorCode::InvalidField,
@@ -265,28 +260,15 @@ fn journal_lines(ctx: &Ctx, mut after: u64) -> HttpResponse {
         .body(text)
 }
 
-async fn clear_journal(
-    r: HttpRequest,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
-    answer(ctx(&r, (l, c, t)).and_then(|ctx| {
-        ctx.state()?;
+async fn clear_journal(ctx: Ctx) -> HttpResponse {
+    answer(ctx.state().map(|_| {
         ctx.controls.journal.clear(&ctx.tenant);
-        Ok(HttpResponse::Ok().json(ctx.controls.journal.page(&ctx.tenant, 0, 1)))
+        HttpResponse::Ok().json(ctx.controls.journal.page(&ctx.tenant, 0, 1))
     }))
 }
 
-async fn set_seed(
-    r: HttpRequest,
-    p: web::Payload,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
+async fn set_seed(ctx: Ctx, p: web::Payload) -> HttpResponse {
     let result = async {
-        let ctx = ctx(&r, (l, c, t))?;
         let request: SeedRequest = body::json(&body::read(p).await?)?;
         Ok(ctx
             .run(Command::SetSeed(request.seed), StatusCode::OK)
@@ -295,16 +277,8 @@ async fn set_seed(
     answer(result.await)
 }
 
-async fn read_clock(
-    r: HttpRequest,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
-    match ctx(&r, (l, c, t)) {
-        Ok(ctx) => ctx.run(Command::ReadClock, StatusCode::OK).await,
-        Err(p) => reply::problem(&p),
-    }
+async fn read_clock(ctx: Ctx) -> HttpResponse {
+    ctx.run(Command::ReadClock, StatusCode::OK).await
 }
 
 /// Reads a clock request into the change it asks for.
@@ -335,15 +309,8 @@ pub fn clock_change(request: &ClockRequest) -> Result<ClockChange, Problem> {
     }
 }
 
-async fn change_clock(
-    r: HttpRequest,
-    p: web::Payload,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
+async fn change_clock(ctx: Ctx, p: web::Payload) -> HttpResponse {
     let result = async {
-        let ctx = ctx(&r, (l, c, t))?;
         let request: ClockRequest = body::json(&body::read(p).await?)?;
         let change = clock_change(&request)?;
         Ok(ctx.run(Command::SetClock(change), StatusCode::OK).await)
@@ -351,16 +318,7 @@ async fn change_clock(
     answer(result.await)
 }
 
-async fn export_snapshot(
-    r: HttpRequest,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
-    let ctx = match ctx(&r, (l, c, t)) {
-        Ok(ctx) => ctx,
-        Err(p) => return reply::problem(&p),
-    };
+async fn export_snapshot(ctx: Ctx) -> HttpResponse {
     let mut response = ctx.run(Command::ExportSnapshot, StatusCode::OK).await;
     if response.status().is_success()
         && let Ok(value) = format!("attachment; filename=\"{}.snapshot.json\"", ctx.tenant).parse()
@@ -372,15 +330,8 @@ async fn export_snapshot(
     response
 }
 
-async fn import_snapshot(
-    r: HttpRequest,
-    p: web::Payload,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
+async fn import_snapshot(ctx: Ctx, p: web::Payload) -> HttpResponse {
     let result = async {
-        let ctx = ctx(&r, (l, c, t))?;
         let bytes = body::read_up_to(p, MAX_FILE).await?;
         let body = snapshot::parse(&bytes).map_err(|e| e.problem())?;
         Ok(ctx
@@ -390,15 +341,8 @@ async fn import_snapshot(
     answer(result.await)
 }
 
-async fn replay(
-    r: HttpRequest,
-    p: web::Payload,
-    l: web::Data<Ledger>,
-    c: web::Data<Controls>,
-    t: web::Data<AdminToken>,
-) -> HttpResponse {
+async fn replay(ctx: Ctx, p: web::Payload) -> HttpResponse {
     let result = async {
-        let ctx = ctx(&r, (l, c, t))?;
         ctx.state()?;
         let bytes = body::read_up_to(p, MAX_FILE).await?;
         let entries = journal_entries(&bytes)?;
