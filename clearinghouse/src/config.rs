@@ -7,9 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ledger::{Clock, SystemClock};
+use crate::phone::PhoneSettings;
 
 /// The port the clearinghouse listens on when none is given.
 pub const DEFAULT_PORT: u16 = 8780;
+/// The port of the phone line when none is given.
+pub const DEFAULT_PHONE_PORT: u16 = 8781;
 
 /// Where the ledger is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,10 @@ pub struct Config {
     pub commit_delay: Option<Duration>,
     /// The most entries a tenant's journal keeps before it drops its oldest.
     pub journal_capacity: usize,
+    /// Where the phone line (the telephone method) listens; none without one.
+    pub phone_addr: Option<SocketAddr>,
+    /// How the phone line answers.
+    pub phone: PhoneSettings,
 }
 
 /// How many entries a tenant's journal keeps by default.
@@ -65,6 +72,8 @@ impl Config {
             clock: Arc::new(SystemClock),
             commit_delay: None,
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
+            phone_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            phone: PhoneSettings::default(),
         }
     }
 }
@@ -72,6 +81,11 @@ impl Config {
 /// The default address: loopback, the default port.
 pub fn default_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT))
+}
+
+/// The phone line's default address: loopback, the default phone port.
+pub fn default_phone_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], DEFAULT_PHONE_PORT))
 }
 
 /// The default data directory: `$XDG_DATA_HOME/clearinghouse`, else

@@ -1,8 +1,10 @@
-//! The seed data tenants start with: agreements, Open Licenses and retail license codes,
-//! read from `fixtures/` (built into the binary, or from a directory given at start-up).
+//! The seed data tenants start with (agreements, Open Licenses and retail license codes)
+//! and the phone desks, read from `fixtures/` (built into the binary, or from a directory
+//! given at start-up).
 
 use std::path::{Path, PathBuf};
 
+use shared::vocab::{PhoneBook, PhoneBookError};
 use shared::wire::PurchaseSpec;
 use thiserror::Error;
 
@@ -39,6 +41,14 @@ pub enum FixtureError {
         /// What the JSON parser said.
         message: String,
     },
+    /// The phone desks cannot be used.
+    #[error("fixture file {path}: {source}")]
+    PhoneBook {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: PhoneBookError,
+    },
     /// One entry is not a valid purchase.
     #[error("fixture file {file}, entry {entry}: {message}")]
     Entry {
@@ -49,6 +59,22 @@ pub enum FixtureError {
         /// What is wrong with it.
         message: String,
     },
+}
+
+/// The file of the phone desks.
+const PHONE_FILE: &str = "phone-lines.json";
+
+/// The phone desks in `dir`, or the built-in ones when it has no phone file (a directory
+/// of purchases alone keeps working).
+pub fn phone_book(dir: Option<&Path>) -> Result<PhoneBook, FixtureError> {
+    let Some(path) = dir.map(|d| d.join(PHONE_FILE)).filter(|p| p.exists()) else {
+        return Ok(PhoneBook::embedded().clone());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| FixtureError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    PhoneBook::parse(&text).map_err(|source| FixtureError::PhoneBook { path, source })
 }
 
 /// The purchases built into the binary.

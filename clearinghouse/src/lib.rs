@@ -7,7 +7,10 @@
 //! - [`store`]: where the ledger keeps its records (sled on disk, or memory).
 //! - [`http`]: the HTTP doors (health, the JSON API, the admin API); they translate, the
 //!   ledger decides.
-//! - [`fixtures`]: the purchases tenants are seeded with.
+//! - [`phone`]: the phone line of the telephone method, a line-based dialogue with a
+//!   simulated representative; [`tasks`] says what it and the web site ask, and
+//!   [`submission`] runs what they were asked over the ledger.
+//! - [`fixtures`]: the purchases tenants are seeded with, and the phone desks.
 //! - [`config`] and [`server`]: what a clearinghouse starts with, and starting it.
 
 pub mod config;
@@ -15,9 +18,12 @@ pub mod controls;
 pub mod fixtures;
 pub mod http;
 pub mod ledger;
+pub mod phone;
 pub mod remote;
 pub mod server;
 pub mod store;
+pub mod submission;
+pub mod tasks;
 
 pub use config::{Config, FixtureSource, Storage};
 pub use server::{RunningServer, StartError};

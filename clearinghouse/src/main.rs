@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use clearinghouse::config::{DEFAULT_JOURNAL_CAPACITY, default_addr, default_data_dir};
+use clearinghouse::config::{
+    DEFAULT_JOURNAL_CAPACITY, default_addr, default_data_dir, default_phone_addr,
+};
 use clearinghouse::ledger::SystemClock;
+use clearinghouse::phone::PhoneSettings;
 use clearinghouse::remote::{Remote, RemoteError};
 use clearinghouse::{Config, FixtureSource, RunningServer, Storage};
 use reqwest::Method;
@@ -197,6 +200,17 @@ struct Serve {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "CLEARINGHOUSE_ADDR", default_value_t = default_addr())]
     addr: SocketAddr,
+    /// Address of the phone line (the telephone method's simulated representative); port 0
+    /// picks a free port.
+    #[arg(long, env = "CLEARINGHOUSE_PHONE_ADDR", default_value_t = default_phone_addr())]
+    phone_addr: SocketAddr,
+    /// Run without the phone line.
+    #[arg(long, env = "CLEARINGHOUSE_NO_PHONE", conflicts_with = "phone_addr")]
+    no_phone: bool,
+    /// How long a caller on the phone line may stay silent before the call ends (e.g. 90s,
+    /// 5min).
+    #[arg(long, env = "CLEARINGHOUSE_PHONE_IDLE_TIMEOUT", default_value = "120s", value_parser = idle_timeout)]
+    phone_idle_timeout: std::time::Duration,
     /// Directory of the store, created when missing [default: $XDG_DATA_HOME/clearinghouse
     /// or ~/.local/share/clearinghouse].
     #[arg(long, env = "CLEARINGHOUSE_DATA_DIR", conflicts_with = "in_memory")]
@@ -221,6 +235,15 @@ struct Serve {
     /// Log filter, e.g. `info` or `clearinghouse=debug` (the RUST_LOG syntax).
     #[arg(long, env = "CLEARINGHOUSE_LOG", default_value = "info")]
     log: String,
+}
+
+/// A phone line idle timeout: a duration of 1 second to 1 day.
+fn idle_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if !(1..=86_400).contains(&duration.as_secs()) {
+        return Err("give 1s to 1day".to_owned());
+    }
+    Ok(duration)
 }
 
 #[actix_web::main]
@@ -273,6 +296,11 @@ async fn serve(args: Serve) -> ExitCode {
         clock: std::sync::Arc::new(SystemClock),
         commit_delay: None,
         journal_capacity: args.journal_capacity,
+        phone_addr: (!args.no_phone).then_some(args.phone_addr),
+        phone: PhoneSettings {
+            idle_timeout: args.phone_idle_timeout,
+            ..PhoneSettings::default()
+        },
     };
     let server = match RunningServer::start(config).await {
         Ok(server) => server,
@@ -287,6 +315,9 @@ async fn serve(args: Serve) -> ExitCode {
     }
     if generated_token {
         println!("admin-token {}", server.admin_token());
+    }
+    if let Some(phone) = server.phone_addr() {
+        println!("phone-line {phone}");
     }
     // The line scripts wait for; everything else goes to the log on stderr.
     println!("ready {}", server.url());

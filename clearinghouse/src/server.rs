@@ -13,10 +13,12 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, FixtureSource, Storage};
 use crate::controls::Controls;
 use crate::fixtures::{self, FixtureError};
+use crate::http::api::PhoneDirectory;
 use crate::http::door::ConnSocket;
 use crate::http::{self, admin::AdminToken};
 use crate::ledger::records;
 use crate::ledger::{Ledger, LedgerError, LedgerSettings};
+use crate::phone::{self, PhoneLineHandle, Switchboard};
 use crate::store::{CachedStore, MemoryStore, SledStore, Store};
 
 /// Why a clearinghouse could not start.
@@ -63,6 +65,7 @@ fn keep_socket(connection: &dyn std::any::Any, data: &mut actix_web::dev::Extens
 /// A clearinghouse that is listening.
 pub struct RunningServer {
     addr: SocketAddr,
+    phone: Option<PhoneLineHandle>,
     admin_token: String,
     ledger: Ledger,
     handle: ServerHandle,
@@ -73,9 +76,11 @@ impl RunningServer {
     /// Starts a clearinghouse on the current tokio runtime. When this returns, the
     /// fixtures are loaded, the store is open and the socket answers.
     pub async fn start(config: Config) -> Result<Self, StartError> {
-        let fixtures = match &config.fixtures {
-            FixtureSource::Embedded => fixtures::embedded()?,
-            FixtureSource::Directory(dir) => fixtures::load(dir)?,
+        let (fixtures, phone_book) = match &config.fixtures {
+            FixtureSource::Embedded => (fixtures::embedded()?, fixtures::phone_book(None)?),
+            FixtureSource::Directory(dir) => {
+                (fixtures::load(dir)?, fixtures::phone_book(Some(dir))?)
+            }
         };
         let store: Arc<dyn Store> = match &config.storage {
             Storage::Directory(path) => {
@@ -107,14 +112,39 @@ impl RunningServer {
         };
         let listener = TcpListener::bind(config.addr).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
+        let controls = Arc::new(Controls::new(config.journal_capacity));
+        let phone = match config.phone_addr {
+            Some(phone_addr) => {
+                let phone_error = |source| StartError::Bind {
+                    addr: phone_addr,
+                    source,
+                };
+                let listener = tokio::net::TcpListener::bind(phone_addr)
+                    .await
+                    .map_err(phone_error)?;
+                let board = Switchboard::new(
+                    ledger.clone(),
+                    controls.clone(),
+                    phone_book.clone(),
+                    config.phone.clone(),
+                );
+                Some(phone::answer(listener, board).map_err(phone_error)?)
+            }
+            None => None,
+        };
+        let directory = web::Data::new(PhoneDirectory {
+            line: phone.as_ref().map(PhoneLineHandle::addr),
+            book: phone_book,
+        });
         let ledger_data = web::Data::new(ledger.clone());
         let token = web::Data::new(AdminToken(admin_token.clone()));
-        let controls = web::Data::new(Controls::new(config.journal_capacity));
+        let controls = web::Data::from(controls);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(ledger_data.clone())
                 .app_data(token.clone())
                 .app_data(controls.clone())
+                .app_data(directory.clone())
                 .configure(http::configure)
         })
         .on_connect(keep_socket)
@@ -126,6 +156,7 @@ impl RunningServer {
         let task = tokio::spawn(server);
         Ok(RunningServer {
             addr,
+            phone,
             admin_token,
             ledger,
             handle,
@@ -136,6 +167,11 @@ impl RunningServer {
     /// The address it listens on (with the real port when port 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where its phone line answers, if it has one.
+    pub fn phone_addr(&self) -> Option<SocketAddr> {
+        self.phone.as_ref().map(PhoneLineHandle::addr)
     }
 
     /// Its base URL, e.g. `http://127.0.0.1:8780`.
@@ -155,6 +191,9 @@ impl RunningServer {
 
     /// Stops accepting connections, finishes the requests in flight, then stops the ledger.
     pub async fn shutdown(self) {
+        if let Some(phone) = self.phone {
+            phone.stop();
+        }
         self.handle.stop(true).await;
         let _ = self.task.await;
         self.ledger.shutdown().await;
@@ -167,6 +206,9 @@ impl RunningServer {
             .task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Some(phone) = self.phone {
+            phone.stop();
+        }
         self.ledger.shutdown().await;
         result
     }

@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use shared::id::{AnyId, IdError, IdKind, LicenseServerId, check_group};
-use shared::vocab::{CompanyInfo, CountryRegion};
+use shared::vocab::{CompanyInfo, CountryRegion, PhoneBook};
 
 use crate::automatic::Progress;
 use crate::error::{EntryError, Error};
@@ -26,8 +26,10 @@ pub enum Desk {
     },
     /// A Clearinghouse representative on the telephone.
     Telephone {
-        /// The number to call.
-        number: &'static str,
+        /// The number to call (fictional: the simulated phone line answers it).
+        number: String,
+        /// The desk that answers it.
+        desk: String,
         /// The country/region the number was chosen for.
         country: CountryRegion,
         /// Whether the number is the international line (no local one for the country).
@@ -46,13 +48,14 @@ impl Desk {
         Desk::Web { url }
     }
 
-    /// The telephone line for `country`.
+    /// The telephone desk for `country`, from the phone book in `fixtures/`.
     pub fn telephone(country: CountryRegion) -> Self {
-        let line = country.clearinghouse_line();
+        let line = PhoneBook::embedded().line_for(country);
         Desk::Telephone {
-            number: line.number,
+            number: line.number.clone(),
+            desk: line.desk.clone(),
             country,
-            international: line.international,
+            international: line.is_international(),
         }
     }
 }

@@ -7,10 +7,10 @@ use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use shared::id::{KeyPackId, LicenseServerId};
-use shared::vocab::{LicenseProgram, LicenseType, ProductVersion, Term, WindowsServer};
+use shared::vocab::{LicenseProgram, LicenseType, PhoneBook, ProductVersion, Term, WindowsServer};
 use shared::wire::{
     API_BASE, ActivateRequest, DeactivateRequest, ErrorCode, InstallCalsRequest,
-    MigrateCalsRequest, Problem, ReactivateRequest, RecoverCalsRequest,
+    MigrateCalsRequest, PhoneDesk, PhoneLines, Problem, ReactivateRequest, RecoverCalsRequest,
 };
 
 use super::body;
@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/api/v1/license-servers/{license_server_id}/key-packs/{key_pack_id}",
     ),
     ("get", "/api/v1/catalog"),
+    ("get", "/api/v1/phone-lines"),
     ("get", "/api/v1/openapi.json"),
 ];
 
@@ -65,6 +66,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(verify_key_pack),
             )
             .route("/catalog", web::get().to(catalog))
+            .route("/phone-lines", web::get().to(phone_lines))
             .route("/openapi.json", web::get().to(openapi)),
     );
 }
@@ -223,6 +225,29 @@ async fn catalog() -> HttpResponse {
         "license_programs": entries::<LicenseProgram>(),
         "operating_systems": entries::<WindowsServer>(),
     }))
+}
+
+/// The phone desks and where the phone line answers them.
+pub struct PhoneDirectory {
+    /// The phone line's address, if it answers.
+    pub line: Option<std::net::SocketAddr>,
+    /// The desks.
+    pub book: PhoneBook,
+}
+
+async fn phone_lines(directory: web::Data<PhoneDirectory>) -> HttpResponse {
+    HttpResponse::Ok().json(PhoneLines {
+        line: directory.line.map(|a| a.to_string()),
+        desks: directory
+            .book
+            .lines()
+            .map(|d| PhoneDesk {
+                desk: d.desk.clone(),
+                number: d.number.clone(),
+                countries: d.countries.iter().map(|c| c.code().to_owned()).collect(),
+            })
+            .collect(),
+    })
 }
 
 async fn openapi() -> HttpResponse {

@@ -15,7 +15,7 @@ mod terms;
 use thiserror::Error;
 
 pub use company::{CompanyError, CompanyField, CompanyFields, CompanyInfo, CountryRegion};
-pub use phone::{INTERNATIONAL_LINE, PhoneLine};
+pub use phone::{PhoneBook, PhoneBookError, PhoneLine};
 pub use proof::{
     AgreementNumber, AuthorizationNumber, LicenseCode, LicenseProof, OpenLicenseNumber, Proof,
     ProofError, ProofField, ProofFields, ValueError,

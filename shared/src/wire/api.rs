@@ -236,3 +236,25 @@ mod tests {
         assert!(err.to_string().contains("unknown field `qty`"), "{err}");
     }
 }
+
+/// The Clearinghouse's telephone desks and where its simulated phone line answers them
+/// (`GET /api/v1/phone-lines`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneLines {
+    /// The `host:port` of the phone line, where every number below is answered; `null`
+    /// when the clearinghouse runs without one.
+    pub line: Option<String>,
+    /// Every desk, the international one last.
+    pub desks: Vec<PhoneDesk>,
+}
+
+/// A telephone desk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneDesk {
+    /// Its name.
+    pub desk: String,
+    /// Its (fictional) number.
+    pub number: String,
+    /// The countries/regions it serves, by code; empty for the international desk.
+    pub countries: Vec<String>,
+}

@@ -12,7 +12,6 @@
 //! newest first, by every door). The tenant is `?tenant=NAME` in each URL.
 
 mod pages;
-mod tasks;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, ContentType, SET_COOKIE};
@@ -20,16 +19,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
 use serde::Deserialize;
 
-use sha2::Digest;
 use shared::vocab::ConnectionMethod;
-use shared::wire::ErrorCode;
 
 use super::admin::AdminToken;
-use crate::controls::{Controls, Recorded};
+use crate::controls::Controls;
 use crate::ledger::clock::rfc3339;
 use crate::ledger::{Answer, Ledger, TenantName};
+use crate::submission::Submission;
+use crate::tasks::{self, Form, Task};
 use pages::Frame;
-use tasks::{Form, Task};
 
 /// The cookie holding the anti-forgery token.
 const CSRF_COOKIE: &str = "clearinghouse_csrf";
@@ -257,52 +255,15 @@ async fn advance(
         Some("submit") if index == steps.len() => match tasks::command(task, &form) {
             Err((at, errors)) => show_step(at, &errors),
             Ok(command) => {
-                let as_api = super::api::as_api_request(&command);
-                // The nonce makes the key the form's; the command's digest makes it this
-                // submission's, so a form corrected after a refusal is a new request while
-                // the same form sent twice is a repeat.
-                let key = form.get("nonce").map(|n| {
-                    let digest = as_api.as_ref().map_or_else(String::new, |(_, _, body)| {
-                        sha2::Sha256::digest(body)
-                            .iter()
-                            .take(8)
-                            .map(|b| format!("{b:02x}"))
-                            .collect()
-                    });
-                    format!("portal-{n}-{digest}")
-                });
-                let reply = execute_waiting(&ledger, tenant, command, key.clone()).await;
-                if let Some((route, success, body)) = as_api {
-                    let status = match &reply.outcome {
-                        Ok(_) => success.as_u16(),
-                        Err(problem) => problem.status,
-                    };
-                    controls.journal.record(
-                        tenant,
-                        Recorded {
-                            at_ms: ledger
-                                .tenant_state(tenant)
-                                .ok()
-                                .flatten()
-                                .map_or(0, |s| s.now_ms),
-                            method: "POST".to_owned(),
-                            route,
-                            path: request.path().to_owned(),
-                            idempotency_key: key,
-                            status,
-                            ids: reply
-                                .outcome
-                                .as_ref()
-                                .map(Answer::issued_ids)
-                                .unwrap_or_default(),
-                            body: Some(body),
-                            applied: reply.applied,
-                            replayed: reply.replayed,
-                            faults: Vec::new(),
-                            connection_method: ConnectionMethod::WebBrowser,
-                        },
-                    );
-                }
+                let nonce = form.get("nonce").map(String::as_str).unwrap_or_default();
+                let submission = Submission {
+                    tenant,
+                    command,
+                    exchange: nonce,
+                    method: ConnectionMethod::WebBrowser,
+                    path: request.path(),
+                };
+                let reply = submission.run(&ledger, &controls).await;
                 match reply.outcome {
                     Ok(answer) => {
                         let (id, details) = issued(&answer);
@@ -427,26 +388,4 @@ fn activity(route: &str) -> Option<&'static str> {
         "/recoveries" => "CALs recovered",
         _ => return None,
     })
-}
-
-/// Runs `command`; while a request with the same key is still being applied (the same
-/// form sent twice in quick succession), waits for it, so the repeat gets its answer.
-async fn execute_waiting(
-    ledger: &Ledger,
-    tenant: &TenantName,
-    command: crate::ledger::Command,
-    key: Option<String>,
-) -> crate::ledger::Reply {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let reply = ledger
-            .execute(tenant.clone(), command.clone(), key.clone())
-            .await;
-        let in_progress =
-            matches!(&reply.outcome, Err(p) if p.code == ErrorCode::RequestInProgress);
-        if !in_progress || std::time::Instant::now() >= deadline {
-            return reply;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }

@@ -3,7 +3,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::tasks::{Field, FieldError, Form, Input, Step, Task, program};
+use crate::tasks::{Field, FieldError, Form, Input, Step, Task, program};
 
 /// What every page carries: the tenant and the anti-forgery token.
 pub struct Frame<'a> {

@@ -60,15 +60,18 @@ impl CliOperator {
             }
             Desk::Telephone {
                 number,
+                desk,
                 country,
                 international,
             } => {
                 let line = if *international {
-                    format!("the international line (no local number for {country})")
+                    format!("the {desk} desk: there is no local number for {country}")
                 } else {
-                    country.to_string()
+                    format!("the {desk} desk")
                 };
-                eprintln!("Call the Microsoft Clearinghouse at {number} ({line}).");
+                eprintln!(
+                    "Call the Microsoft Clearinghouse at {number} ({line}; a simulated line)."
+                );
                 eprintln!(
                     "Ask to \"{}\" and read to the representative:",
                     handoff.request.title().to_lowercase()

@@ -169,11 +169,14 @@ impl Output {
             Desk::Web { url } => json!({"method": "web", "url": url}),
             Desk::Telephone {
                 number,
+                desk,
                 country,
                 international,
             } => json!({
                 "method": "telephone",
                 "number": number,
+                "desk": desk,
+                "simulated": true,
                 "country_region": country.code(),
                 "international": international,
             }),

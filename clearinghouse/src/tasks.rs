@@ -1,6 +1,7 @@
-//! What the licensing web site asks, task by task and page by page, and how a filled-in
-//! form becomes a ledger command. Every value is read through the shared vocabulary, so a
-//! field's error is the same sentence the API and the license server give.
+//! What the Clearinghouse asks a person, task by task and step by step, and how the answers
+//! become a ledger command. The web site shows a step as a page; the representative on
+//! the phone line asks its fields one by one. Every value is read through the shared
+//! vocabulary, so a field's error is the same sentence the API and the license server give.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use shared::vocab::{
 };
 use shared::wire::{
     ActivateRequest, CalRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest,
-    ReactivateRequest, SourceServer,
+    ReactivateRequest, RecoverCalsRequest, SourceServer,
 };
 
 use crate::ledger::Command;
@@ -20,7 +21,7 @@ use crate::ledger::Command;
 /// The form as posted: field name to text.
 pub type Form = HashMap<String, String>;
 
-/// What a person can do on the site (its "Select Option" list).
+/// What a person can ask for (the web site's "Select Option" list, the reasons to call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
     /// Activate a license server.
@@ -33,16 +34,20 @@ pub enum Task {
     Reactivate,
     /// Deactivate a license server.
     Deactivate,
+    /// Recover CALs lost when a license server's database was restored onto a new
+    /// installation.
+    Recover,
 }
 
 impl Task {
     /// Every task, in the order the site lists them.
-    pub const ALL: [Task; 5] = [
+    pub const ALL: [Task; 6] = [
         Task::Activate,
         Task::Install,
         Task::Migrate,
         Task::Reactivate,
         Task::Deactivate,
+        Task::Recover,
     ];
 
     /// Its name in URLs.
@@ -53,6 +58,7 @@ impl Task {
             Task::Migrate => "manage-cals",
             Task::Reactivate => "reactivate",
             Task::Deactivate => "deactivate",
+            Task::Recover => "recover-cals",
         }
     }
 
@@ -69,6 +75,7 @@ impl Task {
             Task::Migrate => "Manage CALs (migrate them to a license server)",
             Task::Reactivate => "Reactivate a license server",
             Task::Deactivate => "Deactivate a license server",
+            Task::Recover => "Recover CALs lost in a restore onto a new installation",
         }
     }
 
@@ -77,7 +84,7 @@ impl Task {
         match self {
             Task::Activate | Task::Reactivate => "license server ID",
             Task::Deactivate => "confirmation code",
-            Task::Install | Task::Migrate => "license key pack ID",
+            Task::Install | Task::Migrate | Task::Recover => "license key pack ID",
         }
     }
 
@@ -121,6 +128,13 @@ impl Task {
                 "License server information",
                 vec![LicenseServerId],
             )],
+            Task::Recover => vec![
+                Step::new(
+                    "License server and license program",
+                    vec![LicenseServerId, Program],
+                ),
+                Step::new("License program information and the CALs lost", cals),
+            ],
         }
     }
 }
@@ -418,6 +432,27 @@ pub fn normalise(task: Task, form: &mut Form) {
     }
 }
 
+impl Field {
+    /// Whether it may be left empty.
+    pub fn is_optional(self) -> bool {
+        match self {
+            Field::Company(field) => !field.is_required(),
+            Field::SourceLicenseServerId => true,
+            _ => false,
+        }
+    }
+}
+
+/// The error of `field` alone, as soon as it is answered, for a door that asks one field
+/// at a time. Fields checked together (the company information, the proof) report only
+/// what is wrong with `field`; what is wrong with one not yet asked waits for its turn.
+pub fn check_field(step: &Step, field: Field, form: &Form) -> Option<String> {
+    check(step, form)
+        .into_iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, message)| message)
+}
+
 /// The errors of the fields of `step`, at most one per field.
 pub fn check(step: &Step, form: &Form) -> Vec<FieldError> {
     let mut errors: Vec<FieldError> = Vec::new();
@@ -485,6 +520,11 @@ pub fn command(task: Task, form: &Form) -> Result<Command, (usize, Vec<FieldErro
                 license_server_id: parse(form, Field::LicenseServerId)?,
             }),
             Task::Install => Command::InstallCals(InstallCalsRequest {
+                license_server_id: parse(form, Field::LicenseServerId)?,
+                license: license(form)?,
+                cals: cal_request(form)?,
+            }),
+            Task::Recover => Command::RecoverCals(RecoverCalsRequest {
                 license_server_id: parse(form, Field::LicenseServerId)?,
                 license: license(form)?,
                 cals: cal_request(form)?,

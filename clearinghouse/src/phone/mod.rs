@@ -1,0 +1,152 @@
+//! The telephone method's door: the phone line. A plain TCP, line-based dialogue with a
+//! simulated Clearinghouse representative, that a person can hold with `nc` or `telnet`
+//! and a program can drive: every line the representative says starts with a stable tag
+//! (see [`line::Tag`] and `docs/phone-line.md`).
+//!
+//! Like the web site, it only translates: the representative asks what
+//! [`crate::tasks`] says a task needs and runs the command through
+//! [`crate::submission`], over the same ledger as the API.
+
+mod line;
+mod representative;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shared::vocab::PhoneBook;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::controls::Controls;
+use crate::ledger::{Ledger, TenantName};
+use line::{Line, Tag};
+
+/// How the phone line answers.
+#[derive(Debug, Clone)]
+pub struct PhoneSettings {
+    /// How long a caller may stay silent before the call ends.
+    pub idle_timeout: Duration,
+    /// How many calls are held at once; past it a caller hears that the line is busy.
+    pub max_calls: usize,
+}
+
+impl Default for PhoneSettings {
+    fn default() -> Self {
+        PhoneSettings {
+            idle_timeout: Duration::from_secs(120),
+            max_calls: 256,
+        }
+    }
+}
+
+/// What every call on the line shares.
+pub struct Switchboard {
+    ledger: Ledger,
+    controls: Arc<Controls>,
+    book: PhoneBook,
+    settings: PhoneSettings,
+    calls: AtomicU64,
+    /// Requests whose ID was issued on a call that ended before it was read in full, by
+    /// tenant and request, with the exchange that issued it.
+    unfinished: Mutex<HashMap<(TenantName, String), String>>,
+}
+
+impl Switchboard {
+    /// A switchboard over `ledger`, answering the numbers in `book`.
+    pub fn new(
+        ledger: Ledger,
+        controls: Arc<Controls>,
+        book: PhoneBook,
+        settings: PhoneSettings,
+    ) -> Self {
+        Switchboard {
+            ledger,
+            controls,
+            book,
+            settings,
+            calls: AtomicU64::new(0),
+            unfinished: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The exchange to submit `request` under: that of an earlier call whose reading of
+    /// the same request's ID did not finish, else `exchange`. Noted as unfinished until
+    /// [`Switchboard::finished`].
+    fn unfinished(&self, tenant: &TenantName, request: &str, exchange: &str) -> String {
+        let mut unfinished = self.unfinished.lock().unwrap_or_else(|e| e.into_inner());
+        unfinished
+            .entry((tenant.clone(), request.to_owned()))
+            .or_insert_with(|| exchange.to_owned())
+            .clone()
+    }
+
+    /// The ID of `request` was read in full.
+    fn finished(&self, tenant: &TenantName, request: &str) {
+        let mut unfinished = self.unfinished.lock().unwrap_or_else(|e| e.into_inner());
+        unfinished.remove(&(tenant.clone(), request.to_owned()));
+    }
+}
+
+/// A phone line that answers calls.
+pub struct PhoneLineHandle {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl PhoneLineHandle {
+    /// Where callers connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops answering, and ends the calls in progress.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// Listens on `listener` for calls to `board`.
+pub fn answer(listener: TcpListener, board: Switchboard) -> std::io::Result<PhoneLineHandle> {
+    let addr = listener.local_addr()?;
+    let board = Arc::new(board);
+    let seats = Arc::new(Semaphore::new(board.settings.max_calls));
+    let task = tokio::spawn(async move {
+        // Dropping the set (when the line stops) ends every call in it.
+        let mut calls = JoinSet::new();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                // Out of descriptors, for instance: wait rather than spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            while calls.try_join_next().is_some() {}
+            let mut line = Line::new(stream, board.settings.idle_timeout);
+            let Ok(seat) = seats.clone().try_acquire_owned() else {
+                calls.spawn(async move {
+                    let _ = line
+                        .say(
+                            Tag::Busy,
+                            None,
+                            "All our representatives are on other calls; please call again.",
+                        )
+                        .await;
+                });
+                continue;
+            };
+            let board = board.clone();
+            calls.spawn(async move {
+                let number = board.calls.fetch_add(1, Ordering::Relaxed) + 1;
+                let outcome = representative::Call::new(&mut line, &board, number)
+                    .hold()
+                    .await;
+                tracing::info!(call = number, ?outcome, "phone call ended");
+                drop(seat);
+            });
+        }
+    });
+    Ok(PhoneLineHandle { addr, task })
+}

@@ -1,0 +1,561 @@
+//! The simulated representative: the questions a Clearinghouse representative asks, in the
+//! order [`crate::tasks`] gives them, and the ID read back group by group.
+//!
+//! The call goes: the number dialled and the tenant; the purpose of the call; each field
+//! of the task, an ID group by group (each read back, a group whose check digit fails
+//! asked again); a read-back of everything and a yes to go ahead; then the ID given,
+//! group by group, each waiting for "ok" or "repeat". Nothing is sent to the ledger
+//! before that yes, so a call that ends earlier issues nothing.
+
+use shared::id::{GROUPS, check_group};
+use shared::vocab::{CompanyField, ConnectionMethod, CountryRegion, PhoneLine};
+use shared::wire::DEFAULT_TENANT;
+
+use super::Switchboard;
+use super::line::{Ended, Line, Tag};
+use crate::ledger::{Answer, TenantName};
+use crate::submission::{self, Submission};
+use crate::tasks::{self, Field, Form, Input, Step, Task};
+
+/// How many wrong answers a question takes before the call ends.
+const MAX_TRIES: usize = 5;
+
+/// One call.
+pub struct Call<'a> {
+    line: &'a mut Line,
+    board: &'a Switchboard,
+    /// The call's number, which makes its idempotency keys its own.
+    exchange: String,
+    /// The ID issued on this call, once there is one.
+    issued: Option<String>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(line: &'a mut Line, board: &'a Switchboard, number: u64) -> Self {
+        Call {
+            line,
+            board,
+            exchange: format!("{number}-{:016x}", rand::random::<u64>()),
+            issued: None,
+        }
+    }
+
+    /// Holds the call to its end, or to why it ended early, and says goodbye.
+    pub async fn hold(mut self) -> Result<(), Ended> {
+        let outcome = self.converse().await;
+        let goodbye = match &outcome {
+            Ok(()) => return Ok(()),
+            Err(Ended::HungUp { said: false } | Ended::Lost) => None,
+            Err(Ended::HungUp { said: true }) => Some(("hung-up", "Goodbye.".to_owned())),
+            Err(Ended::Idle(idle)) => Some((
+                "idle",
+                format!(
+                    "No answer for {} seconds, so I am ending the call.",
+                    idle.as_secs()
+                ),
+            )),
+            Err(Ended::Noise(what)) => Some((
+                "noise",
+                format!("The line is too noisy ({what}), so I am ending the call."),
+            )),
+            Err(Ended::TooManyTries { what, .. }) => Some((
+                "tries",
+                format!("Let's stop here: please call again when you have the {what} at hand."),
+            )),
+            Err(Ended::Refused) => Some((
+                "refused",
+                "I cannot go further with this request.".to_owned(),
+            )),
+        };
+        if let Some((slot, text)) = goodbye {
+            let issued = match &self.issued {
+                Some(id) => format!(" The ID issued on this call, {id}, stays issued."),
+                None => " Nothing was issued on this call.".to_owned(),
+            };
+            // The caller may be gone already; there is no one to tell then.
+            let _ = self
+                .line
+                .say(Tag::Bye, Some(slot), &format!("{text}{issued}"))
+                .await;
+        }
+        outcome
+    }
+
+    async fn converse(&mut self) -> Result<(), Ended> {
+        self.line
+            .say(
+                Tag::Hello,
+                None,
+                "Microsoft Clearinghouse, simulated line: a simulated representative answers, and no real call is made. Say bye at any question to hang up.",
+            )
+            .await?;
+        let desk = self.ask_number().await?;
+        self.say(&format!(
+            "Thank you for calling the Microsoft Clearinghouse, {} desk.",
+            desk.desk
+        ))
+        .await?;
+        let tenant = self.ask_tenant().await?;
+        let task = self.ask_purpose().await?;
+        let path = format!("tel:{}", desk.number);
+        let mut form = Form::new();
+        loop {
+            self.fill(task, &mut form).await?;
+            self.read_back(task, &form).await?;
+            let go = self
+                .ask(
+                    "confirm",
+                    "go-ahead",
+                    "Shall I process this request now? (yes or no)",
+                    |t| yes_or_no(t),
+                )
+                .await?;
+            if !go {
+                self.say("Then let's go through it again from the start.")
+                    .await?;
+                form.clear();
+                continue;
+            }
+            let command = match tasks::command(task, &form) {
+                Ok(command) => command,
+                Err((_, errors)) => {
+                    for (field, message) in errors {
+                        self.sorry(field.name(), &message).await?;
+                        form.remove(field.name());
+                    }
+                    continue;
+                }
+            };
+            // A call that ended while its ID was being read gave no one the ID: the same
+            // request on a later call gets that ID again rather than a second one.
+            let pending = submission::key(ConnectionMethod::Telephone, "", &command);
+            let exchange = self.board.unfinished(&tenant, &pending, &self.exchange);
+            let reply = Submission {
+                tenant: &tenant,
+                command,
+                exchange: &exchange,
+                method: ConnectionMethod::Telephone,
+                path: &path,
+            }
+            .run(&self.board.ledger, &self.board.controls)
+            .await;
+            match reply.outcome {
+                Ok(answer) => {
+                    let Some(id) = answer.issued_ids().into_iter().next() else {
+                        self.sorry("request", "the Clearinghouse gave no ID for it")
+                            .await?;
+                        return Err(Ended::Refused);
+                    };
+                    self.issued = Some(id.clone());
+                    self.read_out(&answer, &id).await?;
+                    self.board.finished(&tenant, &pending);
+                    self.line
+                        .say(
+                            Tag::Bye,
+                            Some("done"),
+                            "Thank you for calling the Microsoft Clearinghouse. Goodbye.",
+                        )
+                        .await?;
+                    return Ok(());
+                }
+                Err(problem) => {
+                    let located = problem
+                        .field
+                        .as_deref()
+                        .and_then(|f| tasks::locate(task, &form, f));
+                    match located {
+                        Some((_, field)) => {
+                            self.sorry(field.name(), &problem.detail).await?;
+                            form.remove(field.name());
+                        }
+                        None => {
+                            self.sorry("request", &problem.detail).await?;
+                            return Err(Ended::Refused);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn say(&mut self, text: &str) -> Result<(), Ended> {
+        self.line.say(Tag::Say, None, text).await
+    }
+
+    async fn sorry(&mut self, slot: &str, text: &str) -> Result<(), Ended> {
+        self.line.say(Tag::Sorry, Some(slot), text).await
+    }
+
+    /// Asks `question` under `slot` until `take` accepts an answer, or too many times.
+    async fn ask<T>(
+        &mut self,
+        slot: &str,
+        what: &str,
+        question: &str,
+        mut take: impl FnMut(&str) -> Result<T, String>,
+    ) -> Result<T, Ended> {
+        for _ in 0..MAX_TRIES {
+            self.line.say(Tag::Ask, Some(slot), question).await?;
+            let answer = self.line.hear().await?;
+            match take(&answer) {
+                Ok(value) => return Ok(value),
+                Err(why) => self.sorry(slot, &why).await?,
+            }
+        }
+        Err(Ended::TooManyTries {
+            slot: slot.to_owned(),
+            what: what.to_owned(),
+        })
+    }
+
+    async fn ask_number(&mut self) -> Result<PhoneLine, Ended> {
+        let book = &self.board.book;
+        self.ask(
+            "number",
+            "number your license server shows",
+            "Which number did you dial? (the one your license server shows)",
+            |text| {
+                book.dialled(text).cloned().ok_or_else(|| {
+                    format!("{text:?} is not a Clearinghouse number: dial the number your license server shows for its country/region")
+                })
+            },
+        )
+        .await
+    }
+
+    async fn ask_tenant(&mut self) -> Result<TenantName, Ended> {
+        let ledger = self.board.ledger.clone();
+        self.ask(
+            "tenant",
+            "tenant's name",
+            &format!("Which tenant of the clearinghouse are you calling for? (an empty line for {DEFAULT_TENANT:?})"),
+            |text| {
+                let tenant = match text {
+                    "" => TenantName::default_tenant(),
+                    name => TenantName::parse(name).map_err(|e| e.to_string())?,
+                };
+                match ledger.tenant_state(&tenant) {
+                    Ok(Some(_)) => Ok(tenant),
+                    Ok(None) => Err(format!("there is no tenant {tenant}: check the name the license server shows")),
+                    Err(e) => Err(e.to_string()),
+                }
+            },
+        )
+        .await
+    }
+
+    async fn ask_purpose(&mut self) -> Result<Task, Ended> {
+        let options: Vec<String> = Task::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{} {}", i + 1, uncapitalised(t.title())))
+            .collect();
+        let question = format!(
+            "What are you calling about? {} (its number, or e.g. {})",
+            options.join("; "),
+            Task::ALL[1].slug()
+        );
+        self.ask("purpose", "purpose of your call", &question, |text| {
+            purpose(text).ok_or_else(|| "choose one of the purposes by its number".to_owned())
+        })
+        .await
+    }
+
+    /// Asks every field of `task` not yet in `form`, step by step; a step's fields are
+    /// checked together once all are in, and a field found wrong is asked again.
+    async fn fill(&mut self, task: Task, form: &mut Form) -> Result<(), Ended> {
+        let mut refusals = 0;
+        loop {
+            if refusals >= 2 * MAX_TRIES {
+                return Err(Ended::TooManyTries {
+                    slot: "request".into(),
+                    what: "details of the request".into(),
+                });
+            }
+            let steps = task.steps(tasks::program(form));
+            let next = steps
+                .iter()
+                .flat_map(|s| s.fields.iter().map(move |f| (s, *f)))
+                .find(|(_, f)| !form.contains_key(f.name()));
+            if let Some((step, field)) = next {
+                self.ask_field(task, step, field, form).await?;
+                if step.fields.iter().all(|f| form.contains_key(f.name()))
+                    && !self.recheck(step, form).await?
+                {
+                    refusals += 1;
+                }
+                continue;
+            }
+            let mut all_good = true;
+            for step in &steps {
+                all_good &= self.recheck(step, form).await?;
+            }
+            if all_good {
+                return Ok(());
+            }
+            refusals += 1;
+        }
+    }
+
+    /// Checks `step` as a whole; the fields found wrong are said and forgotten, to be
+    /// asked again. Whether all was well.
+    async fn recheck(&mut self, step: &Step, form: &mut Form) -> Result<bool, Ended> {
+        let errors = tasks::check(step, form);
+        for (field, message) in &errors {
+            self.sorry(field.name(), message).await?;
+            form.remove(field.name());
+        }
+        Ok(errors.is_empty())
+    }
+
+    async fn ask_field(
+        &mut self,
+        task: Task,
+        step: &Step,
+        field: Field,
+        form: &mut Form,
+    ) -> Result<(), Ended> {
+        let program = tasks::program(form);
+        let label = field.label(task, program);
+        let answer = match field {
+            Field::ProductId | Field::LicenseServerId | Field::SourceLicenseServerId => {
+                return self.ask_id(step, field, &label, form).await;
+            }
+            Field::Company(CompanyField::CountryRegion) => {
+                let question = format!("{label}? (its name or two-letter code)");
+                self.ask_value(task, step, field, &question, form, |t| t.to_owned())
+                    .await?
+            }
+            _ => match field.input() {
+                Input::Choice(options) => {
+                    let listed: Vec<String> = options
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (_, name))| format!("{} {name}", i + 1))
+                        .collect();
+                    let question = format!("{label}? {}", listed.join("; "));
+                    self.ask_value(task, step, field, &question, form, |t| {
+                        match t.parse::<usize>() {
+                            Ok(n) if (1..=options.len()).contains(&n) => {
+                                options[n - 1].0.to_owned()
+                            }
+                            _ => t.to_owned(),
+                        }
+                    })
+                    .await?
+                }
+                Input::Text(_) if field.is_optional() => {
+                    let question = format!("{label}? (an empty line skips it)");
+                    self.ask_value(task, step, field, &question, form, |t| t.to_owned())
+                        .await?
+                }
+                Input::Text(_) => {
+                    let question = format!("{label}?");
+                    self.ask_value(task, step, field, &question, form, |t| t.to_owned())
+                        .await?
+                }
+            },
+        };
+        form.insert(field.name().to_owned(), answer);
+        Ok(())
+    }
+
+    /// Asks for one value of `field`, taken when `check_field` finds nothing wrong with it.
+    async fn ask_value(
+        &mut self,
+        task: Task,
+        step: &Step,
+        field: Field,
+        question: &str,
+        form: &Form,
+        read: impl Fn(&str) -> String,
+    ) -> Result<String, Ended> {
+        let what = uncapitalised(&field.label(task, tasks::program(form)));
+        self.ask(field.name(), &what, question, |text| {
+            if text.is_empty() && !field.is_optional() {
+                return Err("this is required".to_owned());
+            }
+            let mut trial = form.clone();
+            trial.insert(field.name().to_owned(), read(text));
+            tasks::normalise(task, &mut trial);
+            match tasks::check_field(step, field, &trial) {
+                Some(message) => Err(message),
+                None => Ok(trial.remove(field.name()).unwrap_or_default()),
+            }
+        })
+        .await
+    }
+
+    /// Takes an ID group by group, each read back as heard; a group whose check digit
+    /// fails is asked again, and an ID that is wrong as a whole (another kind of ID, a
+    /// group in the wrong place) is taken again from its first group.
+    async fn ask_id(
+        &mut self,
+        step: &Step,
+        field: Field,
+        label: &str,
+        form: &mut Form,
+    ) -> Result<(), Ended> {
+        let name = field.name();
+        if field.is_optional() {
+            let slot = format!("{name}.known");
+            let question = format!("Do you know the {}? (yes or no)", uncapitalised(label));
+            if !self.ask(&slot, "answer", &question, yes_or_no).await? {
+                form.insert(name.to_owned(), String::new());
+                return Ok(());
+            }
+        }
+        for _ in 0..MAX_TRIES {
+            let mut groups = Vec::with_capacity(GROUPS);
+            for group in 1..=GROUPS {
+                let slot = format!("{name}.{group}");
+                let question = format!("{label}, group {group} of {GROUPS}, please.");
+                let digits = self
+                    .ask(&slot, &uncapitalised(label), &question, |text| {
+                        let digits: String = text
+                            .chars()
+                            .filter(|c| !c.is_whitespace() && *c != '-')
+                            .collect();
+                        check_group(group, &digits)
+                            .map(|()| digits)
+                            .map_err(|e| format!("{e}; please read group {group} again"))
+                    })
+                    .await?;
+                let spoken: Vec<String> = digits.chars().map(String::from).collect();
+                self.line
+                    .say(Tag::Heard, Some(&slot), &spoken.join(" "))
+                    .await?;
+                groups.push(digits);
+            }
+            form.insert(name.to_owned(), groups.join("-"));
+            match tasks::check_field(step, field, form) {
+                None => return Ok(()),
+                Some(message) => {
+                    self.sorry(
+                        name,
+                        &format!("{message}: let's take it again from the first group"),
+                    )
+                    .await?;
+                    form.remove(name);
+                }
+            }
+        }
+        Err(Ended::TooManyTries {
+            slot: name.to_owned(),
+            what: uncapitalised(label),
+        })
+    }
+
+    /// Says everything taken, before asking whether to go ahead.
+    async fn read_back(&mut self, task: Task, form: &Form) -> Result<(), Ended> {
+        let program = tasks::program(form);
+        self.say(&format!(
+            "Let me read back your request: {}.",
+            uncapitalised(task.title())
+        ))
+        .await?;
+        for step in task.steps(program) {
+            for field in step.fields {
+                let value = form
+                    .get(field.name())
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                // Choices are kept as codes; a person hears their names.
+                let value = match field {
+                    Field::Company(CompanyField::CountryRegion) => value
+                        .parse::<CountryRegion>()
+                        .map_or(value.to_owned(), |c| c.name().to_owned()),
+                    _ => match field.input() {
+                        Input::Choice(options) => options
+                            .iter()
+                            .find(|(code, _)| *code == value)
+                            .map_or(value.to_owned(), |(_, name)| (*name).to_owned()),
+                        Input::Text(_) => value.to_owned(),
+                    },
+                };
+                if !value.is_empty() {
+                    let line = format!("{}: {value}", field.label(task, program));
+                    self.say(&line).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the ID out group by group; each waits for "ok", or is read again on "repeat".
+    async fn read_out(&mut self, answer: &Answer, id: &str) -> Result<(), Ended> {
+        let (slot, what) = match answer {
+            Answer::Activated(_) => ("license_server_id", "license server ID"),
+            Answer::Deactivated(_) => ("confirmation_code", "confirmation code"),
+            _ => ("key_pack_id", "license key pack ID"),
+        };
+        self.say(&format!(
+            "Here is your {what}. I will read it in {GROUPS} groups of five digits: after each one say ok, or repeat to hear it again."
+        ))
+        .await?;
+        for (i, group) in id.split('-').enumerate() {
+            let slot = format!("{slot}.{}", i + 1);
+            let mut tries = 0;
+            loop {
+                self.line.say(Tag::Read, Some(&slot), group).await?;
+                let answer = self.line.hear().await?.to_lowercase();
+                match answer.as_str() {
+                    "ok" | "okay" | "yes" | "got it" => break,
+                    "repeat" | "again" | "pardon" | "sorry" => {}
+                    _ => {
+                        tries += 1;
+                        if tries >= MAX_TRIES {
+                            return Err(Ended::TooManyTries {
+                                slot,
+                                what: what.to_owned(),
+                            });
+                        }
+                        self.sorry(&slot, "say ok when you have it, or repeat")
+                            .await?;
+                    }
+                }
+            }
+        }
+        self.line
+            .say(
+                Tag::Done,
+                Some(slot),
+                &format!("That was your {what}. Please keep a copy of it."),
+            )
+            .await
+    }
+}
+
+/// The purpose named by its number, its slug, or a word of it.
+fn purpose(text: &str) -> Option<Task> {
+    let text = text.trim().to_lowercase().replace([' ', '_'], "-");
+    if let Ok(n) = text.parse::<usize>() {
+        return Task::ALL.get(n.checked_sub(1)?).copied();
+    }
+    Task::from_slug(&text).or(match text.as_str() {
+        "activation" => Some(Task::Activate),
+        "install" | "install-cal" | "installation" => Some(Task::Install),
+        "migrate" | "migrate-cals" | "migration" => Some(Task::Migrate),
+        "reactivation" => Some(Task::Reactivate),
+        "deactivation" => Some(Task::Deactivate),
+        "recover" | "recovery" => Some(Task::Recover),
+        _ => None,
+    })
+}
+
+/// `text` with its first letter in lower case, to go in the middle of a sentence.
+fn uncapitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn yes_or_no(text: &str) -> Result<bool, String> {
+    match text.to_lowercase().as_str() {
+        "yes" | "y" | "yeah" | "ok" => Ok(true),
+        "no" | "n" => Ok(false),
+        _ => Err("please answer yes or no".to_owned()),
+    }
+}
