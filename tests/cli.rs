@@ -240,64 +240,118 @@ async fn no_answer_from_the_clearinghouse_exits_3_and_says_a_rerun_is_safe() {
     assert!(failed.stderr.contains("again is safe"), "{}", failed.stderr);
 }
 
-/// The telephone method in a real terminal: the key pack ID is typed group by group, and
-/// a group misheard is caught the moment it is entered.
+/// The telephone method in a real terminal, as a person holds it: the terminal dials the
+/// simulated line, the license server ID is read to the representative (a misheard group
+/// asked again), the key pack ID is read back, and then typed group by group, a typo
+/// caught the moment it is entered.
 #[tokio::test]
-async fn the_telephone_prompts_check_each_group_as_it_is_typed() {
+async fn a_person_holds_the_telephone_call_and_types_the_key_pack_id() {
     let lab = Lab::new().await;
     let cli = activated(&lab, "LS", "2022").await;
-    let tmux = Tmux::start(&format!(
+    let status = cli.run(&["status", "--json"]).await.json();
+    let id = license_server_id(&status);
+    let mut tmux = Tmux::start(&format!(
         "{} --state-dir {} install-cals --method telephone --program select --agreement-number 4412903 --product-version 2019 --license-type per-user --quantity 5",
         license_server_bin().display(),
         cli.state_dir.display()
     ));
-    tmux.wait_for("Group 1 of 7").await;
+    tmux.wait_for("Dial the simulated line now?").await;
     let screen = tmux.capture();
     assert!(screen.contains("+44 20 7946 0571"), "{screen}");
-    let status = cli.run(&["status", "--json"]).await.json();
-    let id = license_server_id(&status);
-    let body = serde_json::json!({
-        "license_server_id": id,
-        "license": {"program": "select", "agreement_number": "4412903"},
-        "cals": {"product_version": "2019", "license_type": "per-user", "quantity": 5},
-    });
-    let answer: Value = lab
-        .app
-        .post("/api/v1/key-packs", &body, None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let key_pack = answer["key_pack_id"].as_str().unwrap().to_owned();
-    let groups: Vec<&str> = key_pack.split('-').collect();
-    for (i, group) in groups.iter().enumerate() {
+    tmux.key("Enter");
+
+    let answer = |tmux: &mut Tmux, text: &str| tmux.send(text);
+    tmux.wait_for("Which number did you dial?").await;
+    answer(&mut tmux, "+44 20 7946 0571");
+    tmux.wait_for("Which tenant").await;
+    answer(&mut tmux, "");
+    tmux.wait_for("What are you calling about?").await;
+    answer(&mut tmux, "install client access licenses");
+    for (i, group) in id.split('-').enumerate() {
+        let asked = format!("License server ID, group {} of 7", i + 1);
+        tmux.wait_for(&asked).await;
         if i == 2 {
-            // Misheard: one digit off, which a check digit always catches.
-            let misheard: String = group
-                .char_indices()
-                .map(|(at, c)| match (at, c.to_digit(10)) {
-                    (0, Some(d)) => char::from(b'0' + ((d + 1) % 10) as u8),
-                    _ => c,
-                })
-                .collect();
-            tmux.send(&misheard);
+            tmux.send(&misheard(group));
+            tmux.wait_for("Sorry, group 3 of 7 has a typo").await;
+            tmux.wait_for(&asked).await;
+        }
+        tmux.send(group);
+    }
+    for (question, text) in [
+        ("License program?", "Select License"),
+        ("First name?", "Ada"),
+        ("Last name?", "Lovelace"),
+        ("Company?", "Analytical Engines Ltd"),
+        ("Country/region?", "GB"),
+    ] {
+        tmux.wait_for(question).await;
+        tmux.send(text);
+    }
+    for _ in 0..7 {
+        tmux.wait_for("(an empty line skips it)").await;
+        tmux.send("");
+    }
+    for (question, text) in [
+        ("Agreement number?", "4412903"),
+        ("Product version?", "2019"),
+        ("License type?", "Per User"),
+        ("Quantity?", "5"),
+        ("Shall I process this request now?", "yes"),
+    ] {
+        tmux.wait_for(question).await;
+        tmux.send(text);
+    }
+    let mut groups = Vec::new();
+    for i in 1..=7 {
+        let line = tmux.wait_for(&format!("Representative: group {i}: ")).await;
+        let group = line
+            .split(": ")
+            .nth(2)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        groups.push(group);
+        tmux.send("ok");
+    }
+    tmux.wait_for("The call has ended. Press Enter to go on.")
+        .await;
+    tmux.key("Enter");
+
+    for (i, group) in groups.iter().enumerate() {
+        tmux.wait_for(&format!("Group {} of 7", i + 1)).await;
+        if i == 2 {
+            tmux.send(&misheard(group));
             // Refused as typed: the prompt asks for the group again, empty.
             tmux.wait_for("group 3 of 7 has a typo").await;
         }
         tmux.send(group);
-        if i + 1 < groups.len() {
-            tmux.wait_for(&format!("Group {} of 7: {group}", i + 1))
-                .await;
-        }
     }
     tmux.wait_for("CALs installed").await;
     let status = cli.run(&["status", "--json"]).await.json();
-    assert_eq!(status["key_packs"][0]["key_pack_id"], key_pack.as_str());
+    assert_eq!(
+        status["key_packs"][0]["key_pack_id"],
+        groups.join("-").as_str()
+    );
+    assert_eq!(lab.app.held(id.parse().unwrap()).await, 5);
+}
+
+/// `group` with its first digit off by one, which a check digit always catches.
+fn misheard(group: &str) -> String {
+    group
+        .char_indices()
+        .map(|(at, c)| match (at, c.to_digit(10)) {
+            (0, Some(d)) => char::from(b'0' + ((d + 1) % 10) as u8),
+            _ => c,
+        })
+        .collect()
 }
 
 /// A tmux session of its own (its own server socket), killed when dropped.
 struct Tmux {
     socket: String,
+    /// How many times each text waited for has been seen, so that waiting for a text
+    /// the screen shows again waits for its next showing.
+    seen: std::collections::HashMap<String, usize>,
 }
 
 impl Tmux {
@@ -320,7 +374,10 @@ impl Tmux {
             .status()
             .expect("tmux is installed (CI installs it)");
         assert!(status.success());
-        Tmux { socket }
+        Tmux {
+            socket,
+            seen: std::collections::HashMap::new(),
+        }
     }
 
     fn tmux(&self, args: &[&str]) -> std::process::Output {
@@ -331,22 +388,32 @@ impl Tmux {
             .unwrap()
     }
 
+    /// Everything the terminal has shown, scrolled-off lines included.
     fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-S", "-100"]).stdout)
-            .into_owned()
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-S", "-"]).stdout).into_owned()
     }
 
+    /// Types `text` and Enter.
     fn send(&self, text: &str) {
         self.tmux(&["send-keys", "-l", text]);
-        self.tmux(&["send-keys", "Enter"]);
+        self.key("Enter");
     }
 
-    async fn wait_for(&self, text: &str) {
+    /// Presses `key` (a tmux key name).
+    fn key(&self, key: &str) {
+        self.tmux(&["send-keys", key]);
+    }
+
+    /// Waits until the terminal shows `text` once more than it had when last waited for;
+    /// the line it is on.
+    async fn wait_for(&mut self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
+        let seen = self.seen.get(text).copied().unwrap_or(0);
         loop {
             let screen = self.capture();
-            if screen.contains(text) {
-                return;
+            if let Some(line) = screen.lines().filter(|l| l.contains(text)).nth(seen) {
+                self.seen.insert(text.to_owned(), seen + 1);
+                return line.to_owned();
             }
             assert!(
                 Instant::now() < deadline,

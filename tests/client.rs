@@ -121,10 +121,12 @@ async fn the_web_method_shows_the_site_and_the_product_id_to_activate() {
 #[tokio::test]
 async fn the_telephone_method_shows_the_number_for_the_servers_country() {
     let lab = Lab::new().await;
+    // The numbers of fixtures/phone-lines.json.
     for (country, number, international) in [
-        ("US", "(888) 571-2048", false),
+        ("US", "+1 (888) 555-0148", false),
+        ("CA", "+1 (888) 555-0148", false),
         ("GB", "+44 20 7946 0571", false),
-        ("IS", shared::vocab::INTERNATIONAL_LINE, true),
+        ("IS", "+1 (425) 555-0157", true),
     ] {
         let server = lab.install_in(&format!("TEL-{country}"), WindowsServer::V2022, country);
         let mut person = lab.person();

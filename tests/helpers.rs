@@ -811,3 +811,124 @@ impl Portal {
         panic!("{task} did not reach its verification page in 8 pages");
     }
 }
+
+/// A caller on the clearinghouse's phone line, scripted line by line as a person with `nc`
+/// would talk; everything heard is kept, to show when a test fails.
+pub struct Caller {
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>>,
+    mouth: tokio::net::tcp::OwnedWriteHalf,
+    pub heard: Vec<String>,
+}
+
+/// The number of the United Kingdom desk in `fixtures/phone-lines.json`.
+pub const UK_NUMBER: &str = "+44 20 7946 0571";
+
+impl Caller {
+    /// Calls the phone line of `app`.
+    pub async fn dial(app: &TestApp) -> Caller {
+        let addr = app.server.phone_addr().expect("the phone line answers");
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (reader, mouth) = stream.into_split();
+        use tokio::io::AsyncBufReadExt;
+        Caller {
+            lines: tokio::io::BufReader::new(reader).lines(),
+            mouth,
+            heard: Vec::new(),
+        }
+    }
+
+    /// Calls, and gets through the number, the tenant and the purpose.
+    pub async fn dial_for(app: &TestApp, purpose: &str) -> Caller {
+        let mut caller = Caller::dial(app).await;
+        caller.answer("ASK number", UK_NUMBER).await;
+        caller
+            .answer("ASK tenant", app.tenant.as_deref().unwrap_or(""))
+            .await;
+        caller.answer("ASK purpose", purpose).await;
+        caller
+    }
+
+    /// The next line, or `None` when the line is closed.
+    pub async fn next(&mut self) -> Option<String> {
+        let line = tokio::time::timeout(Duration::from_secs(10), self.lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("the representative went quiet: {:#?}", self.heard))
+            .ok()
+            .flatten()?;
+        self.heard.push(line.clone());
+        Some(line)
+    }
+
+    /// Listens until a line starting with `start` (e.g. `ASK quantity`), and returns it.
+    pub async fn until(&mut self, start: &str) -> String {
+        loop {
+            match self.next().await {
+                Some(line) if line.starts_with(start) => return line,
+                Some(_) => {}
+                None => panic!("the call ended before {start:?}: {:#?}", self.heard),
+            }
+        }
+    }
+
+    /// Says `text`.
+    pub async fn say(&mut self, text: &str) {
+        use tokio::io::AsyncWriteExt;
+        self.heard.push(format!("> {text}"));
+        self.mouth
+            .write_all(format!("{text}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+
+    /// Waits for the line starting with `start`, then says `text`.
+    pub async fn answer(&mut self, start: &str, text: &str) {
+        self.until(start).await;
+        self.say(text).await;
+    }
+
+    /// Reads `id` group by group where field `name` is asked for.
+    pub async fn give_id(&mut self, name: &str, id: &str) {
+        for (i, group) in id.split('-').enumerate() {
+            self.answer(&format!("ASK {name}.{}", i + 1), group).await;
+        }
+    }
+
+    /// Answers every optional question with an empty line until one starting with `start`.
+    pub async fn skip_until(&mut self, start: &str) -> String {
+        loop {
+            let line = self.until("ASK ").await;
+            if line.starts_with(start) {
+                return line;
+            }
+            assert!(line.contains("(an empty line skips it)"), "{line}");
+            self.say("").await;
+        }
+    }
+
+    /// The ID read out, each group acknowledged.
+    pub async fn take_id(&mut self) -> String {
+        let mut groups = Vec::new();
+        loop {
+            let line = self.next().await.unwrap_or_else(|| {
+                panic!("the call ended before the ID was read: {:#?}", self.heard)
+            });
+            if line.starts_with("READ ") {
+                groups.push(line.rsplit(' ').next().unwrap().to_owned());
+                self.say("ok").await;
+            } else if line.starts_with("DONE ") {
+                return groups.join("-");
+            } else {
+                assert!(!line.starts_with("SORRY "), "{:#?}", self.heard);
+            }
+        }
+    }
+
+    /// Listens to the end of the call; the lines heard on the way.
+    pub async fn rest_of_the_call(&mut self) -> Vec<String> {
+        let mut rest = Vec::new();
+        while let Some(line) = self.next().await {
+            rest.push(line);
+        }
+        rest
+    }
+}

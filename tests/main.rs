@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod openapi;
+mod phone;
 mod portal;
 mod tenants;
 mod tidy;

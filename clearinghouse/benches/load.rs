@@ -73,6 +73,8 @@ fn start(data_dir: &str) -> Server {
         .args([
             "--addr",
             "127.0.0.1:0",
+            "--phone-addr",
+            "127.0.0.1:0",
             "--data-dir",
             data_dir,
             "--admin-token",

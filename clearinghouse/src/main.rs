@@ -205,7 +205,7 @@ struct Serve {
     #[arg(long, env = "CLEARINGHOUSE_PHONE_ADDR", default_value_t = default_phone_addr())]
     phone_addr: SocketAddr,
     /// Run without the phone line.
-    #[arg(long, env = "CLEARINGHOUSE_NO_PHONE", conflicts_with = "phone_addr")]
+    #[arg(long, env = "CLEARINGHOUSE_NO_PHONE")]
     no_phone: bool,
     /// How long a caller on the phone line may stay silent before the call ends (e.g. 90s,
     /// 5min).

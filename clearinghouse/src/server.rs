@@ -40,6 +40,16 @@ pub enum StartError {
     /// The ledger could not start over the store.
     #[error("cannot start the ledger: {0}")]
     Ledger(#[from] LedgerError),
+    /// The phone line's address could not be bound.
+    #[error(
+        "cannot listen on {addr} for the phone line: {source} (is the port in use? pick another with --phone-addr, or port 0; --no-phone runs without it)"
+    )]
+    PhoneBind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS reported.
+        source: std::io::Error,
+    },
     /// The address could not be bound.
     #[error(
         "cannot listen on {addr}: {source} (is the port in use? pick another with --addr, or port 0)"
@@ -115,7 +125,7 @@ impl RunningServer {
         let controls = Arc::new(Controls::new(config.journal_capacity));
         let phone = match config.phone_addr {
             Some(phone_addr) => {
-                let phone_error = |source| StartError::Bind {
+                let phone_error = |source| StartError::PhoneBind {
                     addr: phone_addr,
                     source,
                 };

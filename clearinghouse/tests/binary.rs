@@ -10,6 +10,7 @@ struct Started {
     child: Child,
     url: String,
     token: Option<String>,
+    phone: Option<String>,
 }
 
 fn command(args: &[&str]) -> Command {
@@ -17,6 +18,8 @@ fn command(args: &[&str]) -> Command {
     cmd.args(args)
         .env_remove("CLEARINGHOUSE_ADDR")
         .env_remove("CLEARINGHOUSE_DATA_DIR")
+        // Many run at once: each phone line on a port of its own.
+        .env("CLEARINGHOUSE_PHONE_ADDR", "127.0.0.1:0")
         .env("CLEARINGHOUSE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -28,6 +31,7 @@ fn start(args: &[&str]) -> Started {
     let mut child = command(args).spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut token = None;
+    let mut phone = None;
     let url = loop {
         let mut line = String::new();
         if stdout.read_line(&mut line).unwrap_or(0) == 0 {
@@ -35,6 +39,8 @@ fn start(args: &[&str]) -> Started {
         }
         if let Some(t) = line.trim().strip_prefix("admin-token ") {
             token = Some(t.to_owned());
+        } else if let Some(addr) = line.trim().strip_prefix("phone-line ") {
+            phone = Some(addr.to_owned());
         } else if let Some(url) = line.trim().strip_prefix("ready ") {
             break Some(url.to_owned());
         } else {
@@ -46,7 +52,12 @@ fn start(args: &[&str]) -> Started {
         let _ = child.wait();
         panic!("the clearinghouse did not print its ready line");
     };
-    Started { child, url, token }
+    Started {
+        child,
+        url,
+        token,
+        phone,
+    }
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
@@ -170,6 +181,50 @@ fn a_busy_port_is_refused_with_a_hint() {
         "{stderr}"
     );
     assert!(stderr.contains("port 0"), "{stderr}");
+}
+
+#[test]
+fn a_busy_phone_port_is_refused_with_its_own_hint() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = command(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--phone-addr",
+        &addr,
+        "--in-memory",
+    ])
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr} for the phone line")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--phone-addr"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_phone_line_is_printed_and_answers_and_can_be_left_out() {
+    let mut started = start(&["--addr", "127.0.0.1:0", "--in-memory"]);
+    let phone = started.phone.clone().expect("the phone line is printed");
+    let stream = std::net::TcpStream::connect(&phone).unwrap();
+    let mut greeting = String::new();
+    BufReader::new(stream).read_line(&mut greeting).unwrap();
+    assert!(greeting.starts_with("HELLO "), "{greeting}");
+    let lines: serde_json::Value = reqwest::get(format!("{}/api/v1/phone-lines", started.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lines["line"], phone.as_str());
+    terminate(&mut started.child);
+
+    let mut without = start(&["--addr", "127.0.0.1:0", "--in-memory", "--no-phone"]);
+    assert_eq!(without.phone, None);
+    terminate(&mut without.child);
 }
 
 #[test]

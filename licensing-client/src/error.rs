@@ -217,6 +217,22 @@ pub enum Error {
     /// The licensing web site could not be reached.
     #[error("the licensing web site could not be reached: {0}")]
     WebSiteUnreachable(String),
+    /// The Clearinghouse's phone line answered something unexpected, or the call ended
+    /// before the ID was read out.
+    #[error("the Clearinghouse phone line: {0}")]
+    PhoneLine(String),
+    /// The phone line could not be reached.
+    #[error("the Clearinghouse phone line could not be reached: {0}")]
+    PhoneLineUnreachable(String),
+    /// The representative could not take what was asked; the call was ended and nothing
+    /// was issued.
+    #[error("the representative could not take the {slot}: {said}; nothing was issued")]
+    Representative {
+        /// What the representative had asked for (a field's name, or `request`).
+        slot: String,
+        /// What they said.
+        said: String,
+    },
     /// The person at the license server stopped the flow.
     #[error("stopped: {0}; nothing was changed")]
     Cancelled(String),

@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use shared::id::{AnyId, IdError, IdKind, LicenseServerId, check_group};
-use shared::vocab::{CompanyInfo, CountryRegion, PhoneBook};
+use shared::vocab::{CompanyField, CompanyInfo, CountryRegion, PhoneBook, Proof, Term};
 
 use crate::automatic::Progress;
 use crate::error::{EntryError, Error};
@@ -34,6 +34,8 @@ pub enum Desk {
         country: CountryRegion,
         /// Whether the number is the international line (no local one for the country).
         international: bool,
+        /// The Clearinghouse whose phone line answers the number.
+        clearinghouse: ClearinghouseAddress,
     },
 }
 
@@ -48,14 +50,16 @@ impl Desk {
         Desk::Web { url }
     }
 
-    /// The telephone desk for `country`, from the phone book in `fixtures/`.
-    pub fn telephone(country: CountryRegion) -> Self {
+    /// The telephone desk for `country` (from the phone book in `fixtures/`) of the
+    /// Clearinghouse at `address`.
+    pub fn telephone(country: CountryRegion, address: &ClearinghouseAddress) -> Self {
         let line = PhoneBook::embedded().line_for(country);
         Desk::Telephone {
             number: line.number.clone(),
             desk: line.desk.clone(),
             country,
             international: line.is_international(),
+            clearinghouse: address.clone(),
         }
     }
 }
@@ -96,6 +100,13 @@ impl Handoff {
     /// The kind of ID to type back.
     pub fn expects(&self) -> IdKind {
         self.request.answer_kind()
+    }
+
+    /// The Clearinghouse's name for the task (as the web site's options and the
+    /// representative's purposes name it), and the answer to each field they ask, by the
+    /// field's name.
+    pub fn answers(&self) -> (&'static str, Vec<(String, String)>) {
+        answers(self)
     }
 
     /// Checks group `group` (1 to 7) as it is typed.
@@ -156,4 +167,74 @@ pub trait Operator: Send {
     fn progress(&mut self, progress: Progress) {
         let _ = progress;
     }
+}
+
+/// The Clearinghouse's name for the task of `handoff`, and its answer to each field the
+/// web site's forms and the representative ask, under the same names.
+fn answers(handoff: &Handoff) -> (&'static str, Vec<(String, String)>) {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut put = |name: &str, value: String| fields.push((name.to_owned(), value));
+    let company = &handoff.company;
+    for field in CompanyField::ALL {
+        if field == CompanyField::CountryRegion {
+            // The site lists countries by code.
+            put(field.key(), company.country_region().code().to_owned());
+        } else if let Some(value) = company.get(field) {
+            put(field.key(), value.to_owned());
+        }
+    }
+    let task = match &handoff.request {
+        Request::Activate(r) => {
+            put("product_id", r.product_id.to_string());
+            "activate"
+        }
+        Request::Reactivate(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            put("product_id", r.product_id.to_string());
+            put("reason", r.reason.slug().to_owned());
+            "reactivate"
+        }
+        Request::Deactivate(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            "deactivate"
+        }
+        Request::InstallCals(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            license_fields(&r.license, &r.cals, &mut put);
+            "install-cals"
+        }
+        Request::MigrateCals(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            put("reason", r.reason.slug().to_owned());
+            if let Some(id) = r.source.license_server_id {
+                put("source_license_server_id", id.to_string());
+            }
+            put("source_os", r.source.os.slug().to_owned());
+            license_fields(&r.license, &r.cals, &mut put);
+            "manage-cals"
+        }
+    };
+    (task, fields)
+}
+
+fn license_fields(
+    license: &shared::vocab::LicenseProof,
+    cals: &shared::wire::CalRequest,
+    put: &mut impl FnMut(&str, String),
+) {
+    put("program", license.program().slug().to_owned());
+    match license.proof() {
+        Proof::LicenseCode(code) => put("license_code", code.to_string()),
+        Proof::OpenLicense {
+            authorization_number,
+            license_number,
+        } => {
+            put("authorization_number", authorization_number.to_string());
+            put("license_number", license_number.to_string());
+        }
+        Proof::AgreementNumber(number) => put("agreement_number", number.to_string()),
+    }
+    put("product_version", cals.product_version.slug().to_owned());
+    put("license_type", cals.license_type.slug().to_owned());
+    put("quantity", cals.quantity.to_string());
 }

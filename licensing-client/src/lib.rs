@@ -14,6 +14,7 @@
 //! - [`handoff`]: the web browser and telephone methods, and the [`Operator`] they ask;
 //! - [`migration`]: sources, the reminder to remove CALs by hand, giving CALs up;
 //! - [`web`]: the web method without a person: the library fills in the site's forms;
+//! - [`telephone`]: the telephone method without a person: the library holds the call;
 //! - [`peer`] and [`daemon`]: license servers talking to each other.
 //!
 //! ```no_run
@@ -46,6 +47,7 @@ pub mod peer;
 pub mod request;
 pub mod server;
 pub mod state;
+pub mod telephone;
 pub mod web;
 
 pub use error::{ClearinghouseError, EntryError, Error, SourceError, StateError};

@@ -466,7 +466,9 @@ impl LicenseServer {
                 return self.send_automatic(address, request, operator).await;
             }
             ConnectionMethod::WebBrowser => Desk::web(&address),
-            ConnectionMethod::Telephone => Desk::telephone(state.identity.company.country_region()),
+            ConnectionMethod::Telephone => {
+                Desk::telephone(state.identity.company.country_region(), &address)
+            }
         };
         let target = state.activation.license_server_id();
         let company = state.identity.company.clone();

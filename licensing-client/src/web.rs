@@ -5,12 +5,9 @@
 
 use std::time::Duration;
 
-use shared::vocab::{CompanyField, Proof, Term};
-
 use crate::error::Error;
 use crate::handoff::{Desk, Handoff, Operator};
 use crate::migration::Reminder;
-use crate::request::Request;
 
 /// The most pages a task has, verification page included; a site that asks for more is
 /// not the licensing site.
@@ -108,7 +105,7 @@ impl WebSite {
             Some((base, query)) => (base.trim_end_matches('/'), format!("?{query}")),
             None => (url.trim_end_matches('/'), String::new()),
         };
-        let (task, mut fields) = form_fields(handoff);
+        let (task, mut fields) = handoff.answers();
         let join = if query.is_empty() { '?' } else { '&' };
         let start = format!("{base}/start{query}{join}task={task}");
         let response = self.http.get(&start).send().await.map_err(unreachable)?;
@@ -211,75 +208,6 @@ async fn read(response: reqwest::Response) -> Result<Page, Error> {
     let status = response.status();
     let html = response.text().await.map_err(unreachable)?;
     Ok(Page { status, html })
-}
-
-/// The site's task for a request, and the fields its forms ask for.
-fn form_fields(handoff: &Handoff) -> (&'static str, Vec<(String, String)>) {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut put = |name: &str, value: String| fields.push((name.to_owned(), value));
-    let company = &handoff.company;
-    for field in CompanyField::ALL {
-        if field == CompanyField::CountryRegion {
-            // The site lists countries by code.
-            put(field.key(), company.country_region().code().to_owned());
-        } else if let Some(value) = company.get(field) {
-            put(field.key(), value.to_owned());
-        }
-    }
-    let task = match &handoff.request {
-        Request::Activate(r) => {
-            put("product_id", r.product_id.to_string());
-            "activate"
-        }
-        Request::Reactivate(r) => {
-            put("license_server_id", r.license_server_id.to_string());
-            put("product_id", r.product_id.to_string());
-            put("reason", r.reason.slug().to_owned());
-            "reactivate"
-        }
-        Request::Deactivate(r) => {
-            put("license_server_id", r.license_server_id.to_string());
-            "deactivate"
-        }
-        Request::InstallCals(r) => {
-            put("license_server_id", r.license_server_id.to_string());
-            license_fields(&r.license, &r.cals, &mut put);
-            "install-cals"
-        }
-        Request::MigrateCals(r) => {
-            put("license_server_id", r.license_server_id.to_string());
-            put("reason", r.reason.slug().to_owned());
-            if let Some(id) = r.source.license_server_id {
-                put("source_license_server_id", id.to_string());
-            }
-            put("source_os", r.source.os.slug().to_owned());
-            license_fields(&r.license, &r.cals, &mut put);
-            "manage-cals"
-        }
-    };
-    (task, fields)
-}
-
-fn license_fields(
-    license: &shared::vocab::LicenseProof,
-    cals: &shared::wire::CalRequest,
-    put: &mut impl FnMut(&str, String),
-) {
-    put("program", license.program().slug().to_owned());
-    match license.proof() {
-        Proof::LicenseCode(code) => put("license_code", code.to_string()),
-        Proof::OpenLicense {
-            authorization_number,
-            license_number,
-        } => {
-            put("authorization_number", authorization_number.to_string());
-            put("license_number", license_number.to_string());
-        }
-        Proof::AgreementNumber(number) => put("agreement_number", number.to_string()),
-    }
-    put("product_version", cals.product_version.slug().to_owned());
-    put("license_type", cals.license_type.slug().to_owned());
-    put("quantity", cals.quantity.to_string());
 }
 
 /// An [`Operator`] that fills in the web site's forms itself and answers every reminder

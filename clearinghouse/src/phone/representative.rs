@@ -107,7 +107,7 @@ impl<'a> Call<'a> {
                     "confirm",
                     "go-ahead",
                     "Shall I process this request now? (yes or no)",
-                    |t| yes_or_no(t),
+                    yes_or_no,
                 )
                 .await?;
             if !go {
@@ -256,7 +256,8 @@ impl<'a> Call<'a> {
             Task::ALL[1].slug()
         );
         self.ask("purpose", "purpose of your call", &question, |text| {
-            purpose(text).ok_or_else(|| "choose one of the purposes by its number".to_owned())
+            purpose(text)
+                .ok_or_else(|| "choose one of the purposes, by its number or its words".to_owned())
         })
         .await
     }
@@ -526,9 +527,26 @@ impl<'a> Call<'a> {
     }
 }
 
-/// The purpose named by its number, its slug, or a word of it.
+/// The purpose named by its number, its slug, the words it was offered in (or their
+/// beginning), or a word for it.
 fn purpose(text: &str) -> Option<Task> {
-    let text = text.trim().to_lowercase().replace([' ', '_'], "-");
+    let words = |text: &str| -> String {
+        let kept: String = text
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect();
+        kept.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let said = words(text);
+    if said.len() >= 6
+        && let Some(task) = Task::ALL
+            .into_iter()
+            .find(|t| words(t.title()).starts_with(&said))
+    {
+        return Some(task);
+    }
+    let text = said.replace(' ', "-");
     if let Ok(n) = text.parse::<usize>() {
         return Task::ALL.get(n.checked_sub(1)?).copied();
     }
@@ -557,5 +575,26 @@ fn yes_or_no(text: &str) -> Result<bool, String> {
         "yes" | "y" | "yeah" | "ok" => Ok(true),
         "no" | "n" => Ok(false),
         _ => Err("please answer yes or no".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_purpose_is_understood_by_its_number_its_words_or_its_slug() {
+        assert_eq!(purpose("2"), Some(Task::Install));
+        assert_eq!(
+            purpose("Install client access licenses"),
+            Some(Task::Install)
+        );
+        assert_eq!(purpose("manage CALs"), Some(Task::Migrate));
+        assert_eq!(purpose("activate a license server"), Some(Task::Activate));
+        assert_eq!(purpose("reactivate"), Some(Task::Reactivate));
+        assert_eq!(purpose("recover-cals"), Some(Task::Recover));
+        assert_eq!(purpose("7"), None);
+        assert_eq!(purpose("0"), None);
+        assert_eq!(purpose("a license"), None);
     }
 }

@@ -186,6 +186,10 @@ pub struct FlowArgs {
     /// Web method: fill in the licensing web site's forms without a person.
     #[arg(long, conflicts_with = "id")]
     pub fill_forms: bool,
+    /// Telephone method: call the Clearinghouse's phone line and hold the whole call
+    /// without a person.
+    #[arg(long, conflicts_with_all = ["id", "fill_forms"])]
+    pub hold_call: bool,
     /// Automatic method: attempts before giving up.
     #[arg(long, default_value_t = 6)]
     pub attempts: u32,

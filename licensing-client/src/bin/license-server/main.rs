@@ -5,6 +5,7 @@
 //! flags alone otherwise. Exit codes are listed in `--help`.
 
 mod args;
+mod dial;
 mod operator;
 mod output;
 
@@ -49,7 +50,8 @@ impl From<Error> for Failure {
                 ClearinghouseError::NoAnswer { .. } | ClearinghouseError::Unexpected(_),
             )
             | Error::Source(SourceError::Unreachable { .. })
-            | Error::WebSiteUnreachable(_) => Exit::NoAnswer,
+            | Error::WebSiteUnreachable(_)
+            | Error::PhoneLineUnreachable(_) => Exit::NoAnswer,
             Error::Cancelled(_) => Exit::Stopped,
             Error::State(_) | Error::Serve { .. } => Exit::State,
             _ => Exit::Refused,

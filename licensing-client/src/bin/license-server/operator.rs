@@ -7,6 +7,8 @@ use dialoguer::{Confirm, Input, Select};
 use indicatif::{ProgressBar, ProgressStyle};
 use licensing_client::automatic::Progress;
 use licensing_client::id::GROUPS;
+use licensing_client::state::ClearinghouseAddress;
+use licensing_client::telephone::Telephone;
 use licensing_client::vocab::Term;
 use licensing_client::web::WebSite;
 use licensing_client::{Desk, Error, Handoff, Operator, Reminder};
@@ -22,6 +24,7 @@ pub struct CliOperator {
     json: bool,
     id: Option<String>,
     fill_forms: bool,
+    hold_call: bool,
     confirm_removal: bool,
     spinner: Option<ProgressBar>,
 }
@@ -34,6 +37,7 @@ impl CliOperator {
             json: output.json,
             id: flow.id.clone(),
             fill_forms: flow.fill_forms,
+            hold_call: flow.hold_call,
             confirm_removal,
             spinner: None,
         }
@@ -63,6 +67,7 @@ impl CliOperator {
                 desk,
                 country,
                 international,
+                ..
             } => {
                 let line = if *international {
                     format!("the {desk} desk: there is no local number for {country}")
@@ -97,6 +102,12 @@ impl Operator for CliOperator {
             }
             return WebSite::default().complete(handoff).await.map(Some);
         }
+        if self.hold_call && matches!(handoff.desk, Desk::Telephone { .. }) {
+            if !self.json {
+                eprintln!("Calling the Microsoft Clearinghouse's phone line...");
+            }
+            return Telephone::default().call(handoff).await.map(Some);
+        }
         self.show_handoff(handoff);
         let expects = handoff.expects();
         if !self.interactive {
@@ -104,6 +115,9 @@ impl Operator for CliOperator {
                 "Run the same command again with --id <{expects}> once you have the {expects}."
             );
             return Ok(None);
+        }
+        if let Desk::Telephone { clearinghouse, .. } = &handoff.desk {
+            offer_to_dial(clearinghouse).await;
         }
         Ok(by_group(handoff))
     }
@@ -156,6 +170,31 @@ impl Operator for CliOperator {
                 spinner.set_message(format!("{reason}; retrying in {delay:.1?}"));
             }
         }
+    }
+}
+
+/// Offers to connect the terminal to the simulated phone line, and holds the call there.
+async fn offer_to_dial(clearinghouse: &ClearinghouseAddress) {
+    let dial = Confirm::new()
+        .with_prompt(
+            "Dial the simulated line now? (this terminal becomes the call; say bye to hang up)",
+        )
+        .default(true)
+        .interact()
+        .unwrap_or(false);
+    if !dial {
+        return;
+    }
+    let line = match Telephone::default().line(clearinghouse).await {
+        Ok(line) => line,
+        Err(e) => {
+            eprintln!("{e}. Type the ID if you have it from another call.");
+            return;
+        }
+    };
+    let outcome = tokio::task::spawn_blocking(move || crate::dial::call(&line)).await;
+    if let Ok(Err(e)) = outcome {
+        eprintln!("The call failed: {e}. Type the ID if you have it from another call.");
     }
 }
 

@@ -172,6 +172,7 @@ impl Output {
                 desk,
                 country,
                 international,
+                ..
             } => json!({
                 "method": "telephone",
                 "number": number,

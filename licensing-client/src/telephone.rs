@@ -1,0 +1,255 @@
+//! The telephone method without a person: the library calls the Clearinghouse's phone
+//! line and holds the whole call itself, answering each question of the representative by
+//! its tag and slot (see `docs/phone-line.md`), and returns the ID read out to it. Scripts
+//! and tests run the telephone method end to end this way.
+//!
+//! The line's address comes from the Clearinghouse (`GET /api/v1/phone-lines`); the
+//! number dialled is the one the license server shows for its country/region.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use shared::wire::PhoneLines;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::error::Error;
+use crate::handoff::{Desk, Handoff, Operator};
+use crate::migration::Reminder;
+use crate::state::ClearinghouseAddress;
+
+/// The most lines a call takes before it is taken for a line that never ends.
+const MAX_LINES: usize = 2_000;
+
+/// A caller of the Clearinghouse's phone line.
+#[derive(Debug, Clone)]
+pub struct Telephone {
+    http: reqwest::Client,
+    /// How long the representative may take to say the next line.
+    wait: Duration,
+}
+
+impl Default for Telephone {
+    fn default() -> Self {
+        Telephone::new(Duration::from_secs(10))
+    }
+}
+
+impl Telephone {
+    /// A caller that waits at most `wait` for each line of the representative.
+    pub fn new(wait: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(wait)
+            .build()
+            .unwrap_or_default();
+        Telephone { http, wait }
+    }
+
+    /// Where the phone line of the Clearinghouse at `address` answers (`host:port`).
+    pub async fn line(&self, address: &ClearinghouseAddress) -> Result<String, Error> {
+        let url = format!(
+            "{}{}/phone-lines",
+            address.url.trim_end_matches('/'),
+            shared::wire::API_BASE
+        );
+        let unreachable = |e: reqwest::Error| {
+            Error::PhoneLineUnreachable(format!("cannot ask {url} where the line is: {e}"))
+        };
+        let response = self.http.get(&url).send().await.map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(Error::PhoneLineUnreachable(format!(
+                "{url} answered {}",
+                response.status()
+            )));
+        }
+        let lines: PhoneLines = response.json().await.map_err(unreachable)?;
+        lines.line.ok_or_else(|| {
+            Error::PhoneLineUnreachable(
+                "the Clearinghouse runs without a phone line (it was started with --no-phone)"
+                    .into(),
+            )
+        })
+    }
+
+    /// Calls the Clearinghouse for `handoff`, holds the whole call, and returns the ID
+    /// the representative read out.
+    pub async fn call(&self, handoff: &Handoff) -> Result<String, Error> {
+        let Desk::Telephone {
+            number,
+            clearinghouse,
+            ..
+        } = &handoff.desk
+        else {
+            return Err(Error::PhoneLine(
+                "this handoff is for the web site, not the telephone".into(),
+            ));
+        };
+        let line = self.line(clearinghouse).await?;
+        let stream = tokio::time::timeout(self.wait, TcpStream::connect(&line))
+            .await
+            .map_err(|_| Error::PhoneLineUnreachable(format!("{line} did not answer")))?
+            .map_err(|e| Error::PhoneLineUnreachable(format!("{line}: {e}")))?;
+        let (task, fields) = handoff.answers();
+        let mut answers: HashMap<String, String> = fields.into_iter().collect();
+        answers.insert("number".into(), number.clone());
+        answers.insert(
+            "tenant".into(),
+            clearinghouse.tenant.clone().unwrap_or_default(),
+        );
+        answers.insert("purpose".into(), task.to_owned());
+        answers.insert("confirm".into(), "yes".into());
+        self.hold(stream, &answers).await
+    }
+
+    async fn hold(
+        &self,
+        stream: TcpStream,
+        answers: &HashMap<String, String>,
+    ) -> Result<String, Error> {
+        let (reader, mut writer) = stream.into_split();
+        let mut lines = BufReader::new(reader).lines();
+        let mut read_out: Vec<String> = Vec::new();
+        let mut done = false;
+        for _ in 0..MAX_LINES {
+            let line = match tokio::time::timeout(self.wait, lines.next_line()).await {
+                Err(_) => {
+                    return Err(Error::PhoneLine(format!(
+                        "the representative said nothing for {:?}",
+                        self.wait
+                    )));
+                }
+                Ok(Err(e)) => return Err(Error::PhoneLine(format!("the line failed: {e}"))),
+                Ok(Ok(None)) if done => return Ok(read_out.join("-")),
+                Ok(Ok(None)) => {
+                    return Err(Error::PhoneLine(
+                        "the call ended before an ID was read out".into(),
+                    ));
+                }
+                Ok(Ok(Some(line))) => line,
+            };
+            let (tag, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+            let (slot, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            let reply = match tag {
+                "ASK" => answer(answers, slot)?,
+                "READ" => {
+                    read_out.push(text.trim().to_owned());
+                    "ok".to_owned()
+                }
+                "DONE" => {
+                    done = true;
+                    continue;
+                }
+                "SORRY" => {
+                    // What was answered came from a request checked before the call: the
+                    // representative refuses the request itself. Hang up.
+                    let _ = writer.write_all(b"bye\n").await;
+                    return Err(Error::Representative {
+                        slot: slot.to_owned(),
+                        said: text.to_owned(),
+                    });
+                }
+                "BYE" if done => return Ok(read_out.join("-")),
+                "BYE" | "BUSY" => return Err(Error::PhoneLine(rest.to_owned())),
+                _ => continue,
+            };
+            writer
+                .write_all(format!("{reply}\n").as_bytes())
+                .await
+                .map_err(|e| Error::PhoneLine(format!("the line failed: {e}")))?;
+        }
+        Err(Error::PhoneLine(format!(
+            "the call went on for more than {MAX_LINES} lines"
+        )))
+    }
+}
+
+/// The answer to the question asked under `slot`: a field's value, one group of an ID
+/// (`license_server_id.3`), or whether an optional ID is known (`source_license_server_id.known`).
+fn answer(answers: &HashMap<String, String>, slot: &str) -> Result<String, Error> {
+    if let Some(value) = answers.get(slot) {
+        return Ok(value.clone());
+    }
+    let Some((name, part)) = slot.rsplit_once('.') else {
+        // An optional field the request leaves empty.
+        return Ok(String::new());
+    };
+    let value = answers.get(name);
+    if part == "known" {
+        return Ok(if value.is_some() { "yes" } else { "no" }.to_owned());
+    }
+    let group = part
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| value?.split('-').nth(n.checked_sub(1)?));
+    group.map(str::to_owned).ok_or_else(|| {
+        Error::PhoneLine(format!(
+            "the representative asked for {slot:?}, which this request has no answer to"
+        ))
+    })
+}
+
+/// An [`Operator`] that holds the telephone calls itself.
+pub struct CallHolder {
+    phone: Telephone,
+    confirm_reminders: bool,
+}
+
+impl CallHolder {
+    /// A caller that confirms reminders to remove CALs by hand if `confirm_reminders`.
+    pub fn new(confirm_reminders: bool) -> Self {
+        CallHolder {
+            phone: Telephone::default(),
+            confirm_reminders,
+        }
+    }
+}
+
+impl Operator for CallHolder {
+    async fn obtain(&mut self, handoff: &Handoff) -> Result<Option<String>, Error> {
+        self.phone.call(handoff).await.map(Some)
+    }
+
+    async fn confirm(&mut self, _reminder: &Reminder) -> bool {
+        self.confirm_reminders
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers() -> HashMap<String, String> {
+        HashMap::from([(
+            "license_server_id".to_owned(),
+            "11111-22222-33333-44444-55555-66666-77777".to_owned(),
+        )])
+    }
+
+    #[test]
+    fn a_group_slot_is_answered_with_that_group() {
+        assert_eq!(answer(&answers(), "license_server_id.3").unwrap(), "33333");
+    }
+
+    #[test]
+    fn an_optional_id_is_known_only_when_the_request_has_it() {
+        assert_eq!(
+            answer(&answers(), "license_server_id.known").unwrap(),
+            "yes"
+        );
+        assert_eq!(
+            answer(&answers(), "source_license_server_id.known").unwrap(),
+            "no"
+        );
+    }
+
+    #[test]
+    fn a_group_the_request_lacks_is_an_error_not_a_guess() {
+        assert!(answer(&answers(), "source_license_server_id.2").is_err());
+        assert!(answer(&answers(), "license_server_id.8").is_err());
+    }
+
+    #[test]
+    fn a_field_the_request_leaves_empty_is_answered_empty() {
+        assert_eq!(answer(&answers(), "email").unwrap(), "");
+    }
+}
