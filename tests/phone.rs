@@ -84,6 +84,52 @@ async fn a_cal_installation_by_phone_issues_the_key_pack_read_out() {
 }
 
 #[tokio::test]
+async fn cals_lost_in_a_restore_are_recovered_by_phone_without_creating_cals() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    app.install_ok(server, select_4412903(), cals("2019", "per-device", 10))
+        .await;
+    let before = app.audit("default").await;
+    let mut caller = Caller::dial_for(&app, "recover CALs").await;
+    caller
+        .give_id("license_server_id", &server.to_string())
+        .await;
+    caller.answer("ASK program", "select").await;
+    caller.answer("ASK agreement_number", "4412903").await;
+    caller.answer("ASK product_version", "2019").await;
+    caller.answer("ASK license_type", "per-device").await;
+    caller.answer("ASK quantity", "10").await;
+    caller.answer("ASK confirm", "yes").await;
+    let key_pack = caller.take_id().await;
+
+    let status = app.status(server).await;
+    let records = status["key_packs"].as_array().unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|k| k["key_pack_id"] == key_pack.as_str())
+    );
+    let after = app.audit("default").await;
+    assert!(after.ok);
+    assert_eq!(after.purchased, before.purchased);
+    assert_eq!(after.allocated, before.allocated, "no CAL was created");
+}
+
+#[tokio::test]
+async fn a_license_server_deactivated_by_phone_is_given_a_confirmation_code() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut caller = Caller::dial_for(&app, "5").await;
+    caller
+        .give_id("license_server_id", &server.to_string())
+        .await;
+    caller.answer("ASK confirm", "yes").await;
+    let line = caller.until("READ").await;
+    assert!(line.starts_with("READ confirmation_code.1 "), "{line}");
+    assert_eq!(app.status(server).await["status"], "deactivated");
+}
+
+#[tokio::test]
 async fn each_group_is_read_back_and_a_misheard_group_is_asked_again() {
     let mut app = TestApp::spawn().await;
     let product = app.product_id().to_string();

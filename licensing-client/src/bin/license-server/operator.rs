@@ -203,7 +203,7 @@ async fn offer_to_dial(clearinghouse: &ClearinghouseAddress) {
 fn by_group(handoff: &Handoff) -> Option<String> {
     let expects = handoff.expects();
     let from = match handoff.desk {
-        Desk::Telephone { .. } => "the representative reads",
+        Desk::Telephone { .. } => "the representative read out",
         Desk::Web { .. } => "the web site shows",
     };
     eprintln!(
