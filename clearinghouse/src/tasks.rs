@@ -554,6 +554,15 @@ pub fn command(task: Task, form: &Form) -> Result<Command, (usize, Vec<FieldErro
     built().map_err(|e| (0, vec![e]))
 }
 
+/// The step and field a ledger refusal names, if it names one of the task's fields.
+pub fn at_fault(
+    task: Task,
+    form: &Form,
+    problem: &shared::wire::Problem,
+) -> Option<(usize, Field)> {
+    locate(task, form, problem.field.as_deref()?)
+}
+
 /// The page and field a ledger error about API field `api` belongs to.
 pub fn locate(task: Task, form: &Form, api: &str) -> Option<(usize, Field)> {
     let program = program(form);

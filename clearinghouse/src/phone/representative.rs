@@ -158,22 +158,16 @@ impl<'a> Call<'a> {
                         .await?;
                     return Ok(());
                 }
-                Err(problem) => {
-                    let located = problem
-                        .field
-                        .as_deref()
-                        .and_then(|f| tasks::locate(task, &form, f));
-                    match located {
-                        Some((_, field)) => {
-                            self.sorry(field.name(), &problem.detail).await?;
-                            form.remove(field.name());
-                        }
-                        None => {
-                            self.sorry("request", &problem.detail).await?;
-                            return Err(Ended::Refused);
-                        }
+                Err(problem) => match tasks::at_fault(task, &form, &problem) {
+                    Some((_, field)) => {
+                        self.sorry(field.name(), &problem.detail).await?;
+                        form.remove(field.name());
                     }
-                }
+                    None => {
+                        self.sorry("request", &problem.detail).await?;
+                        return Err(Ended::Refused);
+                    }
+                },
             }
         }
     }

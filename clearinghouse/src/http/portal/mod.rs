@@ -270,19 +270,13 @@ async fn advance(
                         let markup = pages::result(&frame, task, &id, &details);
                         visit.answer(StatusCode::OK, markup)
                     }
-                    Err(problem) => {
-                        let located = problem
-                            .field
-                            .as_deref()
-                            .and_then(|f| tasks::locate(task, &form, f));
-                        match located {
-                            Some((at, field)) => show_step(at, &[(field, problem.detail)]),
-                            None => {
-                                let markup = pages::verify(&frame, &filling, Some(&problem.detail));
-                                visit.answer(StatusCode::UNPROCESSABLE_ENTITY, markup)
-                            }
+                    Err(problem) => match tasks::at_fault(task, &form, &problem) {
+                        Some((at, field)) => show_step(at, &[(field, problem.detail)]),
+                        None => {
+                            let markup = pages::verify(&frame, &filling, Some(&problem.detail));
+                            visit.answer(StatusCode::UNPROCESSABLE_ENTITY, markup)
                         }
-                    }
+                    },
                 }
             }
         },
