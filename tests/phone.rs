@@ -210,6 +210,8 @@ async fn a_caller_who_hangs_up_before_the_go_ahead_is_issued_nothing() {
     // A later call is answered: the line did not wait for the one that hung up.
     let mut later = Caller::dial(&app).await;
     later.until("ASK number").await;
+    // Give a wrongly early submission time to land before looking.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(app.held(server).await, 0);
     let journal: Value = ok(app
         .control(reqwest::Method::GET, "default", "/journal", None)
@@ -265,6 +267,96 @@ async fn a_line_that_is_not_text_ends_the_call() {
     .unwrap();
     let last = heard.lines().last().unwrap();
     assert!(last.starts_with("BYE noise "), "{heard}");
+}
+
+#[tokio::test]
+async fn a_caller_who_keeps_asking_for_a_repeat_is_not_held_forever() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut caller = Caller::dial_for(&app, "install-cals").await;
+    install_up_to_quantity(&mut caller, server).await;
+    caller.answer("ASK quantity", "3").await;
+    caller.answer("ASK confirm", "yes").await;
+    for _ in 0..5 {
+        caller.answer("READ key_pack_id.1", "repeat").await;
+    }
+    let rest = caller.rest_of_the_call().await;
+    let bye = rest.last().unwrap();
+    assert!(
+        bye.starts_with("BYE tries ") && bye.contains("stays issued"),
+        "{rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_call_ends_when_it_has_lasted_the_longest_a_call_may() {
+    let app = app_with_phone(PhoneSettings {
+        longest_call: Duration::from_millis(400),
+        ..PhoneSettings::default()
+    })
+    .await;
+    let mut caller = Caller::dial(&app).await;
+    caller.answer("ASK number", UK_NUMBER).await;
+    // Then silence: well within the idle timeout, but past the longest call.
+    caller.answer("ASK tenant", "").await;
+    let rest = caller.rest_of_the_call().await;
+    assert!(
+        rest.last().unwrap().starts_with("BYE too-long "),
+        "{rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_request_asked_again_on_another_call_is_asked_afresh() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    // An agreement the tenant does not have yet.
+    async fn ask_for_ten(caller: &mut Caller, server: LicenseServerId) {
+        caller
+            .give_id("license_server_id", &server.to_string())
+            .await;
+        caller.answer("ASK program", "select").await;
+        caller.answer("ASK first_name", "Ada").await;
+        caller.answer("ASK last_name", "Lovelace").await;
+        caller.answer("ASK company", "Analytical Engines Ltd").await;
+        caller.answer("ASK country_region", "GB").await;
+        caller.skip_until("ASK agreement_number").await;
+        caller.say("7777777").await;
+        caller.answer("ASK product_version", "2019").await;
+        caller.answer("ASK license_type", "per-device").await;
+        caller.answer("ASK quantity", "10").await;
+        caller.answer("ASK confirm", "yes").await;
+    }
+    let mut first = Caller::dial_for(&app, "install-cals").await;
+    ask_for_ten(&mut first, server).await;
+    let sorry = first.until("SORRY").await;
+    assert!(sorry.contains("7777777"), "{sorry}");
+    first.until("ASK").await;
+    first.say("bye").await;
+    first.rest_of_the_call().await;
+
+    // The agreement bought meanwhile: the same request now succeeds.
+    let purchase = serde_json::json!({
+        "license": {"program": "select", "agreement_number": "7777777"},
+        "cals": [cals("2019", "per-device", 10)],
+    });
+    let added = app
+        .control(
+            reqwest::Method::POST,
+            "default",
+            "/purchases",
+            Some(purchase),
+        )
+        .await;
+    assert!(
+        added.status().is_success(),
+        "{}",
+        added.text().await.unwrap()
+    );
+    let mut second = Caller::dial_for(&app, "install-cals").await;
+    ask_for_ten(&mut second, server).await;
+    second.take_id().await;
+    assert_eq!(app.held(server).await, 10);
 }
 
 #[tokio::test]

@@ -47,6 +47,12 @@ impl Telephone {
 
     /// Where the phone line of the Clearinghouse at `address` answers (`host:port`).
     pub async fn line(&self, address: &ClearinghouseAddress) -> Result<String, Error> {
+        let lines = self.directory(address).await?;
+        reachable(address, &lines)
+    }
+
+    /// The Clearinghouse's desks and where its phone line answers, as it tells them.
+    pub async fn directory(&self, address: &ClearinghouseAddress) -> Result<PhoneLines, Error> {
         let url = format!(
             "{}{}/phone-lines",
             address.url.trim_end_matches('/'),
@@ -62,13 +68,7 @@ impl Telephone {
                 response.status()
             )));
         }
-        let lines: PhoneLines = response.json().await.map_err(unreachable)?;
-        lines.line.ok_or_else(|| {
-            Error::PhoneLineUnreachable(
-                "the Clearinghouse runs without a phone line (it was started with --no-phone)"
-                    .into(),
-            )
-        })
+        response.json().await.map_err(unreachable)
     }
 
     /// Calls the Clearinghouse for `handoff`, holds the whole call, and returns the ID
@@ -76,6 +76,7 @@ impl Telephone {
     pub async fn call(&self, handoff: &Handoff) -> Result<String, Error> {
         let Desk::Telephone {
             number,
+            country,
             clearinghouse,
             ..
         } = &handoff.desk
@@ -84,7 +85,16 @@ impl Telephone {
                 "this handoff is for the web site, not the telephone".into(),
             ));
         };
-        let line = self.line(clearinghouse).await?;
+        let directory = self.directory(clearinghouse).await?;
+        let line = reachable(clearinghouse, &directory)?;
+        // A lab may give the Clearinghouse desks of its own: dial the one it has for this
+        // country/region, which is what its representative answers.
+        let desk = directory
+            .desks
+            .iter()
+            .find(|d| d.countries.iter().any(|c| c == country.code()))
+            .or_else(|| directory.desks.iter().find(|d| d.countries.is_empty()));
+        let number = desk.map_or(number, |d| &d.number);
         let stream = tokio::time::timeout(self.wait, TcpStream::connect(&line))
             .await
             .map_err(|_| Error::PhoneLineUnreachable(format!("{line} did not answer")))?
@@ -160,6 +170,37 @@ impl Telephone {
         Err(Error::PhoneLine(format!(
             "the call went on for more than {MAX_LINES} lines"
         )))
+    }
+}
+
+/// The `host:port` to call the line on. A line bound to every interface, or to loopback
+/// while the Clearinghouse is reached at another host, is called at the Clearinghouse's
+/// host.
+fn reachable(address: &ClearinghouseAddress, lines: &PhoneLines) -> Result<String, Error> {
+    let Some(line) = &lines.line else {
+        return Err(Error::PhoneLineUnreachable(
+            "the Clearinghouse runs without a phone line (it was started with --no-phone)".into(),
+        ));
+    };
+    let Ok(bound) = line.parse::<std::net::SocketAddr>() else {
+        return Ok(line.clone());
+    };
+    let host = reqwest::Url::parse(&address.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned));
+    let local_host = |h: &str| {
+        h == "localhost"
+            || h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    match host {
+        Some(host)
+            if bound.ip().is_unspecified() || (bound.ip().is_loopback() && !local_host(&host)) =>
+        {
+            Ok(format!("{host}:{}", bound.port()))
+        }
+        _ => Ok(line.clone()),
     }
 }
 
@@ -246,6 +287,36 @@ mod tests {
     fn a_group_the_request_lacks_is_an_error_not_a_guess() {
         assert!(answer(&answers(), "source_license_server_id.2").is_err());
         assert!(answer(&answers(), "license_server_id.8").is_err());
+    }
+
+    fn at(url: &str, line: &str) -> String {
+        let address = ClearinghouseAddress {
+            url: url.into(),
+            tenant: None,
+        };
+        let lines = PhoneLines {
+            line: Some(line.into()),
+            desks: Vec::new(),
+        };
+        reachable(&address, &lines).unwrap()
+    }
+
+    #[test]
+    fn a_line_on_every_interface_is_called_at_the_clearinghouses_host() {
+        assert_eq!(
+            at("http://lab.example:8780", "0.0.0.0:8781"),
+            "lab.example:8781"
+        );
+        assert_eq!(
+            at("http://10.0.0.5:8780", "127.0.0.1:8781"),
+            "10.0.0.5:8781"
+        );
+        assert_eq!(
+            at("http://127.0.0.1:8780", "127.0.0.1:8781"),
+            "127.0.0.1:8781"
+        );
+        assert_eq!(at("http://localhost:8780", "127.0.0.1:9"), "127.0.0.1:9");
+        assert_eq!(at("http://10.0.0.5:8780", "10.0.0.6:8781"), "10.0.0.6:8781");
     }
 
     #[test]

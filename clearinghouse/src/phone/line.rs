@@ -72,7 +72,9 @@ pub enum Ended {
     },
     /// The Clearinghouse refused the request in a way the caller cannot fix on this call.
     Refused,
-    /// The line failed.
+    /// The call went on past the longest a call may last.
+    TooLong(Duration),
+    /// The line failed, or the caller stopped listening.
     Lost,
 }
 
@@ -103,10 +105,12 @@ impl Line {
             Some(slot) => format!("{} {slot} {text}\n", tag.as_str()),
             None => format!("{} {text}\n", tag.as_str()),
         };
-        self.writer
-            .write_all(line.as_bytes())
-            .await
-            .map_err(|_| Ended::Lost)
+        // A caller who stops reading fills the socket's buffers; past the idle timeout
+        // they count as gone.
+        match tokio::time::timeout(self.idle, self.writer.write_all(line.as_bytes())).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(Ended::Lost),
+        }
     }
 
     /// The caller's next line, trimmed.

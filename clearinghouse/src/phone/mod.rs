@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shared::vocab::PhoneBook;
 use tokio::net::TcpListener;
@@ -32,6 +32,8 @@ pub struct PhoneSettings {
     pub idle_timeout: Duration,
     /// How many calls are held at once; past it a caller hears that the line is busy.
     pub max_calls: usize,
+    /// The longest a call may last.
+    pub longest_call: Duration,
 }
 
 impl Default for PhoneSettings {
@@ -39,6 +41,7 @@ impl Default for PhoneSettings {
         PhoneSettings {
             idle_timeout: Duration::from_secs(120),
             max_calls: 256,
+            longest_call: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -51,9 +54,15 @@ pub struct Switchboard {
     settings: PhoneSettings,
     calls: AtomicU64,
     /// Requests whose ID was issued on a call that ended before it was read in full, by
-    /// tenant and request, with the exchange that issued it.
-    unfinished: Mutex<HashMap<(TenantName, String), String>>,
+    /// tenant and request: the exchange that issued it, and when.
+    unread: Mutex<HashMap<(TenantName, String), (String, Instant)>>,
 }
+
+/// How long an ID not read in full is kept for a call back: as long as the ledger keeps
+/// the answer of an idempotency key.
+const UNREAD_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
+/// The most IDs not read in full kept at once; past it the oldest is forgotten.
+const UNREAD_MOST: usize = 10_000;
 
 impl Switchboard {
     /// A switchboard over `ledger`, answering the numbers in `book`.
@@ -69,25 +78,42 @@ impl Switchboard {
             book,
             settings,
             calls: AtomicU64::new(0),
-            unfinished: Mutex::new(HashMap::new()),
+            unread: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The exchange to submit `request` under: that of an earlier call whose reading of
-    /// the same request's ID did not finish, else `exchange`. Noted as unfinished until
-    /// [`Switchboard::finished`].
-    fn unfinished(&self, tenant: &TenantName, request: &str, exchange: &str) -> String {
-        let mut unfinished = self.unfinished.lock().unwrap_or_else(|e| e.into_inner());
-        unfinished
-            .entry((tenant.clone(), request.to_owned()))
-            .or_insert_with(|| exchange.to_owned())
-            .clone()
+    /// The exchange of an earlier call on which an ID for the same request was issued
+    /// but not read in full: submitted under it again, the request gets that ID back.
+    fn unread_exchange(&self, tenant: &TenantName, request: &str) -> Option<String> {
+        let mut unread = self.unread.lock().unwrap_or_else(|e| e.into_inner());
+        unread.retain(|_, (_, at)| at.elapsed() < UNREAD_KEPT);
+        unread
+            .get(&(tenant.clone(), request.to_owned()))
+            .map(|(exchange, _)| exchange.clone())
     }
 
-    /// The ID of `request` was read in full.
-    fn finished(&self, tenant: &TenantName, request: &str) {
-        let mut unfinished = self.unfinished.lock().unwrap_or_else(|e| e.into_inner());
-        unfinished.remove(&(tenant.clone(), request.to_owned()));
+    /// The ID issued for `request` under `exchange` was not read in full.
+    fn unread(&self, tenant: &TenantName, request: &str, exchange: &str) {
+        let mut unread = self.unread.lock().unwrap_or_else(|e| e.into_inner());
+        if unread.len() >= UNREAD_MOST
+            && let Some(oldest) = unread
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(key, _)| key.clone())
+        {
+            unread.remove(&oldest);
+        }
+        unread.insert(
+            (tenant.clone(), request.to_owned()),
+            (exchange.to_owned(), Instant::now()),
+        );
+    }
+
+    /// The ID issued for `request` was read in full: a new call asking the same is a new
+    /// request.
+    fn read(&self, tenant: &TenantName, request: &str) {
+        let mut unread = self.unread.lock().unwrap_or_else(|e| e.into_inner());
+        unread.remove(&(tenant.clone(), request.to_owned()));
     }
 }
 

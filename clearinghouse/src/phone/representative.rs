@@ -27,7 +27,19 @@ pub struct Call<'a> {
     /// The call's number, which makes its idempotency keys its own.
     exchange: String,
     /// The ID issued on this call, once there is one.
-    issued: Option<String>,
+    issued: Option<Issued>,
+}
+
+/// An ID issued on a call, and the request it answers.
+struct Issued {
+    id: String,
+    tenant: TenantName,
+    /// The request, as the switchboard knows it.
+    request: String,
+    /// The exchange it was submitted under.
+    exchange: String,
+    /// Whether it was read out in full.
+    read: bool,
 }
 
 impl<'a> Call<'a> {
@@ -42,9 +54,27 @@ impl<'a> Call<'a> {
 
     /// Holds the call to its end, or to why it ended early, and says goodbye.
     pub async fn hold(mut self) -> Result<(), Ended> {
-        let outcome = self.converse().await;
+        let longest = self.board.settings.longest_call;
+        let outcome = match tokio::time::timeout(longest, self.converse()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Ended::TooLong(longest)),
+        };
+        if let Some(issued) = &self.issued
+            && !issued.read
+        {
+            // Nobody heard this ID in full: the same request on a later call gets it again.
+            self.board
+                .unread(&issued.tenant, &issued.request, &issued.exchange);
+        }
         let goodbye = match &outcome {
             Ok(()) => return Ok(()),
+            Err(Ended::TooLong(longest)) => Some((
+                "too-long",
+                format!(
+                    "This call has lasted {} minutes, the longest a call may, so I am ending it.",
+                    longest.as_secs() / 60
+                ),
+            )),
             Err(Ended::HungUp { said: false } | Ended::Lost) => None,
             Err(Ended::HungUp { said: true }) => Some(("hung-up", "Goodbye.".to_owned())),
             Err(Ended::Idle(idle)) => Some((
@@ -69,7 +99,9 @@ impl<'a> Call<'a> {
         };
         if let Some((slot, text)) = goodbye {
             let issued = match &self.issued {
-                Some(id) => format!(" The ID issued on this call, {id}, stays issued."),
+                Some(issued) => {
+                    format!(" The ID issued on this call, {}, stays issued.", issued.id)
+                }
                 None => " Nothing was issued on this call.".to_owned(),
             };
             // The caller may be gone already; there is no one to tell then.
@@ -99,6 +131,7 @@ impl<'a> Call<'a> {
         let task = self.ask_purpose().await?;
         let path = format!("tel:{}", desk.number);
         let mut form = Form::new();
+        let mut rounds = 0;
         loop {
             self.fill(task, &mut form).await?;
             self.read_back(task, &form).await?;
@@ -110,6 +143,13 @@ impl<'a> Call<'a> {
                     yes_or_no,
                 )
                 .await?;
+            rounds += 1;
+            if rounds > MAX_TRIES {
+                return Err(Ended::TooManyTries {
+                    slot: "request".into(),
+                    what: "details of the request settled".into(),
+                });
+            }
             if !go {
                 self.say("Then let's go through it again from the start.")
                     .await?;
@@ -128,8 +168,11 @@ impl<'a> Call<'a> {
             };
             // A call that ended while its ID was being read gave no one the ID: the same
             // request on a later call gets that ID again rather than a second one.
-            let pending = submission::key(ConnectionMethod::Telephone, "", &command);
-            let exchange = self.board.unfinished(&tenant, &pending, &self.exchange);
+            let request = submission::key(ConnectionMethod::Telephone, "", &command);
+            let exchange = self
+                .board
+                .unread_exchange(&tenant, &request)
+                .unwrap_or_else(|| self.exchange.clone());
             let reply = Submission {
                 tenant: &tenant,
                 command,
@@ -146,9 +189,18 @@ impl<'a> Call<'a> {
                             .await?;
                         return Err(Ended::Refused);
                     };
-                    self.issued = Some(id.clone());
+                    self.issued = Some(Issued {
+                        id: id.clone(),
+                        tenant: tenant.clone(),
+                        request: request.clone(),
+                        exchange,
+                        read: false,
+                    });
                     self.read_out(&answer, &id).await?;
-                    self.board.finished(&tenant, &pending);
+                    if let Some(issued) = &mut self.issued {
+                        issued.read = true;
+                    }
+                    self.board.read(&tenant, &request);
                     self.line
                         .say(
                             Tag::Bye,
@@ -494,20 +546,22 @@ impl<'a> Call<'a> {
             loop {
                 self.line.say(Tag::Read, Some(&slot), group).await?;
                 let answer = self.line.hear().await?.to_lowercase();
-                match answer.as_str() {
+                let repeat = match answer.as_str() {
                     "ok" | "okay" | "yes" | "got it" => break,
-                    "repeat" | "again" | "pardon" | "sorry" => {}
-                    _ => {
-                        tries += 1;
-                        if tries >= MAX_TRIES {
-                            return Err(Ended::TooManyTries {
-                                slot,
-                                what: what.to_owned(),
-                            });
-                        }
-                        self.sorry(&slot, "say ok when you have it, or repeat")
-                            .await?;
-                    }
+                    "repeat" | "again" | "pardon" | "sorry" => true,
+                    _ => false,
+                };
+                // Repeats are counted too, so a caller cannot keep the line forever.
+                tries += 1;
+                if tries >= MAX_TRIES {
+                    return Err(Ended::TooManyTries {
+                        slot,
+                        what: what.to_owned(),
+                    });
+                }
+                if !repeat {
+                    self.sorry(&slot, "say ok when you have it, or repeat")
+                        .await?;
                 }
             }
         }

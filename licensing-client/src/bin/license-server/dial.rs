@@ -19,7 +19,11 @@ pub fn call(line: &str) -> std::io::Result<()> {
             loop {
                 text.clear();
                 match stdin.lock().read_line(&mut text) {
-                    Ok(0) | Err(_) => break,
+                    // End of input (Ctrl-D): hang up.
+                    Ok(0) | Err(_) => {
+                        let _ = mouth.shutdown(std::net::Shutdown::Write);
+                        break;
+                    }
                     Ok(_) if ended.load(Ordering::SeqCst) => break,
                     Ok(_) => {
                         if mouth.write_all(text.as_bytes()).is_err() {
@@ -42,8 +46,11 @@ pub fn call(line: &str) -> std::io::Result<()> {
         let _ = std::io::stderr().flush();
     }
     ended.store(true, Ordering::SeqCst);
-    eprintln!("The call has ended. Press Enter to go on.");
-    // The typing thread waits for a line; Enter gives it one, and it sees the call ended.
+    if !typing.is_finished() {
+        // The typing thread waits for a line; Enter gives it one, and it sees the call
+        // ended.
+        eprintln!("The call has ended. Press Enter to go on.");
+    }
     let _ = typing.join();
     Ok(())
 }
