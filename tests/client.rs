@@ -293,11 +293,38 @@ async fn every_method_reason_and_reachability_migrates_the_cals_asked() {
 #[tokio::test]
 async fn a_reachable_source_older_than_2008_r2_brings_the_reminder_and_keeps_its_cals() {
     let lab = Lab::new().await;
-    let source = lab.source("OLD", WindowsServer::V2008).await;
+    // A Windows Server 2008 license server holds 2008 CALs (the version rule).
+    let source = lab.activated("OLD", WindowsServer::V2008).await;
+    let license: shared::vocab::LicenseProof =
+        serde_json::from_value(json!({"program": "select", "agreement_number": "4400017"}))
+            .unwrap();
+    let cals = cal_request(
+        ProductVersion::WindowsServer2008,
+        LicenseType::PerDevice,
+        30,
+    );
+    source
+        .install_cals(
+            license.clone(),
+            cals,
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
     let target = lab.activated("NEW", WindowsServer::V2022).await;
     let running = daemon(&source).await;
     let mut person = lab.person();
-    let migrated = replace_source(&target, &running, &mut person).await;
+    let migration = Migration {
+        reason: MigrationReason::SourceReplaced,
+        source: Source::Reachable(running.addr().to_string()),
+        license,
+        cals,
+    };
+    let migrated = target
+        .migrate_cals(migration, ConnectionMethod::Automatic, &mut person)
+        .await
+        .unwrap();
     assert_eq!(
         person.reminders[0].cause,
         ReminderCause::OlderThan2008R2 {
@@ -306,7 +333,7 @@ async fn a_reachable_source_older_than_2008_r2_brings_the_reminder_and_keeps_its
     );
     assert!(person.reminders[0].to_string().contains("manually"));
     assert_eq!(migrated.removed_from_source, None);
-    assert_eq!(local_total(&source), 40);
+    assert_eq!(local_total(&source), 30);
     running.stop().await;
 }
 

@@ -17,3 +17,4 @@ mod phone;
 mod portal;
 mod tenants;
 mod tidy;
+mod work;

@@ -1,6 +1,6 @@
 //! The license server as a daemon: other license servers reach it over HTTP to read its
 //! identity and key packs and, as migration targets, to have the CALs they received
-//! removed from it.
+//! removed from it; session hosts reach it to get CALs for the clients connecting to them.
 
 use std::net::SocketAddr;
 
@@ -9,7 +9,9 @@ use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::error::Error;
-use crate::peer::{INFO_PATH, PeerError, REMOVALS_PATH, RemoveCals, ServerInfo};
+use crate::peer::{
+    CONNECTIONS_PATH, ClientConnection, INFO_PATH, PeerError, REMOVALS_PATH, RemoveCals, ServerInfo,
+};
 use crate::server::LicenseServer;
 
 /// A running license server daemon.
@@ -38,6 +40,7 @@ impl Daemon {
                 }))
                 .route(INFO_PATH, web::get().to(info))
                 .route(REMOVALS_PATH, web::post().to(remove))
+                .route(CONNECTIONS_PATH, web::post().to(connect))
                 .default_service(web::to(|| async {
                     failure(
                         StatusCode::NOT_FOUND,
@@ -103,6 +106,24 @@ async fn remove(server: web::Data<LicenseServer>, body: web::Json<RemoveCals>) -
             };
             failure(status, e.to_string())
         }
+    }
+}
+
+async fn connect(
+    server: web::Data<LicenseServer>,
+    body: web::Json<ClientConnection>,
+) -> HttpResponse {
+    let asked = body.into_inner();
+    let server = server.into_inner();
+    let outcome = web::block(move || {
+        server.connect_client(&asked.client, asked.license_type, asked.session_host_os)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(grant)) => HttpResponse::Ok().json(grant),
+        Ok(Err(Error::State(e))) => failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e)) => failure(StatusCode::FORBIDDEN, e.to_string()),
+        Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

@@ -233,6 +233,18 @@ pub enum Error {
         /// What they said.
         said: String,
     },
+    /// CALs newer than the license server's operating system.
+    #[error("{0}; nothing was asked of the Clearinghouse")]
+    TooNew(#[from] crate::issuance::TooNew),
+    /// A client was refused a CAL.
+    #[error("{0}")]
+    Cal(#[from] crate::issuance::Refusal),
+    /// A CAL could not be revoked.
+    #[error("{0}")]
+    Revoke(#[from] crate::issuance::RevokeError),
+    /// The clock cannot be moved so.
+    #[error("{0}")]
+    BadClock(String),
     /// The person at the license server stopped the flow.
     #[error("stopped: {0}; nothing was changed")]
     Cancelled(String),

@@ -13,6 +13,8 @@
 //! - [`automatic`]: the automatic method (HTTP, retries under one idempotency key);
 //! - [`handoff`]: the web browser and telephone methods, and the [`Operator`] they ask;
 //! - [`migration`]: sources, the reminder to remove CALs by hand, giving CALs up;
+//! - [`issuance`]: CALs issued to clients (temporary, permanent, renewed, revoked) and the
+//!   version rule;
 //! - [`web`]: the web method without a person: the library fills in the site's forms;
 //! - [`telephone`]: the telephone method without a person: the library holds the call;
 //! - [`peer`] and [`daemon`]: license servers talking to each other.
@@ -42,6 +44,7 @@ pub mod automatic;
 pub mod daemon;
 mod error;
 pub mod handoff;
+pub mod issuance;
 pub mod migration;
 pub mod peer;
 pub mod request;

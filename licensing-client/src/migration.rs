@@ -10,7 +10,7 @@ use shared::vocab::{MigrationReason, WindowsServer};
 
 use crate::error::{EntryError, Error};
 use crate::peer::{CalsRemoved, ServerInfo};
-use crate::state::{Activation, EventLevel, Removal, ServerState, now};
+use crate::state::{Activation, EventLevel, Removal, ServerState};
 
 /// The source license server, as the person describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +181,7 @@ pub(crate) fn give_up_cals(
     state.removals.push(Removal {
         for_key_pack: *key_pack_id,
         taken,
-        at: now(),
+        at: state.now(),
     });
     let what = format!(
         "{} {} CALs ({})",

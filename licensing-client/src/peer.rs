@@ -14,6 +14,8 @@ use crate::state::{Activation, ServerState};
 pub const INFO_PATH: &str = "/v1/license-server";
 /// The path a target posts to, to have migrated CALs removed.
 pub const REMOVALS_PATH: &str = "/v1/license-server/removals";
+/// Where a session host asks for a CAL for a client that connects to it.
+pub const CONNECTIONS_PATH: &str = "/v1/license-server/connections";
 
 /// A key pack as other license servers see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +81,18 @@ pub struct RemoveCals {
     pub key_pack_id: KeyPackId,
 }
 
+/// A session host asks for a CAL for a client connecting to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConnection {
+    /// The device or user.
+    pub client: String,
+    /// The session host's licensing mode.
+    pub license_type: shared::vocab::LicenseType,
+    /// The session host's operating system.
+    pub session_host_os: shared::vocab::WindowsServer,
+}
+
 /// What the source removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalsRemoved {
@@ -141,6 +155,21 @@ impl Peer {
             .http
             .post(format!("{}{REMOVALS_PATH}", self.base))
             .json(request)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        self.read(response).await
+    }
+
+    /// Asks it, as a session host would, for a CAL for a client connecting.
+    pub async fn connect_client(
+        &self,
+        connection: &ClientConnection,
+    ) -> Result<crate::issuance::Grant, SourceError> {
+        let response = self
+            .http
+            .post(format!("{}{CONNECTIONS_PATH}", self.base))
+            .json(connection)
             .send()
             .await
             .map_err(|e| self.unreachable(&e))?;

@@ -6,11 +6,12 @@
 //! request reaches the Clearinghouse ([`Self::exchange`]); everything else is shared.
 
 use std::path::Path;
+use std::time::Duration;
 
 use rand::Rng;
 use shared::id::{ConfirmationCode, KeyPackId, LicenseServerId, ProductId};
 use shared::vocab::{
-    CompanyInfo, ConnectionMethod, LicenseProof, ReactivationReason, WindowsServer,
+    CompanyInfo, ConnectionMethod, LicenseProof, LicenseType, ReactivationReason, WindowsServer,
 };
 use shared::wire::{
     ActivateRequest, CalRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest,
@@ -20,12 +21,13 @@ use shared::wire::{
 use crate::automatic::{Clearinghouse, RetryPolicy};
 use crate::error::{ClearinghouseError, Error, SourceError};
 use crate::handoff::{Desk, Handoff, Operator};
+use crate::issuance::{self, Grant, IssuedCal, Revoked};
 use crate::migration::{self, Migration, Reminder, Source, SourceView};
 use crate::peer::{CalsRemoved, Peer, RemoveCals};
 use crate::request::{Reply, Request};
 use crate::state::{
     Activation, ClearinghouseAddress, EventLevel, Identity, InstalledKeyPack, KeyPackSource,
-    Pending, ServerState, StateDir, now,
+    Pending, ServerState, Stamp, StateDir,
 };
 
 /// What a license server is installed with.
@@ -146,6 +148,73 @@ impl LicenseServer {
         })
     }
 
+    /// A client connects through a session host running `host`: the CAL it gets, by the
+    /// rules in [`crate::issuance`], at the time on the license server's clock.
+    pub fn connect_client(
+        &self,
+        client: &str,
+        license_type: LicenseType,
+        host: WindowsServer,
+    ) -> Result<Grant, Error> {
+        // A refusal is logged too, so the state is kept whatever the outcome.
+        let outcome = self.state.update(|s| {
+            let now = s.clock();
+            Ok::<_, Error>(issuance::connect(
+                s,
+                client,
+                license_type,
+                host,
+                now,
+                &mut rand::rng(),
+            ))
+        })?;
+        Ok(outcome?)
+    }
+
+    /// Revokes the permanent Per Device CAL issued to `client`, within the revoke limit.
+    pub fn revoke_cal(&self, client: &str) -> Result<Revoked, Error> {
+        let outcome = self.state.update(|s| {
+            let now = s.clock();
+            Ok::<_, Error>(issuance::revoke(s, client, now))
+        })?;
+        Ok(outcome?)
+    }
+
+    /// The CALs issued to clients now (expired ones gone back to their key packs).
+    pub fn issued_cals(&self) -> Result<Vec<IssuedCal>, Error> {
+        self.state.update(|s| {
+            let now = s.clock();
+            issuance::expire(s, now);
+            Ok(s.issued.clone())
+        })
+    }
+
+    /// Moves the license server's clock forward by `by`, or to `to`; the time it shows
+    /// now. A clock only moves forward.
+    pub fn move_clock(&self, by: Option<Duration>, to: Option<Stamp>) -> Result<Stamp, Error> {
+        self.state.update(|s| {
+            let now = s.clock();
+            let forward = match (by, to) {
+                (Some(by), _) => by.as_secs(),
+                (None, Some(to)) if to >= now => to.0 - now.0,
+                (None, Some(to)) => {
+                    return Err(Error::BadClock(format!(
+                        "the license server's clock shows {now}; it moves only forward, not back to {to}"
+                    )));
+                }
+                (None, None) => return Ok(now),
+            };
+            s.clock_offset_secs = s.clock_offset_secs.saturating_add(forward);
+            let moved = s.clock();
+            s.log(
+                EventLevel::Information,
+                format!("the clock was moved forward to {moved}"),
+            );
+            issuance::expire(s, moved);
+            Ok(moved)
+        })
+    }
+
     /// A client for its Clearinghouse.
     pub fn clearinghouse(&self) -> Result<Clearinghouse, Error> {
         let state = self.state.read()?;
@@ -182,7 +251,7 @@ impl LicenseServer {
             &state.activation,
             Activation::Activated {
                 license_server_id: id,
-                since: now(),
+                since: state.now(),
             },
             format!("activated by the {method} method: license server ID {id}"),
         )?;
@@ -216,7 +285,7 @@ impl LicenseServer {
             &state.activation,
             Activation::Activated {
                 license_server_id: id,
-                since: now(),
+                since: state.now(),
             },
             format!("reactivated by the {method} method ({reason}): license server ID {current} replaced by {id}"),
         )?;
@@ -247,7 +316,7 @@ impl LicenseServer {
             Activation::Deactivated {
                 license_server_id: current,
                 confirmation_code: code,
-                since: now(),
+                since: state.now(),
             },
             format!("deactivated by the {method} method: confirmation code {code}"),
         )?;
@@ -288,6 +357,7 @@ impl LicenseServer {
     ) -> Result<InstalledKeyPack, Error> {
         let state = self.state.read()?;
         let target = activated(&state)?;
+        issuance::check_version(state.identity.os, cals.product_version)?;
         let program = license.program();
         let request = Request::InstallCals(InstallCalsRequest {
             license_server_id: target,
@@ -321,6 +391,7 @@ impl LicenseServer {
     ) -> Result<Migrated, Error> {
         let state = self.state.read()?;
         let target = activated(&state)?;
+        issuance::check_version(state.identity.os, migration.cals.product_version)?;
         let (source, peer) = match &migration.source {
             Source::Reachable(name) => {
                 let peer = Peer::new(name);
@@ -573,7 +644,7 @@ impl LicenseServer {
                 issued: 0,
                 source,
                 method,
-                installed_at: now(),
+                installed_at: s.now(),
             };
             s.pending.retain(|p| p.request != *asked.request);
             s.log(

@@ -8,7 +8,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use shared::id::{ConfirmationCode, KeyPackId, LicenseServerId, ProductId};
@@ -18,6 +18,7 @@ use shared::vocab::{
 };
 
 use crate::error::StateError;
+use crate::issuance::IssuedCal;
 use crate::request::Request;
 
 /// The file the state is kept in, inside the state directory.
@@ -226,6 +227,56 @@ pub enum EventLevel {
     Warning,
 }
 
+impl std::str::FromStr for EventLevel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_lowercase().as_str() {
+            "information" | "info" => Ok(EventLevel::Information),
+            "warning" | "warn" => Ok(EventLevel::Warning),
+            _ => Err(format!(
+                "{text:?} is not an event level: information or warning"
+            )),
+        }
+    }
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only this level.
+    pub level: Option<EventLevel>,
+    /// Only at or after this time.
+    pub since: Option<Stamp>,
+    /// Only those whose message contains this (case ignored).
+    pub contains: Option<String>,
+    /// Only the last this many that match.
+    pub last: Option<usize>,
+}
+
+impl EventFilter {
+    /// The events of `state` this filter keeps, oldest first.
+    pub fn apply<'a>(&self, state: &'a ServerState) -> Vec<&'a Event> {
+        let needle = self.contains.as_ref().map(|c| c.to_lowercase());
+        let kept: Vec<&Event> = state
+            .events
+            .iter()
+            .filter(|e| self.level.is_none_or(|l| e.level == l))
+            .filter(|e| {
+                self.since
+                    .is_none_or(|since| e.at.parse::<Stamp>().is_ok_and(|at| at >= since))
+            })
+            .filter(|e| {
+                needle
+                    .as_ref()
+                    .is_none_or(|n| e.message.to_lowercase().contains(n))
+            })
+            .collect();
+        let skip = self.last.map_or(0, |last| kept.len().saturating_sub(last));
+        kept.into_iter().skip(skip).collect()
+    }
+}
+
 /// A request to the Clearinghouse by the automatic method that has not had its answer:
 /// running the same request again reuses its idempotency key, so it is not applied twice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,6 +307,62 @@ pub struct ServerState {
     /// Its event log, oldest first.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// The CALs issued to clients, and those revoked that still count against the limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issued: Vec<IssuedCal>,
+    /// How far its clock runs ahead of the computer's, in seconds: a lab moves it forward
+    /// to show expiry and renewal without waiting.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clock_offset_secs: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A time, in whole seconds since the Unix epoch, written as RFC 3339.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(pub u64);
+
+impl Stamp {
+    /// `seconds` later.
+    pub fn plus(self, seconds: u64) -> Stamp {
+        Stamp(self.0.saturating_add(seconds))
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let time = UNIX_EPOCH + Duration::from_secs(self.0);
+        write!(f, "{}", humantime::format_rfc3339_seconds(time))
+    }
+}
+
+impl std::str::FromStr for Stamp {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let time = humantime::parse_rfc3339_weak(text.trim())
+            .map_err(|e| format!("{text:?} is not a time like 2027-01-31T09:00:00Z: {e}"))?;
+        let secs = time
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| format!("{text:?} is before 1970"))?
+            .as_secs();
+        Ok(Stamp(secs))
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl ServerState {
@@ -269,6 +376,8 @@ impl ServerState {
             removals: Vec::new(),
             pending: Vec::new(),
             events: Vec::new(),
+            issued: Vec::new(),
+            clock_offset_secs: 0,
         };
         let message = format!(
             "Remote Desktop Licensing installed on {} ({})",
@@ -278,10 +387,24 @@ impl ServerState {
         state
     }
 
+    /// The time on the license server's clock: the computer's, moved forward by the offset.
+    pub fn clock(&self) -> Stamp {
+        let computer = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Stamp(computer.saturating_add(self.clock_offset_secs))
+    }
+
+    /// The time on its clock, as the state records it.
+    pub fn now(&self) -> String {
+        self.clock().to_string()
+    }
+
     /// Adds an entry to the event log.
     pub fn log(&mut self, level: EventLevel, message: impl Into<String>) {
+        let at = self.now();
         self.events.push(Event {
-            at: now(),
+            at,
             level,
             message: message.into(),
         });
@@ -300,11 +423,6 @@ impl ServerState {
             .max()
             .map_or(1, |m| m + 1)
     }
-}
-
-/// The current time, as the state records it.
-pub fn now() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// A license server's state directory.

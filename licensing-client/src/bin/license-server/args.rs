@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use licensing_client::LicenseServer;
 use licensing_client::automatic::RetryPolicy;
 use licensing_client::id::LicenseServerId;
+use licensing_client::state::{EventLevel, Stamp};
 use licensing_client::vocab::{
     CompanyFields, ConnectionMethod, LicenseProgram, LicenseProof, LicenseType, MigrationReason,
     ProductVersion, ProofFields, ProofKind, Quantity, ReactivationReason, WindowsServer,
@@ -75,11 +76,66 @@ pub enum Command {
     InstallCals(InstallCalsArgs),
     /// Migrate CALs from another license server to this one.
     MigrateCals(MigrateCalsArgs),
+    /// A client connects through a session host: issue, renew or refuse its CAL.
+    Connect(ConnectArgs),
+    /// List the CALs issued to clients.
+    Cals,
+    /// Revoke the permanent Per Device CAL issued to a client (at most 20% of a version's).
+    Revoke {
+        /// The client (device) name.
+        client: String,
+    },
+    /// Show the license server's clock, or move it forward (to show expiry and renewal).
+    Clock(ClockArgs),
+    /// List the event log, oldest first, filtered.
+    Events(EventsArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The client: a device name (Per Device) or a user name (Per User).
+    #[arg(long)]
+    pub client: String,
+    /// The session host's licensing mode.
+    #[arg(long, default_value = "per-device")]
+    pub license_type: LicenseType,
+    /// The session host's operating system.
+    #[arg(long, default_value = "2022")]
+    pub host_os: WindowsServer,
+}
+
+/// `clock`.
+#[derive(Debug, Args)]
+pub struct ClockArgs {
+    /// Move it forward by this much, e.g. 30days, 90d, 12h.
+    #[arg(long, conflicts_with = "set", value_parser = humantime::parse_duration)]
+    pub advance: Option<Duration>,
+    /// Move it forward to this time (RFC 3339, e.g. 2027-03-01T09:00:00Z).
+    #[arg(long)]
+    pub set: Option<Stamp>,
+}
+
+/// `events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only events of this level: information or warning.
+    #[arg(long)]
+    pub level: Option<EventLevel>,
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<Stamp>,
+    /// Only events whose message contains this text (case ignored).
+    #[arg(long)]
+    pub contains: Option<String>,
+    /// Only the last N that match.
+    #[arg(long)]
+    pub last: Option<usize>,
 }
 
 /// `install`.

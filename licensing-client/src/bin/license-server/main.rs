@@ -51,8 +51,11 @@ impl From<Error> for Failure {
             )
             | Error::Source(SourceError::Unreachable { .. })
             | Error::WebSiteUnreachable(_)
-            | Error::PhoneLineUnreachable(_) => Exit::NoAnswer,
+            | Error::PhoneLineUnreachable(_)
+            // The call dropped: running it again is safe, and gets an ID issued on it.
+            | Error::PhoneLine(_) => Exit::NoAnswer,
             Error::Cancelled(_) => Exit::Stopped,
+            Error::BadClock(_) => Exit::BadInput,
             Error::State(_) | Error::Serve { .. } => Exit::State,
             _ => Exit::Refused,
         };
@@ -229,6 +232,35 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
             let migrated = server.migrate_cals(migration, method, &mut operator).await;
             operator.done();
             output.migrated(&migrated?);
+        }
+        Command::Connect(connect) => {
+            let server = LicenseServer::open(&dir)?;
+            let grant =
+                server.connect_client(&connect.client, connect.license_type, connect.host_os)?;
+            output.grant(&connect.client, &grant);
+        }
+        Command::Cals => {
+            let server = LicenseServer::open(&dir)?;
+            output.issued(&server.issued_cals()?);
+        }
+        Command::Revoke { client } => {
+            let server = LicenseServer::open(&dir)?;
+            output.revoked(&server.revoke_cal(&client)?);
+        }
+        Command::Clock(clock) => {
+            let server = LicenseServer::open(&dir)?;
+            let now = server.move_clock(clock.advance, clock.set)?;
+            output.clock(now, server.state()?.clock_offset_secs);
+        }
+        Command::Events(events) => {
+            let server = LicenseServer::open(&dir)?;
+            let filter = licensing_client::state::EventFilter {
+                level: events.level,
+                since: events.since,
+                contains: events.contains,
+                last: events.last,
+            };
+            output.events(&filter.apply(&server.state()?));
         }
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use licensing_client::id::{ConfirmationCode, LicenseServerId};
-use licensing_client::state::{InstalledKeyPack, KeyPackSource, ServerState};
+use licensing_client::issuance::{Change, Grant, IssuedCal, Revoked};
+use licensing_client::state::{Event, InstalledKeyPack, KeyPackSource, ServerState, Stamp};
 use licensing_client::{Desk, Handoff, Migrated};
 use serde_json::{Value, json};
 
@@ -200,6 +201,95 @@ impl Output {
                 "expects": handoff.expects().name(),
             }
         }));
+    }
+}
+
+impl Output {
+    pub fn grant(&self, client: &str, grant: &Grant) {
+        if self.json {
+            self.print_json(&serde_json::to_value(grant).unwrap_or(Value::Null));
+            return;
+        }
+        match grant {
+            Grant::Temporary { expires_at, new } => {
+                let what = if *new { "issued" } else { "still valid" };
+                println!("{client}: temporary Per Device CAL {what}, expires {expires_at}");
+            }
+            Grant::Permanent {
+                expires_at,
+                key_pack,
+                change,
+            } => {
+                let what = match change {
+                    Change::Issued => "issued",
+                    Change::Renewed => "renewed",
+                    Change::Kept => "valid",
+                };
+                println!(
+                    "{client}: permanent Per Device CAL {what} (key pack {key_pack}), expires {expires_at}"
+                );
+            }
+            Grant::PerUser { expires_at } => {
+                println!(
+                    "{client}: Per User CAL recorded (not enforced), shown until {expires_at}"
+                );
+            }
+        }
+    }
+
+    pub fn issued(&self, cals: &[IssuedCal]) {
+        if self.json {
+            self.print_json(&serde_json::to_value(cals).unwrap_or(Value::Null));
+            return;
+        }
+        if cals.is_empty() {
+            println!("No CALs are issued.");
+        }
+        for cal in cals {
+            let pack = cal
+                .key_pack
+                .map_or(String::new(), |k| format!(" from key pack {k}"));
+            println!(
+                "{:<24} {} {} {:?}{pack}, expires {}",
+                cal.client, cal.product_version, cal.license_type, cal.status, cal.expires_at
+            );
+        }
+    }
+
+    pub fn revoked(&self, revoked: &Revoked) {
+        if self.json {
+            self.print_json(&serde_json::to_value(revoked).unwrap_or(Value::Null));
+        } else {
+            println!(
+                "The CAL of {} was revoked and returned to key pack {}; {} more of its version may be revoked now.",
+                revoked.client, revoked.key_pack, revoked.revocable
+            );
+        }
+    }
+
+    pub fn clock(&self, now: Stamp, offset_secs: u64) {
+        if self.json {
+            self.print_json(&json!({"now": now, "ahead_seconds": offset_secs}));
+        } else if offset_secs == 0 {
+            println!("{now} (the computer's time)");
+        } else {
+            let ahead = humantime::format_duration(std::time::Duration::from_secs(offset_secs));
+            println!("{now} ({ahead} ahead of the computer's time)");
+        }
+    }
+
+    pub fn events(&self, events: &[&Event]) {
+        if self.json {
+            self.print_json(&serde_json::to_value(events).unwrap_or(Value::Null));
+            return;
+        }
+        for event in events {
+            let level = match event.level {
+                licensing_client::state::EventLevel::Information => "info",
+                licensing_client::state::EventLevel::Warning => "warning",
+            };
+            println!("{}  {level:<8} {}", event.at, event.message);
+        }
     }
 }
 

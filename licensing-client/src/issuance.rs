@@ -1,0 +1,476 @@
+//! What a license server does between migrations: issue CALs to the clients of its
+//! session hosts, renew them, let them expire, and revoke them, as the real license server
+//! does. Every rule here works on the state and a time; the daemon and the command line
+//! only call them.
+//!
+//! - **Per Device**: a device's first connection gets a temporary CAL for 90 days; its next
+//!   connection upgrades it to a permanent CAL when the server is activated and a CAL of a
+//!   version the session host accepts is available. A permanent CAL lasts a random 52 to 89
+//!   days and is renewed for another such span when the device connects within 7 days of
+//!   its expiry. With none available, a temporary CAL keeps working until its 90 days run
+//!   out; then the device is refused.
+//! - **Per User**: recorded and reported, never enforced (the CAL is shown as lasting 60
+//!   days and extended at each sign-in); more issued than installed is logged as a warning.
+//! - **Revoke**: Per Device permanent CALs only. At most 20% of the Per Device CALs of a
+//!   version installed on the server (or one, whichever is more) may be in the revoked
+//!   state at once; a revoked CAL is available again at once and leaves the revoked state
+//!   when it would have expired.
+//! - **Versions**: a CAL serves session hosts of its version or older; a license server
+//!   takes CALs of its own version or older ([`check_version`]).
+
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+use shared::vocab::{LicenseType, ProductVersion, WindowsServer};
+use thiserror::Error;
+
+use crate::state::{Activation, EventLevel, ServerState, Stamp};
+
+const DAY: u64 = 24 * 60 * 60;
+/// How long a temporary Per Device CAL lasts.
+pub const TEMPORARY_DAYS: u64 = 90;
+/// The shortest and longest a permanent Per Device CAL lasts.
+pub const PERMANENT_DAYS: std::ops::RangeInclusive<u64> = 52..=89;
+/// How close to its expiry a permanent CAL is renewed.
+pub const RENEW_WITHIN_DAYS: u64 = 7;
+/// How long a Per User CAL is shown to last, from the last sign-in.
+pub const PER_USER_DAYS: u64 = 60;
+/// The share of a version's installed Per Device CALs that may be revoked at once, in
+/// percent.
+pub const REVOKE_PERCENT: u32 = 20;
+
+/// The state of a CAL issued to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CalStatus {
+    /// A temporary Per Device CAL.
+    Temporary,
+    /// A permanent Per Device CAL, or a Per User CAL.
+    Active,
+    /// Revoked: available to another client, counted against the revoke limit until it
+    /// would have expired.
+    Revoked,
+}
+
+/// A CAL issued to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCal {
+    /// The device or user.
+    pub client: String,
+    /// Per Device or Per User.
+    pub license_type: LicenseType,
+    /// Temporary, active or revoked.
+    pub status: CalStatus,
+    /// The CALs' version: the key pack's for a permanent CAL, the session host's for a
+    /// temporary one.
+    pub product_version: ProductVersion,
+    /// The local number of the key pack it was taken from (permanent Per Device CALs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_pack: Option<u32>,
+    /// When it was issued (or last renewed).
+    pub issued_at: Stamp,
+    /// When it expires.
+    pub expires_at: Stamp,
+}
+
+/// What a client was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "grant", rename_all = "kebab-case")]
+pub enum Grant {
+    /// A temporary Per Device CAL, new or still valid.
+    Temporary {
+        /// Its expiry.
+        expires_at: Stamp,
+        /// Whether it was issued by this connection.
+        new: bool,
+    },
+    /// A permanent Per Device CAL.
+    Permanent {
+        /// Its expiry.
+        expires_at: Stamp,
+        /// The key pack it came from.
+        key_pack: u32,
+        /// What this connection did: issued (upgraded a temporary), renewed, or nothing.
+        change: Change,
+    },
+    /// A Per User CAL, recorded (not enforced).
+    PerUser {
+        /// When it is shown to expire.
+        expires_at: Stamp,
+    },
+}
+
+/// What a connection did to a permanent CAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// Issued now (a temporary CAL upgraded).
+    Issued,
+    /// Renewed, being within 7 days of its expiry.
+    Renewed,
+    /// Still valid; nothing changed.
+    Kept,
+}
+
+/// Why a client was refused a CAL.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The device's temporary CAL expired and no permanent one could be issued.
+    #[error(
+        "The remote session was disconnected because there are no Remote Desktop client access licenses available for this computer ({client}: its temporary CAL expired on {expired}, and no {wanted} Per Device CAL is available on this license server)"
+    )]
+    NoCalAvailable {
+        /// The device.
+        client: String,
+        /// When its temporary CAL expired.
+        expired: Stamp,
+        /// The CALs it needs, e.g. "Windows Server 2022 or newer".
+        wanted: String,
+    },
+    /// The license server is deactivated: it licenses no new client.
+    #[error(
+        "this license server is deactivated and licenses no new client: reactivate it (`license-server reactivate`)"
+    )]
+    Deactivated,
+    /// The client name is empty or too long.
+    #[error("a client name is 1 to 64 characters, without control characters")]
+    BadClient,
+}
+
+/// Why a CAL could not be revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RevokeError {
+    /// No active Per Device CAL is issued to that client.
+    #[error(
+        "no permanent Per Device CAL is issued to {client}; only those can be revoked (Per User CALs and temporary CALs cannot)"
+    )]
+    NothingToRevoke {
+        /// The client.
+        client: String,
+    },
+    /// The revoke limit is reached.
+    #[error(
+        "{revoked} of the {installed} {version} Per Device CALs on this license server are revoked already, the most that may be ({limit}: 20%, or one); the next can be revoked on {next_allowed_on}"
+    )]
+    LimitReached {
+        /// The CALs' version.
+        version: ProductVersion,
+        /// How many are installed.
+        installed: u32,
+        /// How many are in the revoked state.
+        revoked: u32,
+        /// The limit.
+        limit: u32,
+        /// When a revoked CAL leaves the revoked state.
+        next_allowed_on: Stamp,
+    },
+}
+
+/// A CAL revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    /// The client it was issued to.
+    pub client: String,
+    /// The key pack it returned to.
+    pub key_pack: u32,
+    /// How many more CALs of its version may be revoked now.
+    pub revocable: u32,
+}
+
+/// Why CALs cannot be installed on this license server: they are newer than it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "{version} CALs cannot be installed on this license server: it runs {os}, and a license server accepts only CALs of its own Windows Server version or older. Install them on a license server running {} or newer, or ask for CALs of {os} or older",
+    version.release()
+)]
+pub struct TooNew {
+    /// The CALs' version.
+    pub version: ProductVersion,
+    /// The license server's operating system.
+    pub os: WindowsServer,
+}
+
+/// The version rule of installation: CALs of the server's version or older.
+pub fn check_version(os: WindowsServer, version: ProductVersion) -> Result<(), TooNew> {
+    if version.release() > os {
+        return Err(TooNew { version, os });
+    }
+    Ok(())
+}
+
+fn valid_client(client: &str) -> bool {
+    !client.trim().is_empty()
+        && client.chars().count() <= 64
+        && !client.chars().any(char::is_control)
+}
+
+/// Lets the CALs that expired by `now` go: a permanent Per Device CAL returns to its key
+/// pack, a revoked one leaves the revoked state, a Per User CAL drops off the list.
+/// Expired temporary CALs are kept: a device gets one temporary CAL only.
+pub fn expire(state: &mut ServerState, now: Stamp) {
+    let (expired, kept): (Vec<IssuedCal>, Vec<IssuedCal>) = std::mem::take(&mut state.issued)
+        .into_iter()
+        .partition(|c| c.expires_at <= now && c.status != CalStatus::Temporary);
+    state.issued = kept;
+    for cal in expired {
+        if cal.status == CalStatus::Active
+            && let Some(pack) = cal
+                .key_pack
+                .and_then(|n| state.key_packs.iter_mut().find(|k| k.local_id == n))
+        {
+            pack.issued = pack.issued.saturating_sub(1);
+            let message = format!(
+                "the {} Per Device CAL of {} expired and returned to key pack {}",
+                cal.product_version, cal.client, pack.local_id
+            );
+            state.log(EventLevel::Information, message);
+        }
+    }
+}
+
+/// A client's connection through a session host running `host`: the CAL it gets, as the
+/// license server decides at `now`.
+pub fn connect(
+    state: &mut ServerState,
+    client: &str,
+    license_type: LicenseType,
+    host: WindowsServer,
+    now: Stamp,
+    rng: &mut impl Rng,
+) -> Result<Grant, Refusal> {
+    if !valid_client(client) {
+        return Err(Refusal::BadClient);
+    }
+    if matches!(state.activation, Activation::Deactivated { .. }) {
+        return Err(Refusal::Deactivated);
+    }
+    expire(state, now);
+    match license_type {
+        LicenseType::PerUser => Ok(per_user(state, client, host, now)),
+        LicenseType::PerDevice => per_device(state, client, host, now, rng),
+    }
+}
+
+fn per_user(state: &mut ServerState, client: &str, host: WindowsServer, now: Stamp) -> Grant {
+    let expires_at = now.plus(PER_USER_DAYS * DAY);
+    let existing = state
+        .issued
+        .iter_mut()
+        .find(|c| c.license_type == LicenseType::PerUser && c.client == client);
+    match existing {
+        Some(cal) => cal.expires_at = expires_at,
+        None => {
+            let version = newest_version_for(host);
+            state.issued.push(IssuedCal {
+                client: client.to_owned(),
+                license_type: LicenseType::PerUser,
+                status: CalStatus::Active,
+                product_version: version,
+                key_pack: None,
+                issued_at: now,
+                expires_at,
+            });
+            let issued = issued_count(state, LicenseType::PerUser);
+            let installed = installed_count(state, LicenseType::PerUser, None);
+            if issued > installed {
+                let message = format!(
+                    "{issued} Per User CALs are issued but {installed} are installed: Per User CALs are not enforced, and this is over the license terms"
+                );
+                state.log(EventLevel::Warning, message);
+            }
+        }
+    }
+    Grant::PerUser { expires_at }
+}
+
+fn per_device(
+    state: &mut ServerState,
+    client: &str,
+    host: WindowsServer,
+    now: Stamp,
+    rng: &mut impl Rng,
+) -> Result<Grant, Refusal> {
+    let index = state.issued.iter().position(|c| {
+        c.license_type == LicenseType::PerDevice
+            && c.client == client
+            && c.status != CalStatus::Revoked
+    });
+    let Some(index) = index else {
+        state.issued.push(IssuedCal {
+            client: client.to_owned(),
+            license_type: LicenseType::PerDevice,
+            status: CalStatus::Temporary,
+            product_version: newest_version_for(host),
+            key_pack: None,
+            issued_at: now,
+            expires_at: now.plus(TEMPORARY_DAYS * DAY),
+        });
+        let message =
+            format!("a temporary Per Device CAL was issued to {client} for {TEMPORARY_DAYS} days");
+        state.log(EventLevel::Information, message);
+        return Ok(Grant::Temporary {
+            expires_at: now.plus(TEMPORARY_DAYS * DAY),
+            new: true,
+        });
+    };
+    let cal = state.issued[index].clone();
+    if cal.status == CalStatus::Active {
+        let key_pack = cal.key_pack.unwrap_or_default();
+        if cal.expires_at.0.saturating_sub(now.0) <= RENEW_WITHIN_DAYS * DAY {
+            let expires_at = now.plus(rng.random_range(PERMANENT_DAYS) * DAY);
+            state.issued[index].issued_at = now;
+            state.issued[index].expires_at = expires_at;
+            let message = format!("the Per Device CAL of {client} was renewed until {expires_at}");
+            state.log(EventLevel::Information, message);
+            return Ok(Grant::Permanent {
+                expires_at,
+                key_pack,
+                change: Change::Renewed,
+            });
+        }
+        return Ok(Grant::Permanent {
+            expires_at: cal.expires_at,
+            key_pack,
+            change: Change::Kept,
+        });
+    }
+    // A temporary CAL: upgraded when the server is activated and a CAL is available.
+    let activated = matches!(state.activation, Activation::Activated { .. });
+    let pack = state
+        .key_packs
+        .iter_mut()
+        .filter(|k| {
+            k.license_type == LicenseType::PerDevice
+                && k.product_version.release() >= host
+                && k.available() > 0
+        })
+        .min_by_key(|k| (k.product_version.release(), k.local_id));
+    match pack {
+        Some(pack) if activated => {
+            pack.issued += 1;
+            let (local_id, version) = (pack.local_id, pack.product_version);
+            let expires_at = now.plus(rng.random_range(PERMANENT_DAYS) * DAY);
+            state.issued[index] = IssuedCal {
+                status: CalStatus::Active,
+                product_version: version,
+                key_pack: Some(local_id),
+                issued_at: now,
+                expires_at,
+                ..cal
+            };
+            let message = format!(
+                "a permanent {version} Per Device CAL from key pack {local_id} was issued to {client} until {expires_at}"
+            );
+            state.log(EventLevel::Information, message);
+            Ok(Grant::Permanent {
+                expires_at,
+                key_pack: local_id,
+                change: Change::Issued,
+            })
+        }
+        _ if cal.expires_at > now => Ok(Grant::Temporary {
+            expires_at: cal.expires_at,
+            new: false,
+        }),
+        _ => {
+            let wanted = format!("{host} or newer");
+            let message = format!(
+                "{client} was refused: its temporary CAL expired and no {wanted} Per Device CAL is available"
+            );
+            state.log(EventLevel::Warning, message);
+            Err(Refusal::NoCalAvailable {
+                client: client.to_owned(),
+                expired: cal.expires_at,
+                wanted,
+            })
+        }
+    }
+}
+
+/// Revokes the permanent Per Device CAL of `client` at `now`, within the revoke limit.
+pub fn revoke(state: &mut ServerState, client: &str, now: Stamp) -> Result<Revoked, RevokeError> {
+    expire(state, now);
+    let index = state
+        .issued
+        .iter()
+        .position(|c| {
+            c.license_type == LicenseType::PerDevice
+                && c.client == client
+                && c.status == CalStatus::Active
+        })
+        .ok_or_else(|| RevokeError::NothingToRevoke {
+            client: client.to_owned(),
+        })?;
+    let version = state.issued[index].product_version;
+    let installed = installed_count(state, LicenseType::PerDevice, Some(version));
+    let limit = (installed * REVOKE_PERCENT / 100).max(1);
+    let revoked_now: Vec<Stamp> = state
+        .issued
+        .iter()
+        .filter(|c| c.status == CalStatus::Revoked && c.product_version == version)
+        .map(|c| c.expires_at)
+        .collect();
+    let revoked = u32::try_from(revoked_now.len()).unwrap_or(u32::MAX);
+    if revoked >= limit {
+        let next_allowed_on = revoked_now.into_iter().min().unwrap_or(now);
+        return Err(RevokeError::LimitReached {
+            version,
+            installed,
+            revoked,
+            limit,
+            next_allowed_on,
+        });
+    }
+    let cal = &mut state.issued[index];
+    cal.status = CalStatus::Revoked;
+    let key_pack = cal.key_pack.unwrap_or_default();
+    if let Some(pack) = state.key_packs.iter_mut().find(|k| k.local_id == key_pack) {
+        pack.issued = pack.issued.saturating_sub(1);
+    }
+    let message = format!(
+        "the {version} Per Device CAL of {client} was revoked and returned to key pack {key_pack}"
+    );
+    state.log(EventLevel::Information, message);
+    Ok(Revoked {
+        client: client.to_owned(),
+        key_pack,
+        revocable: limit - revoked - 1,
+    })
+}
+
+/// The newest CAL version a session host running `host` takes: its own, or for an older
+/// host than any CAL version, the oldest.
+fn newest_version_for(host: WindowsServer) -> ProductVersion {
+    <ProductVersion as shared::vocab::Term>::ALL
+        .iter()
+        .copied()
+        .filter(|v| v.release() <= host)
+        .max_by_key(|v| v.release())
+        .unwrap_or(ProductVersion::WindowsServer2008)
+}
+
+fn issued_count(state: &ServerState, license_type: LicenseType) -> u32 {
+    let count = state
+        .issued
+        .iter()
+        .filter(|c| c.license_type == license_type && c.status == CalStatus::Active)
+        .count();
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+/// The CALs of a type (and version) installed on the server now.
+pub fn installed_count(
+    state: &ServerState,
+    license_type: LicenseType,
+    version: Option<ProductVersion>,
+) -> u32 {
+    state
+        .key_packs
+        .iter()
+        .filter(|k| {
+            k.license_type == license_type && version.is_none_or(|v| k.product_version == v)
+        })
+        .map(|k| k.total())
+        .sum()
+}

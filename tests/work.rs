@@ -1,0 +1,403 @@
+//! The license server at work between migrations: CALs issued to the clients of session
+//! hosts (temporary, permanent, renewed, expired, revoked), Per User CALs recorded and not
+//! enforced, the version rule, its clock moved forward, and its event log.
+
+use std::time::Duration;
+
+use licensing_client::daemon::Daemon;
+use licensing_client::issuance::{Change, Grant, Refusal, RevokeError};
+use licensing_client::peer::{ClientConnection, Peer};
+use licensing_client::state::{EventFilter, EventLevel, Stamp};
+use licensing_client::{Error, LicenseServer, Migration, Source};
+use serde_json::Value;
+use shared::vocab::{
+    ConnectionMethod, LicenseType, MigrationReason, ProductVersion, WindowsServer,
+};
+
+use crate::helpers::{Lab, cal_request, select_proof};
+
+const DAY: u64 = 24 * 60 * 60;
+
+fn connect(server: &LicenseServer, client: &str) -> Result<Grant, Error> {
+    server.connect_client(client, LicenseType::PerDevice, WindowsServer::V2019)
+}
+
+/// A device connected twice: its permanent CAL's expiry and key pack.
+fn permanent(server: &LicenseServer, client: &str) -> (Stamp, u32) {
+    connect(server, client).unwrap();
+    match connect(server, client).unwrap() {
+        Grant::Permanent {
+            expires_at,
+            key_pack,
+            change: Change::Issued,
+        } => (expires_at, key_pack),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn available(server: &LicenseServer) -> u32 {
+    server.state().unwrap().key_packs[0].available()
+}
+
+#[tokio::test]
+async fn a_device_gets_a_temporary_cal_first_and_a_permanent_one_next() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    let first = connect(&server, "PC-01").unwrap();
+    let Grant::Temporary { expires_at, new } = first else {
+        panic!("{first:?}");
+    };
+    assert!(new);
+    let now = server.state().unwrap().clock();
+    assert_eq!(
+        expires_at.0 - now.0,
+        90 * DAY,
+        "a temporary CAL lasts 90 days"
+    );
+    assert_eq!(
+        available(&server),
+        40,
+        "a temporary CAL takes none of the key pack"
+    );
+
+    let Grant::Permanent {
+        expires_at,
+        key_pack,
+        change: Change::Issued,
+    } = connect(&server, "PC-01").unwrap()
+    else {
+        panic!("the second connection gets a permanent CAL");
+    };
+    let days = (expires_at.0 - server.state().unwrap().clock().0) / DAY;
+    assert!((51..=89).contains(&days), "{days} days");
+    assert_eq!(key_pack, 1);
+    assert_eq!(available(&server), 39);
+}
+
+#[tokio::test]
+async fn a_permanent_cal_is_renewed_only_within_seven_days_of_its_expiry() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    let (expires_at, _) = permanent(&server, "PC-01");
+
+    server
+        .move_clock(None, Some(Stamp(expires_at.0 - 8 * DAY)))
+        .unwrap();
+    assert!(matches!(
+        connect(&server, "PC-01").unwrap(),
+        Grant::Permanent { change: Change::Kept, expires_at: e, .. } if e == expires_at
+    ));
+    server
+        .move_clock(None, Some(Stamp(expires_at.0 - 3 * DAY)))
+        .unwrap();
+    let Grant::Permanent {
+        change: Change::Renewed,
+        expires_at: renewed,
+        ..
+    } = connect(&server, "PC-01").unwrap()
+    else {
+        panic!("not renewed");
+    };
+    assert!(renewed.0 >= expires_at.0 - 3 * DAY + 52 * DAY);
+    assert_eq!(available(&server), 39, "a renewal takes no second CAL");
+}
+
+#[tokio::test]
+async fn an_expired_permanent_cal_returns_to_its_key_pack() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    let (expires_at, _) = permanent(&server, "PC-01");
+    assert_eq!(available(&server), 39);
+    server.move_clock(None, Some(expires_at)).unwrap();
+    assert!(server.issued_cals().unwrap().is_empty());
+    assert_eq!(available(&server), 40);
+}
+
+#[tokio::test]
+async fn a_device_is_refused_once_its_temporary_cal_expires_with_none_available() {
+    let lab = Lab::new().await;
+    // 2019 CALs only: a 2022 session host needs 2022 or newer.
+    let server = lab.source("LS", WindowsServer::V2022).await;
+    let host = WindowsServer::V2022;
+    let ask = || server.connect_client("PC-07", LicenseType::PerDevice, host);
+    assert!(matches!(ask().unwrap(), Grant::Temporary { new: true, .. }));
+    assert!(matches!(
+        ask().unwrap(),
+        Grant::Temporary { new: false, .. }
+    ));
+    server
+        .move_clock(Some(Duration::from_secs(90 * DAY)), None)
+        .unwrap();
+    let refused = ask().unwrap_err();
+    assert!(
+        matches!(refused, Error::Cal(Refusal::NoCalAvailable { .. })),
+        "{refused}"
+    );
+    assert!(
+        refused
+            .to_string()
+            .starts_with("The remote session was disconnected because there are no Remote Desktop client access licenses available for this computer"),
+        "{refused}"
+    );
+    let warnings = EventFilter {
+        level: Some(EventLevel::Warning),
+        ..EventFilter::default()
+    };
+    let state = server.state().unwrap();
+    assert!(
+        warnings
+            .apply(&state)
+            .iter()
+            .any(|e| e.message.contains("PC-07 was refused"))
+    );
+}
+
+#[tokio::test]
+async fn a_not_activated_server_issues_only_temporary_cals() {
+    let lab = Lab::new().await;
+    let server = lab.install("LS", WindowsServer::V2019);
+    for _ in 0..3 {
+        assert!(matches!(
+            connect(&server, "PC-01").unwrap(),
+            Grant::Temporary { .. }
+        ));
+    }
+}
+
+#[tokio::test]
+async fn per_user_cals_are_recorded_and_not_enforced() {
+    let lab = Lab::new().await;
+    // Per Device CALs only: no Per User CAL is installed.
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    for user in ["alice", "bob", "carol"] {
+        let grant = server
+            .connect_client(user, LicenseType::PerUser, WindowsServer::V2019)
+            .unwrap();
+        assert!(matches!(grant, Grant::PerUser { .. }), "{grant:?}");
+    }
+    assert_eq!(server.issued_cals().unwrap().len(), 3);
+    assert_eq!(
+        available(&server),
+        40,
+        "Per User CALs take nothing from a key pack"
+    );
+    let state = server.state().unwrap();
+    let over = EventFilter {
+        contains: Some("are not enforced".into()),
+        ..EventFilter::default()
+    };
+    assert_eq!(over.apply(&state).len(), 3, "each one over is logged");
+}
+
+#[tokio::test]
+async fn at_most_a_fifth_of_a_versions_cals_may_be_revoked_at_once() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    let devices: Vec<String> = (1..=9).map(|i| format!("PC-{i:02}")).collect();
+    let mut expiries = Vec::new();
+    for device in &devices {
+        expiries.push(permanent(&server, device).0);
+    }
+    assert_eq!(available(&server), 31);
+    for device in &devices[..8] {
+        server.revoke_cal(device).unwrap();
+    }
+    assert_eq!(available(&server), 39, "a revoked CAL is available at once");
+    let refused = server.revoke_cal(&devices[8]).unwrap_err();
+    let Error::Revoke(RevokeError::LimitReached {
+        limit,
+        next_allowed_on,
+        ..
+    }) = refused
+    else {
+        panic!("{refused}");
+    };
+    assert_eq!(limit, 8, "20% of 40");
+    assert_eq!(
+        next_allowed_on,
+        expiries[..8].iter().copied().min().unwrap()
+    );
+
+    // Once the first revoked CAL would have expired, one more may be revoked.
+    server.move_clock(None, Some(next_allowed_on)).unwrap();
+    permanent(&server, "PC-10");
+    server.revoke_cal("PC-10").unwrap();
+}
+
+#[tokio::test]
+async fn a_temporary_or_per_user_cal_cannot_be_revoked() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    connect(&server, "PC-01").unwrap();
+    server
+        .connect_client("alice", LicenseType::PerUser, WindowsServer::V2019)
+        .unwrap();
+    for client in ["PC-01", "alice"] {
+        let refused = server.revoke_cal(client).unwrap_err();
+        assert!(
+            matches!(refused, Error::Revoke(RevokeError::NothingToRevoke { .. })),
+            "{refused}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn session_hosts_get_cals_through_the_daemon() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    let daemon = Daemon::start(server.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let peer = Peer::new(&daemon.addr().to_string());
+    let asked = ClientConnection {
+        client: "PC-01".into(),
+        license_type: LicenseType::PerDevice,
+        session_host_os: WindowsServer::V2016,
+    };
+    assert!(matches!(
+        peer.connect_client(&asked).await.unwrap(),
+        Grant::Temporary { new: true, .. }
+    ));
+    assert!(matches!(
+        peer.connect_client(&asked).await.unwrap(),
+        Grant::Permanent {
+            change: Change::Issued,
+            ..
+        }
+    ));
+    let nameless = ClientConnection {
+        client: String::new(),
+        ..asked
+    };
+    let refused = peer.connect_client(&nameless).await.unwrap_err();
+    assert!(refused.to_string().contains("client name"), "{refused}");
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn cals_newer_than_the_servers_os_are_refused_before_the_clearinghouse_is_asked() {
+    let lab = Lab::new().await;
+    let server = lab.activated("LS", WindowsServer::V2019).await;
+    let refused = server
+        .install_cals(
+            select_proof(),
+            cal_request(ProductVersion::WindowsServer2022, LicenseType::PerUser, 5),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::TooNew(_)), "{refused}");
+    let message = refused.to_string();
+    assert!(message.contains("it runs Windows Server 2019"), "{message}");
+    assert!(
+        message.contains("nothing was asked of the Clearinghouse"),
+        "{message}"
+    );
+
+    let journal: Value = crate::helpers::ok(
+        lab.app
+            .control(reqwest::Method::GET, "default", "/journal", None)
+            .await,
+    )
+    .await;
+    let entries = journal["entries"].as_array().unwrap();
+    assert!(entries.iter().all(|e| e["route"] != "/api/v1/key-packs"));
+
+    // The same or an older version installs.
+    server
+        .install_cals(
+            select_proof(),
+            cal_request(ProductVersion::WindowsServer2016, LicenseType::PerDevice, 5),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_migration_of_newer_cals_is_refused_too() {
+    let lab = Lab::new().await;
+    let source = lab.source("OLD", WindowsServer::V2022).await;
+    let target = lab.activated("NEW", WindowsServer::V2016).await;
+    let migration = Migration {
+        reason: MigrationReason::SourceReplaced,
+        source: Source::Unreachable {
+            license_server_id: Lab::id_of(&source),
+            os: WindowsServer::V2022,
+            name: None,
+        },
+        license: select_proof(),
+        cals: cal_request(
+            ProductVersion::WindowsServer2019,
+            LicenseType::PerDevice,
+            40,
+        ),
+    };
+    let refused = target
+        .migrate_cals(migration, ConnectionMethod::Automatic, &mut lab.person())
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::TooNew(_)), "{refused}");
+    assert_eq!(lab.app.held(Lab::id_of(&source)).await, 40);
+}
+
+#[tokio::test]
+async fn the_clock_moves_only_forward() {
+    let lab = Lab::new().await;
+    let server = lab.install("LS", WindowsServer::V2019);
+    let now = server.state().unwrap().clock();
+    let moved = server
+        .move_clock(Some(Duration::from_secs(10 * DAY)), None)
+        .unwrap();
+    assert!(moved.0 >= now.0 + 10 * DAY);
+    let refused = server.move_clock(None, Some(now)).unwrap_err();
+    assert!(matches!(refused, Error::BadClock(_)), "{refused}");
+}
+
+#[tokio::test]
+async fn the_command_line_lists_and_filters_the_event_log() {
+    let lab = Lab::new().await;
+    let cli = lab.cli_install("LS", "2019").await;
+    cli.run(&["activate"]).await.ok();
+    cli.run(&["clock", "--advance", "30days"]).await.ok();
+    cli.run(&["connect", "--client", "PC-01", "--host-os", "2019"])
+        .await
+        .ok();
+
+    let all = cli.run(&["events"]).await.ok();
+    assert!(
+        all.stdout.contains("  info     activated by the"),
+        "{}",
+        all.stdout
+    );
+    assert!(
+        all.stdout
+            .contains("temporary Per Device CAL was issued to PC-01")
+    );
+
+    let found = cli.run(&["events", "--contains", "CLOCK"]).await.ok();
+    let lines: Vec<&str> = found.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", found.stdout);
+    assert!(lines[0].contains("the clock was moved forward"));
+
+    let warnings = cli.run(&["events", "--level", "warning"]).await.ok();
+    assert_eq!(warnings.stdout, "", "no warning yet");
+
+    let last: Value = cli
+        .run(&["events", "--last", "1", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(last.as_array().unwrap().len(), 1);
+    assert!(last[0]["message"].as_str().unwrap().contains("PC-01"));
+
+    let bad = cli.run(&["events", "--level", "loud"]).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("information or warning"),
+        "{}",
+        bad.stderr
+    );
+}
