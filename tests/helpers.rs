@@ -652,6 +652,7 @@ impl Lab {
             "deactivate" => "/api/v1/deactivations",
             "install-cals" => "/api/v1/key-packs",
             "migrate-cals" => "/api/v1/migrations",
+            "recover-cals" => "/api/v1/recoveries",
             other => panic!("unknown operation {other}"),
         };
         let response = self.app.post(path, &request["request"], None).await;

@@ -8,6 +8,7 @@ use licensing_client::daemon::Daemon;
 use licensing_client::issuance::{Change, Grant, Refusal, RevokeError};
 use licensing_client::peer::{ClientConnection, Peer};
 use licensing_client::state::{EventFilter, EventLevel, Stamp};
+use licensing_client::telephone::CallHolder;
 use licensing_client::{Error, LicenseServer, Migration, Source};
 use serde_json::Value;
 use shared::vocab::{
@@ -400,4 +401,164 @@ async fn the_command_line_lists_and_filters_the_event_log() {
         "{}",
         bad.stderr
     );
+}
+
+/// A license server with 40 Windows Server 2019 Per Device CALs, 2 of them issued, and a
+/// backup of it.
+async fn backed_up(lab: &Lab) -> (LicenseServer, std::path::PathBuf) {
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    permanent(&server, "PC-01");
+    permanent(&server, "PC-02");
+    let file = lab.dir.path().join("ls.backup.json");
+    server.backup(&file).unwrap();
+    (server, file)
+}
+
+#[tokio::test]
+async fn a_backup_restored_onto_the_same_installation_brings_the_unissued_licenses_back() {
+    let lab = Lab::new().await;
+    let (server, file) = backed_up(&lab).await;
+    // After the backup, two more devices take CALs.
+    permanent(&server, "PC-03");
+    permanent(&server, "PC-04");
+    assert_eq!(available(&server), 36);
+
+    let restored = server.restore(&file).unwrap();
+    assert!(restored.same_installation);
+    assert!(restored.not_restored.is_empty());
+    let pack = &server.state().unwrap().key_packs[0];
+    assert_eq!((pack.total(), pack.available()), (40, 38));
+}
+
+#[tokio::test]
+async fn onto_a_new_installation_unissued_licenses_are_lost_until_recovered_by_phone() {
+    let lab = Lab::new().await;
+    let (old, file) = backed_up(&lab).await;
+    let id = Lab::id_of(&old);
+    let before = lab.app.audit("default").await;
+
+    // The operating system replaced: a new installation of the same server.
+    let new = lab.install("LS-REBUILT", WindowsServer::V2019);
+    let restored = new.restore(&file).unwrap();
+    assert!(!restored.same_installation);
+    assert_eq!(restored.not_restored, vec![(1, 38)]);
+    let state = new.state().unwrap();
+    assert_eq!(state.activation.license_server_id(), Some(id));
+    assert_eq!(
+        (state.key_packs[0].total(), state.key_packs[0].available()),
+        (2, 0)
+    );
+    let warning = EventFilter {
+        level: Some(EventLevel::Warning),
+        ..EventFilter::default()
+    };
+    let events = warning.apply(&state);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.message.contains("38 unissued licenses were not restored")),
+        "{events:?}"
+    );
+
+    // No more than were lost may be recovered.
+    let too_many = new
+        .recover_cals(
+            select_proof(),
+            cal_request(
+                ProductVersion::WindowsServer2019,
+                LicenseType::PerDevice,
+                39,
+            ),
+            ConnectionMethod::Telephone,
+            &mut CallHolder::new(true),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(too_many, Error::NotLost { lost: 38, .. }),
+        "{too_many}"
+    );
+
+    let recovered = new
+        .recover_cals(
+            select_proof(),
+            cal_request(
+                ProductVersion::WindowsServer2019,
+                LicenseType::PerDevice,
+                38,
+            ),
+            ConnectionMethod::Telephone,
+            &mut CallHolder::new(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recovered.installed, 38);
+    let state = new.state().unwrap();
+    let total: u32 = state.key_packs.iter().map(|k| k.total()).sum();
+    let available: u32 = state.key_packs.iter().map(|k| k.available()).sum();
+    assert_eq!((total, available), (40, 38));
+
+    // The Clearinghouse reissued them: no CAL was created.
+    let after = lab.app.audit("default").await;
+    assert!(after.ok, "{after:?}");
+    assert_eq!(
+        (after.purchased, after.allocated),
+        (before.purchased, before.allocated)
+    );
+    assert_eq!(lab.app.held(id).await, 40);
+}
+
+#[tokio::test]
+async fn a_damaged_or_foreign_backup_is_refused_and_changes_nothing() {
+    let lab = Lab::new().await;
+    let (server, file) = backed_up(&lab).await;
+    let before = server.state().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+
+    let changed = lab.dir.path().join("changed.json");
+    std::fs::write(
+        &changed,
+        text.replacen("\"installed\": 40", "\"installed\": 400", 1),
+    )
+    .unwrap();
+    let cut = lab.dir.path().join("cut.json");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let foreign = lab.dir.path().join("foreign.json");
+    std::fs::write(&foreign, r#"{"format": 1, "tenant": "default"}"#).unwrap();
+
+    let damaged = server.restore(&changed).unwrap_err();
+    assert!(
+        damaged.to_string().contains("checksum does not match"),
+        "{damaged}"
+    );
+    for file in [&cut, &foreign] {
+        let refused = server.restore(file).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .ends_with("is not a license server backup"),
+            "{refused}"
+        );
+    }
+    let missing = server
+        .restore(&lab.dir.path().join("missing.json"))
+        .unwrap_err();
+    assert!(missing.to_string().contains("missing.json"), "{missing}");
+    assert_eq!(server.state().unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_backup_of_another_license_server_is_refused() {
+    let lab = Lab::new().await;
+    let (_, file) = backed_up(&lab).await;
+    let other = lab.activated("OTHER", WindowsServer::V2019).await;
+    let before = other.state().unwrap();
+    let refused = other.restore(&file).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("restore it onto its own server or a new installation"),
+        "{refused}"
+    );
+    assert_eq!(other.state().unwrap(), before);
 }

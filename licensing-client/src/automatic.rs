@@ -146,6 +146,7 @@ impl Clearinghouse {
             Request::Deactivate(r) => serde_json::to_vec(r),
             Request::InstallCals(r) => serde_json::to_vec(r),
             Request::MigrateCals(r) => serde_json::to_vec(r),
+            Request::RecoverCals(r) => serde_json::to_vec(r),
         }
         .map_err(|e| Failure::Final(ClearinghouseError::Unexpected(e.to_string())))?;
         let sent = self
@@ -268,7 +269,7 @@ fn decode_reply(request: &Request, bytes: &[u8]) -> Result<Reply, ClearinghouseE
         Request::Deactivate(_) => {
             Reply::ConfirmationCode(parse::<LicenseServerDeactivated>(bytes)?.confirmation_code)
         }
-        Request::InstallCals(_) | Request::MigrateCals(_) => {
+        Request::InstallCals(_) | Request::MigrateCals(_) | Request::RecoverCals(_) => {
             Reply::KeyPack(parse::<KeyPackIssued>(bytes)?.key_pack_id)
         }
     })

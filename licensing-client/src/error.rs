@@ -242,6 +242,21 @@ pub enum Error {
     /// A CAL could not be revoked.
     #[error("{0}")]
     Revoke(#[from] crate::issuance::RevokeError),
+    /// A backup cannot be restored.
+    #[error("{0}")]
+    Backup(#[from] crate::backup::BackupError),
+    /// More CALs asked to be recovered than were lost.
+    #[error(
+        "{asked} {what} CALs cannot be recovered: {lost} were lost in a restore onto a new installation and not recovered yet; nothing was asked of the Clearinghouse"
+    )]
+    NotLost {
+        /// CALs asked for.
+        asked: u32,
+        /// CALs lost and not recovered.
+        lost: u32,
+        /// Which, e.g. "Windows Server 2019 Per Device".
+        what: String,
+    },
     /// The clock cannot be moved so.
     #[error("{0}")]
     BadClock(String),

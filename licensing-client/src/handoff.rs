@@ -203,6 +203,11 @@ fn answers(handoff: &Handoff) -> (&'static str, Vec<(String, String)>) {
             license_fields(&r.license, &r.cals, &mut put);
             "install-cals"
         }
+        Request::RecoverCals(r) => {
+            put("license_server_id", r.license_server_id.to_string());
+            license_fields(&r.license, &r.cals, &mut put);
+            "recover-cals"
+        }
         Request::MigrateCals(r) => {
             put("license_server_id", r.license_server_id.to_string());
             put("reason", r.reason.slug().to_owned());

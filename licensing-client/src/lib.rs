@@ -13,6 +13,7 @@
 //! - [`automatic`]: the automatic method (HTTP, retries under one idempotency key);
 //! - [`handoff`]: the web browser and telephone methods, and the [`Operator`] they ask;
 //! - [`migration`]: sources, the reminder to remove CALs by hand, giving CALs up;
+//! - [`backup`]: backing up and restoring the license server database;
 //! - [`issuance`]: CALs issued to clients (temporary, permanent, renewed, revoked) and the
 //!   version rule;
 //! - [`web`]: the web method without a person: the library fills in the site's forms;
@@ -41,6 +42,7 @@
 //! ```
 
 pub mod automatic;
+pub mod backup;
 pub mod daemon;
 mod error;
 pub mod handoff;

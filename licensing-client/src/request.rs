@@ -7,7 +7,7 @@ use shared::id::{ConfirmationCode, IdKind, KeyPackId, LicenseServerId};
 use shared::vocab::{LicenseProof, Proof};
 use shared::wire::{
     ActivateRequest, CalRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest,
-    ReactivateRequest,
+    ReactivateRequest, RecoverCalsRequest,
 };
 
 /// A request to the Clearinghouse.
@@ -24,6 +24,8 @@ pub enum Request {
     InstallCals(InstallCalsRequest),
     /// Migrate CALs from another license server.
     MigrateCals(MigrateCalsRequest),
+    /// Recover CALs lost in a restore onto a new installation.
+    RecoverCals(RecoverCalsRequest),
 }
 
 /// What the Clearinghouse gives back for a request.
@@ -46,6 +48,7 @@ impl Request {
             Request::Deactivate(_) => "/api/v1/deactivations",
             Request::InstallCals(_) => "/api/v1/key-packs",
             Request::MigrateCals(_) => "/api/v1/migrations",
+            Request::RecoverCals(_) => "/api/v1/recoveries",
         }
     }
 
@@ -54,7 +57,9 @@ impl Request {
         match self {
             Request::Activate(_) | Request::Reactivate(_) => IdKind::LicenseServerId,
             Request::Deactivate(_) => IdKind::ConfirmationCode,
-            Request::InstallCals(_) | Request::MigrateCals(_) => IdKind::KeyPackId,
+            Request::InstallCals(_) | Request::MigrateCals(_) | Request::RecoverCals(_) => {
+                IdKind::KeyPackId
+            }
         }
     }
 
@@ -66,6 +71,7 @@ impl Request {
             Request::Deactivate(_) => "Deactivate a license server",
             Request::InstallCals(_) => "Install client access licenses",
             Request::MigrateCals(_) => "Manage CALs (migrate them to this license server)",
+            Request::RecoverCals(_) => "Recover CALs lost in a restore onto a new installation",
         }
     }
 
@@ -90,6 +96,11 @@ impl Request {
                 line("License server ID", r.license_server_id.to_string());
             }
             Request::InstallCals(r) => {
+                line("License server ID", r.license_server_id.to_string());
+                proof_lines(&r.license, &mut line);
+                cal_lines(&r.cals, &mut line);
+            }
+            Request::RecoverCals(r) => {
                 line("License server ID", r.license_server_id.to_string());
                 proof_lines(&r.license, &mut line);
                 cal_lines(&r.cals, &mut line);

@@ -15,10 +15,11 @@ use shared::vocab::{
 };
 use shared::wire::{
     ActivateRequest, CalRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest,
-    ReactivateRequest, SourceServer,
+    ReactivateRequest, RecoverCalsRequest, SourceServer,
 };
 
 use crate::automatic::{Clearinghouse, RetryPolicy};
+use crate::backup;
 use crate::error::{ClearinghouseError, Error, SourceError};
 use crate::handoff::{Desk, Handoff, Operator};
 use crate::issuance::{self, Grant, IssuedCal, Revoked};
@@ -377,6 +378,81 @@ impl LicenseServer {
         self.install_key_pack(id, &asked, KeyPackSource::Installed)
     }
 
+    /// Recovers CALs lost when the database was restored onto a new installation: the
+    /// Clearinghouse reissues them in a new key pack, creating no CAL. Only as many as
+    /// were lost, and not yet recovered, may be asked for.
+    pub async fn recover_cals(
+        &self,
+        license: LicenseProof,
+        cals: CalRequest,
+        method: ConnectionMethod,
+        operator: &mut impl Operator,
+    ) -> Result<InstalledKeyPack, Error> {
+        let state = self.state.read()?;
+        let target = activated(&state)?;
+        let lost = backup::unrecovered(&state, cals.product_version, cals.license_type);
+        let asked = u32::from(cals.quantity.get());
+        if asked > lost {
+            return Err(Error::NotLost {
+                asked,
+                lost,
+                what: format!("{} {}", cals.product_version, cals.license_type),
+            });
+        }
+        let program = license.program();
+        let request = Request::RecoverCals(RecoverCalsRequest {
+            license_server_id: target,
+            license,
+            cals,
+        });
+        let reply = self
+            .exchange(&state, request.clone(), target.as_any(), method, operator)
+            .await?;
+        let id = key_pack_id(reply)?;
+        let asked = Asked {
+            request: &request,
+            cals,
+            program,
+            method,
+        };
+        self.install_key_pack(id, &asked, KeyPackSource::Recovered)
+    }
+
+    /// Writes a backup of the license server database to `file`.
+    pub fn backup(&self, file: &Path) -> Result<(), Error> {
+        let state = self.state.read()?;
+        let bytes = backup::write(&state);
+        std::fs::write(file, bytes).map_err(|e| crate::error::StateError::Io {
+            path: file.to_owned(),
+            source: e,
+        })?;
+        self.state.update(|s| {
+            s.log(
+                EventLevel::Information,
+                format!(
+                    "the license server database was backed up to {}",
+                    file.display()
+                ),
+            );
+            Ok::<_, Error>(())
+        })
+    }
+
+    /// Restores the backup in `file` onto this installation. A damaged or foreign file is
+    /// refused and nothing changes.
+    pub fn restore(&self, file: &Path) -> Result<backup::Restored, Error> {
+        let bytes = std::fs::read(file).map_err(|e| crate::error::StateError::Io {
+            path: file.to_owned(),
+            source: e,
+        })?;
+        self.state.update(|s| {
+            let (restored_state, restored) =
+                backup::restore(s, &file.display().to_string(), &bytes)?;
+            *s = restored_state;
+            Ok(restored)
+        })
+    }
+
     /// Migrates CALs from another license server to this one.
     ///
     /// A reachable source is read over the network first. When the wizard's rule calls for
@@ -641,6 +717,7 @@ impl LicenseServer {
                 license_type: contents.license_type,
                 installed: u32::from(contents.quantity.get()),
                 removed: 0,
+                lost: 0,
                 issued: 0,
                 source,
                 method,

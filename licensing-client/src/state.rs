@@ -152,6 +152,8 @@ pub enum KeyPackSource {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<LicenseServerId>,
     },
+    /// Reissued by the Clearinghouse for CALs lost in a restore onto a new installation.
+    Recovered,
 }
 
 /// A key pack installed on this license server.
@@ -173,6 +175,10 @@ pub struct InstalledKeyPack {
     pub installed: u32,
     /// How many were removed since (migrated to another license server).
     pub removed: u32,
+    /// How many unissued ones were lost when the database was restored onto a new
+    /// installation.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub lost: u32,
     /// How many are issued to clients.
     pub issued: u32,
     /// How it came here.
@@ -186,7 +192,9 @@ pub struct InstalledKeyPack {
 impl InstalledKeyPack {
     /// The CALs it holds now.
     pub fn total(&self) -> u32 {
-        self.installed.saturating_sub(self.removed)
+        self.installed
+            .saturating_sub(self.removed)
+            .saturating_sub(self.lost)
     }
 
     /// The CALs it holds that are not issued to a client.
@@ -292,6 +300,10 @@ pub struct Pending {
 pub struct ServerState {
     /// The layout version of this document.
     pub format: u32,
+    /// The installation it runs on: a backup restored onto another one loses its
+    /// unissued licenses.
+    #[serde(default)]
+    pub installation: String,
     /// Who and what it is.
     pub identity: Identity,
     /// Where it stands with the Clearinghouse.
@@ -317,6 +329,10 @@ pub struct ServerState {
 }
 
 fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
 
@@ -370,6 +386,7 @@ impl ServerState {
     pub fn new(identity: Identity) -> Self {
         let mut state = ServerState {
             format: STATE_FORMAT,
+            installation: format!("{:032x}", rand::random::<u128>()),
             identity,
             activation: Activation::NotActivated,
             key_packs: Vec::new(),

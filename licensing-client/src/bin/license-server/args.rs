@@ -76,6 +76,19 @@ pub enum Command {
     InstallCals(InstallCalsArgs),
     /// Migrate CALs from another license server to this one.
     MigrateCals(MigrateCalsArgs),
+    /// Recover CALs lost when the database was restored onto a new installation.
+    RecoverCals(InstallCalsArgs),
+    /// Write a backup of the license server database to a file.
+    Backup {
+        /// The backup file to write.
+        file: PathBuf,
+    },
+    /// Restore the license server database from a backup file. Onto a new installation,
+    /// unissued licenses are not restored (recover them with `recover-cals`).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
     /// A client connects through a session host: issue, renew or refuse its CAL.
     Connect(ConnectArgs),
     /// List the CALs issued to clients.

@@ -55,7 +55,7 @@ impl From<Error> for Failure {
             // The call dropped: running it again is safe, and gets an ID issued on it.
             | Error::PhoneLine(_) => Exit::NoAnswer,
             Error::Cancelled(_) => Exit::Stopped,
-            Error::BadClock(_) => Exit::BadInput,
+            Error::BadClock(_) | Error::Backup(_) | Error::NotLost { .. } => Exit::BadInput,
             Error::State(_) | Error::Serve { .. } => Exit::State,
             _ => Exit::Refused,
         };
@@ -232,6 +232,26 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
             let migrated = server.migrate_cals(migration, method, &mut operator).await;
             operator.done();
             output.migrated(&migrated?);
+        }
+        Command::RecoverCals(recover) => {
+            let server = open_with_retry(&dir, &recover.flow)?;
+            let method = recover.flow.method(&server)?;
+            let (license, cals) = recover.cals.resolve(interactive)?;
+            let mut operator = CliOperator::new(interactive, &output, &recover.flow, false);
+            let pack = server
+                .recover_cals(license, cals, method, &mut operator)
+                .await;
+            operator.done();
+            output.key_pack("recovered", &pack?);
+        }
+        Command::Backup { file } => {
+            let server = LicenseServer::open(&dir)?;
+            server.backup(&file)?;
+            output.backed_up(&file);
+        }
+        Command::Restore { file } => {
+            let server = LicenseServer::open(&dir)?;
+            output.restored(&server.restore(&file)?);
         }
         Command::Connect(connect) => {
             let server = LicenseServer::open(&dir)?;

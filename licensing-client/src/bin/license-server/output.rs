@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use licensing_client::backup::Restored;
 use licensing_client::id::{ConfirmationCode, LicenseServerId};
 use licensing_client::issuance::{Change, Grant, IssuedCal, Revoked};
 use licensing_client::state::{Event, InstalledKeyPack, KeyPackSource, ServerState, Stamp};
@@ -267,6 +268,41 @@ impl Output {
         }
     }
 
+    pub fn backed_up(&self, file: &Path) {
+        if self.json {
+            self.print_json(&json!({"backup": file}));
+        } else {
+            println!(
+                "The license server database was backed up to {}.",
+                file.display()
+            );
+        }
+    }
+
+    pub fn restored(&self, restored: &Restored) {
+        if self.json {
+            self.print_json(&serde_json::to_value(restored).unwrap_or(Value::Null));
+            return;
+        }
+        let lost: u32 = restored.not_restored.iter().map(|(_, n)| n).sum();
+        if restored.same_installation {
+            println!(
+                "Restored from the backup taken at {} onto the same installation: unissued licenses are back.",
+                restored.taken_at
+            );
+        } else if lost > 0 {
+            println!(
+                "Restored from the backup taken at {} onto a new installation: {lost} unissued licenses were not restored (see the event log). Recover them through the Clearinghouse with `license-server recover-cals`.",
+                restored.taken_at
+            );
+        } else {
+            println!(
+                "Restored from the backup taken at {} onto a new installation; it had no unissued licenses.",
+                restored.taken_at
+            );
+        }
+    }
+
     pub fn clock(&self, now: Stamp, offset_secs: u64) {
         if self.json {
             self.print_json(&json!({"now": now, "ahead_seconds": offset_secs}));
@@ -300,6 +336,7 @@ fn how(pack: &InstalledKeyPack) -> String {
             from: Some(from), ..
         } => format!("migrated from {from}"),
         KeyPackSource::Migrated { from: None, .. } => "migrated".to_owned(),
+        KeyPackSource::Recovered => "recovered after a restore".to_owned(),
     };
     format!("{origin}, {} method", pack.method)
 }

@@ -1,0 +1,198 @@
+//! Backing up and restoring the license server database, with the real product's rule: a
+//! backup restored onto the same installation brings its unissued licenses back; restored
+//! onto a new installation (the operating system replaced) it does not, an event records
+//! how many were not restored, and they are recovered through the Clearinghouse.
+//!
+//! A backup is one JSON file: what it is, the installation it was taken on, when, the
+//! whole state, and a SHA-256 of the state, so a damaged or foreign file is refused before
+//! anything is changed.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::vocab::{LicenseType, ProductVersion};
+use thiserror::Error;
+
+use crate::state::{EventLevel, KeyPackSource, STATE_FORMAT, ServerState};
+
+/// What a backup file says it is.
+const KIND: &str = "license-server-backup";
+/// The layout of backup files this build writes and reads.
+const FORMAT: u32 = 1;
+
+/// A backup file as written.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupFile {
+    kind: String,
+    format: u32,
+    /// The installation it was taken on.
+    installation: String,
+    /// When, on the license server's clock.
+    taken_at: String,
+    /// SHA-256 of the state, as written.
+    sha256: String,
+    state: ServerState,
+}
+
+/// Why a backup cannot be restored; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum BackupError {
+    /// Not a license server backup at all.
+    #[error("{0} is not a license server backup")]
+    Foreign(String),
+    /// A backup, but damaged or of a layout this build does not read.
+    #[error("the backup {file} is damaged: {reason}; nothing was restored")]
+    Damaged {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A backup of another license server than the one this installation is.
+    #[error(
+        "the backup {file} is of license server {theirs}, and this installation is license server {ours}: restore it onto its own server or a new installation; nothing was restored"
+    )]
+    OtherServer {
+        /// The file.
+        file: String,
+        /// The backup's license server ID.
+        theirs: String,
+        /// This installation's.
+        ours: String,
+    },
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restored {
+    /// Whether the backup was taken on this installation.
+    pub same_installation: bool,
+    /// When the backup was taken.
+    pub taken_at: String,
+    /// Unissued CALs not restored (a new installation), by key pack: `(local_id, count)`.
+    pub not_restored: Vec<(u32, u32)>,
+}
+
+fn digest(state: &ServerState) -> String {
+    let bytes = serde_json::to_vec(state).unwrap_or_default();
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The backup of `state`, as the bytes of its file.
+pub fn write(state: &ServerState) -> Vec<u8> {
+    let file = BackupFile {
+        kind: KIND.to_owned(),
+        format: FORMAT,
+        installation: state.installation.clone(),
+        taken_at: state.now(),
+        sha256: digest(state),
+        state: state.clone(),
+    };
+    serde_json::to_vec_pretty(&file).unwrap_or_default()
+}
+
+/// Restores the backup in `bytes` (read from `file`) over `current`, the state of this
+/// installation: the state to keep, and what was done. `current` is not changed.
+pub fn restore(
+    current: &ServerState,
+    file: &str,
+    bytes: &[u8],
+) -> Result<(ServerState, Restored), BackupError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| BackupError::Foreign(file.to_owned()))?;
+    if value.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
+        return Err(BackupError::Foreign(file.to_owned()));
+    }
+    let damaged = |reason: String| BackupError::Damaged {
+        file: file.to_owned(),
+        reason,
+    };
+    let backup: BackupFile = serde_json::from_value(value).map_err(|e| damaged(e.to_string()))?;
+    if backup.format != FORMAT || backup.state.format != STATE_FORMAT {
+        return Err(damaged(format!(
+            "layout version {} (this build reads version {FORMAT})",
+            backup.format
+        )));
+    }
+    if digest(&backup.state) != backup.sha256 {
+        return Err(damaged(
+            "its checksum does not match its contents: it was changed or cut short".into(),
+        ));
+    }
+    let theirs = backup.state.activation.license_server_id();
+    let ours = current.activation.license_server_id();
+    if let (Some(theirs), Some(ours)) = (theirs, ours)
+        && theirs != ours
+    {
+        return Err(BackupError::OtherServer {
+            file: file.to_owned(),
+            theirs: theirs.to_string(),
+            ours: ours.to_string(),
+        });
+    }
+
+    let same_installation = backup.installation == current.installation;
+    let mut state = backup.state;
+    // The machine is this one: its installation, name, operating system and clock.
+    state.installation = current.installation.clone();
+    state.identity.name = current.identity.name.clone();
+    state.identity.os = current.identity.os;
+    state.clock_offset_secs = current.clock_offset_secs;
+    let mut not_restored = Vec::new();
+    if !same_installation {
+        for pack in &mut state.key_packs {
+            let unissued = pack.available();
+            if unissued > 0 {
+                pack.lost += unissued;
+                not_restored.push((pack.local_id, unissued));
+            }
+        }
+    }
+    let restored = Restored {
+        same_installation,
+        taken_at: backup.taken_at,
+        not_restored,
+    };
+    let lost: u32 = restored.not_restored.iter().map(|(_, n)| n).sum();
+    if same_installation {
+        let message = format!(
+            "the license server database was restored from the backup taken at {}",
+            restored.taken_at
+        );
+        state.log(EventLevel::Information, message);
+    } else if lost > 0 {
+        let message = format!(
+            "the license server database was restored onto a new installation from the backup taken at {}: {lost} unissued licenses were not restored; recover them through the Clearinghouse (`license-server recover-cals`)",
+            restored.taken_at
+        );
+        state.log(EventLevel::Warning, message);
+    } else {
+        let message = format!(
+            "the license server database was restored onto a new installation from the backup taken at {}; it had no unissued licenses",
+            restored.taken_at
+        );
+        state.log(EventLevel::Information, message);
+    }
+    Ok((state, restored))
+}
+
+/// How many CALs of a version and type were lost in a restore onto a new installation and
+/// not recovered yet.
+pub fn unrecovered(state: &ServerState, version: ProductVersion, license_type: LicenseType) -> u32 {
+    let same = |k: &&crate::state::InstalledKeyPack| {
+        k.product_version == version && k.license_type == license_type
+    };
+    let lost: u32 = state.key_packs.iter().filter(same).map(|k| k.lost).sum();
+    let recovered: u32 = state
+        .key_packs
+        .iter()
+        .filter(same)
+        .filter(|k| k.source == KeyPackSource::Recovered)
+        .map(|k| k.installed)
+        .sum();
+    lost.saturating_sub(recovered)
+}
