@@ -254,6 +254,7 @@ async fn session_hosts_get_cals_through_the_daemon() {
         client: "PC-01".into(),
         license_type: LicenseType::PerDevice,
         session_host_os: WindowsServer::V2016,
+        ou: None,
     };
     assert!(matches!(
         peer.connect_client(&asked).await.unwrap(),
@@ -561,4 +562,107 @@ async fn a_backup_of_another_license_server_is_refused() {
         "{refused}"
     );
     assert_eq!(other.state().unwrap(), before);
+}
+
+#[tokio::test]
+async fn cal_usage_reports_count_per_user_cals_by_scope_and_save_as_csv() {
+    let lab = Lab::new().await;
+    let cli = lab.cli_install("LS", "2022").await;
+    cli.run(&["activate"]).await.ok();
+    cli.run(&[
+        "install-cals",
+        "--program",
+        "select",
+        "--agreement-number",
+        "4417718",
+        "--product-version",
+        "2022",
+        "--license-type",
+        "per-user",
+        "--quantity",
+        "50",
+    ])
+    .await
+    .ok();
+    for (user, ou) in [
+        (r"CONTOSO\alice", Some("Sales")),
+        (r"CONTOSO\bob", Some("Finance")),
+        ("dave@fabrikam", None),
+        ("carol", None),
+    ] {
+        let mut args = vec!["connect", "--client", user, "--license-type", "per-user"];
+        if let Some(ou) = ou {
+            args.extend(["--ou", ou]);
+        }
+        cli.run(&args).await.ok();
+    }
+
+    let scopes: [&[&str]; 3] = [
+        &["--domain", "contoso"],
+        &["--domain", "CONTOSO", "--ou", "sales"],
+        &["--all-trusted-domains"],
+    ];
+    for (n, scope) in scopes.iter().enumerate() {
+        let mut args = vec!["report", "create"];
+        args.extend_from_slice(scope);
+        let created = cli.run(&args).await.ok();
+        assert!(
+            created
+                .stdout
+                .contains(&format!("CAL usage report {}", n + 1))
+        );
+    }
+    let listed = cli.run(&["report", "list"]).await.ok();
+    assert_eq!(listed.stdout.lines().count(), 3, "{}", listed.stdout);
+
+    let issued_in = |n: u32| {
+        let file = lab.dir.path().join(format!("report-{n}.csv"));
+        let cli = &cli;
+        async move {
+            let n_text = n.to_string();
+            cli.run(&["report", "save", &n_text, file.to_str().unwrap()])
+                .await
+                .ok();
+            let mut reader = csv::Reader::from_path(&file).unwrap();
+            let headers = reader.headers().unwrap().clone();
+            assert_eq!(
+                headers.iter().collect::<Vec<_>>(),
+                [
+                    "Report created",
+                    "Scope",
+                    "Product version",
+                    "Per User CALs installed",
+                    "Per User CALs issued"
+                ]
+            );
+            let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+            assert_eq!(rows.len(), 1, "one product version");
+            assert_eq!(&rows[0][2], "Windows Server 2022");
+            assert_eq!(&rows[0][3], "50", "installed, whatever the scope");
+            (rows[0][1].to_owned(), rows[0][4].parse::<u32>().unwrap())
+        }
+    };
+    assert_eq!(issued_in(1).await, ("Domain contoso".to_owned(), 2));
+    assert_eq!(issued_in(2).await, ("OU=sales, CONTOSO".to_owned(), 1));
+    assert_eq!(issued_in(3).await, ("All trusted domains".to_owned(), 4));
+
+    cli.run(&["report", "delete", "2"]).await.ok();
+    let gone = cli.run(&["report", "show", "2"]).await;
+    assert_eq!(gone.code, 2, "{}", gone.stderr);
+    assert!(
+        gone.stderr.contains("there is no report 2"),
+        "{}",
+        gone.stderr
+    );
+    let listed = cli.run(&["report", "list"]).await.ok();
+    assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
+}
+
+#[tokio::test]
+async fn a_report_needs_a_scope() {
+    let lab = Lab::new().await;
+    let cli = lab.cli_install("LS", "2022").await;
+    let refused = cli.run(&["report", "create", "--ou", "Sales"]).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--domain"), "{}", refused.stderr);
 }

@@ -116,7 +116,12 @@ async fn connect(
     let asked = body.into_inner();
     let server = server.into_inner();
     let outcome = web::block(move || {
-        server.connect_client(&asked.client, asked.license_type, asked.session_host_os)
+        server.connect_user(
+            &asked.client,
+            asked.license_type,
+            asked.session_host_os,
+            asked.ou.as_deref(),
+        )
     })
     .await;
     match outcome {

@@ -257,6 +257,12 @@ pub enum Error {
         /// Which, e.g. "Windows Server 2019 Per Device".
         what: String,
     },
+    /// No such report.
+    #[error("{0}")]
+    NoSuchReport(#[from] crate::reports::NoSuchReport),
+    /// A report could not be written as CSV.
+    #[error("the report could not be written as CSV: {0}")]
+    Csv(String),
     /// The clock cannot be moved so.
     #[error("{0}")]
     BadClock(String),

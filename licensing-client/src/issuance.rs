@@ -66,6 +66,9 @@ pub struct IssuedCal {
     /// The local number of the key pack it was taken from (permanent Per Device CALs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_pack: Option<u32>,
+    /// The user's organizational unit, if the session host said (Per User CALs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou: Option<String>,
     /// When it was issued (or last renewed).
     pub issued_at: Stamp,
     /// When it expires.
@@ -230,12 +233,14 @@ pub fn expire(state: &mut ServerState, now: Stamp) {
 }
 
 /// A client's connection through a session host running `host`: the CAL it gets, as the
-/// license server decides at `now`.
+/// license server decides at `now`. A user's organizational unit (`ou`) is kept for the
+/// CAL usage reports.
 pub fn connect(
     state: &mut ServerState,
     client: &str,
     license_type: LicenseType,
     host: WindowsServer,
+    ou: Option<&str>,
     now: Stamp,
     rng: &mut impl Rng,
 ) -> Result<Grant, Refusal> {
@@ -247,19 +252,30 @@ pub fn connect(
     }
     expire(state, now);
     match license_type {
-        LicenseType::PerUser => Ok(per_user(state, client, host, now)),
+        LicenseType::PerUser => Ok(per_user(state, client, host, ou, now)),
         LicenseType::PerDevice => per_device(state, client, host, now, rng),
     }
 }
 
-fn per_user(state: &mut ServerState, client: &str, host: WindowsServer, now: Stamp) -> Grant {
+fn per_user(
+    state: &mut ServerState,
+    client: &str,
+    host: WindowsServer,
+    ou: Option<&str>,
+    now: Stamp,
+) -> Grant {
     let expires_at = now.plus(PER_USER_DAYS * DAY);
     let existing = state
         .issued
         .iter_mut()
         .find(|c| c.license_type == LicenseType::PerUser && c.client == client);
     match existing {
-        Some(cal) => cal.expires_at = expires_at,
+        Some(cal) => {
+            cal.expires_at = expires_at;
+            if let Some(ou) = ou {
+                cal.ou = Some(ou.to_owned());
+            }
+        }
         None => {
             let version = newest_version_for(host);
             state.issued.push(IssuedCal {
@@ -268,6 +284,7 @@ fn per_user(state: &mut ServerState, client: &str, host: WindowsServer, now: Sta
                 status: CalStatus::Active,
                 product_version: version,
                 key_pack: None,
+                ou: ou.map(str::to_owned),
                 issued_at: now,
                 expires_at,
             });
@@ -303,6 +320,7 @@ fn per_device(
             status: CalStatus::Temporary,
             product_version: newest_version_for(host),
             key_pack: None,
+            ou: None,
             issued_at: now,
             expires_at: now.plus(TEMPORARY_DAYS * DAY),
         });

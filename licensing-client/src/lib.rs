@@ -14,6 +14,7 @@
 //! - [`handoff`]: the web browser and telephone methods, and the [`Operator`] they ask;
 //! - [`migration`]: sources, the reminder to remove CALs by hand, giving CALs up;
 //! - [`backup`]: backing up and restoring the license server database;
+//! - [`reports`]: CAL usage reports (Per User CALs installed and issued, by scope);
 //! - [`issuance`]: CALs issued to clients (temporary, permanent, renewed, revoked) and the
 //!   version rule;
 //! - [`web`]: the web method without a person: the library fills in the site's forms;
@@ -49,6 +50,7 @@ pub mod handoff;
 pub mod issuance;
 pub mod migration;
 pub mod peer;
+pub mod reports;
 pub mod request;
 pub mod server;
 pub mod state;

@@ -91,6 +91,9 @@ pub struct ClientConnection {
     pub license_type: shared::vocab::LicenseType,
     /// The session host's operating system.
     pub session_host_os: shared::vocab::WindowsServer,
+    /// The user's organizational unit, for CAL usage reports (Per User).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou: Option<String>,
 }
 
 /// What the source removed.

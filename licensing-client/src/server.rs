@@ -25,6 +25,7 @@ use crate::handoff::{Desk, Handoff, Operator};
 use crate::issuance::{self, Grant, IssuedCal, Revoked};
 use crate::migration::{self, Migration, Reminder, Source, SourceView};
 use crate::peer::{CalsRemoved, Peer, RemoveCals};
+use crate::reports;
 use crate::request::{Reply, Request};
 use crate::state::{
     Activation, ClearinghouseAddress, EventLevel, Identity, InstalledKeyPack, KeyPackSource,
@@ -157,6 +158,18 @@ impl LicenseServer {
         license_type: LicenseType,
         host: WindowsServer,
     ) -> Result<Grant, Error> {
+        self.connect_user(client, license_type, host, None)
+    }
+
+    /// A client connects as [`Self::connect_client`] says; a user's organizational unit,
+    /// when the session host gives it, is kept for CAL usage reports.
+    pub fn connect_user(
+        &self,
+        client: &str,
+        license_type: LicenseType,
+        host: WindowsServer,
+        ou: Option<&str>,
+    ) -> Result<Grant, Error> {
         // A refusal is logged too, so the state is kept whatever the outcome.
         let outcome = self.state.update(|s| {
             let now = s.clock();
@@ -165,11 +178,34 @@ impl LicenseServer {
                 client,
                 license_type,
                 host,
+                ou,
                 now,
                 &mut rand::rng(),
             ))
         })?;
         Ok(outcome?)
+    }
+
+    /// Creates a CAL usage report of `scope` and keeps it.
+    pub fn create_report(&self, scope: reports::Scope) -> Result<reports::Report, Error> {
+        self.state.update(|s| {
+            let now = s.clock();
+            issuance::expire(s, now);
+            Ok(reports::create(s, scope))
+        })
+    }
+
+    /// The report numbered `id`.
+    pub fn report(&self, id: u32) -> Result<reports::Report, Error> {
+        let state = self.state.read()?;
+        let report = state.reports.into_iter().find(|r| r.id == id);
+        Ok(report.ok_or(reports::NoSuchReport(id))?)
+    }
+
+    /// Deletes the report numbered `id`.
+    pub fn delete_report(&self, id: u32) -> Result<reports::Report, Error> {
+        self.state
+            .update(|s| reports::delete(s, id).map_err(Error::from))
     }
 
     /// Revokes the permanent Per Device CAL issued to `client`, within the revoke limit.

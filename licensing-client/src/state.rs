@@ -322,6 +322,9 @@ pub struct ServerState {
     /// The CALs issued to clients, and those revoked that still count against the limit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issued: Vec<IssuedCal>,
+    /// Its CAL usage reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<crate::reports::Report>,
     /// How far its clock runs ahead of the computer's, in seconds: a lab moves it forward
     /// to show expiry and renewal without waiting.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -394,6 +397,7 @@ impl ServerState {
             pending: Vec::new(),
             events: Vec::new(),
             issued: Vec::new(),
+            reports: Vec::new(),
             clock_offset_secs: 0,
         };
         let message = format!(

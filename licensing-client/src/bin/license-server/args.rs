@@ -93,6 +93,9 @@ pub enum Command {
     Connect(ConnectArgs),
     /// List the CALs issued to clients.
     Cals,
+    /// CAL usage reports: Per User CALs installed and issued, by scope.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Revoke the permanent Per Device CAL issued to a client (at most 20% of a version's).
     Revoke {
         /// The client (device) name.
@@ -121,6 +124,60 @@ pub struct ConnectArgs {
     /// The session host's operating system.
     #[arg(long, default_value = "2022")]
     pub host_os: WindowsServer,
+    /// The user's organizational unit (Per User), for CAL usage reports.
+    #[arg(long)]
+    pub ou: Option<String>,
+}
+
+/// `report`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Create a report (scope: --domain, --domain with --ou, or --all-trusted-domains).
+    Create(ScopeArgs),
+    /// List the reports.
+    List,
+    /// Show a report.
+    Show {
+        /// The report's number.
+        id: u32,
+    },
+    /// Save a report as CSV.
+    Save {
+        /// The report's number.
+        id: u32,
+        /// The CSV file to write.
+        file: PathBuf,
+    },
+    /// Delete a report.
+    Delete {
+        /// The report's number.
+        id: u32,
+    },
+}
+
+/// A report's scope.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// The users of this domain.
+    #[arg(long, required_unless_present = "all_trusted_domains")]
+    pub domain: Option<String>,
+    /// Only the users of this organizational unit of the domain.
+    #[arg(long, requires = "domain")]
+    pub ou: Option<String>,
+    /// Every user of every trusted domain.
+    #[arg(long, conflicts_with_all = ["domain", "ou"])]
+    pub all_trusted_domains: bool,
+}
+
+impl ScopeArgs {
+    pub fn scope(self) -> licensing_client::reports::Scope {
+        use licensing_client::reports::Scope;
+        match (self.domain, self.ou) {
+            (Some(domain), Some(ou)) => Scope::Ou { domain, ou },
+            (Some(domain), None) => Scope::Domain { domain },
+            (None, _) => Scope::AllTrustedDomains,
+        }
+    }
 }
 
 /// `clock`.

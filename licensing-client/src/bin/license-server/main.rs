@@ -17,7 +17,7 @@ use licensing_client::state::ClearinghouseAddress;
 use licensing_client::vocab::{CompanyFields, CompanyInfo};
 use licensing_client::{ClearinghouseError, Error, LicenseServer, SourceError};
 
-use args::{Cli, Command};
+use args::{Cli, Command, ReportCommand};
 use operator::CliOperator;
 use output::Output;
 
@@ -55,7 +55,10 @@ impl From<Error> for Failure {
             // The call dropped: running it again is safe, and gets an ID issued on it.
             | Error::PhoneLine(_) => Exit::NoAnswer,
             Error::Cancelled(_) => Exit::Stopped,
-            Error::BadClock(_) | Error::Backup(_) | Error::NotLost { .. } => Exit::BadInput,
+            Error::BadClock(_)
+            | Error::Backup(_)
+            | Error::NotLost { .. }
+            | Error::NoSuchReport(_) => Exit::BadInput,
             Error::State(_) | Error::Serve { .. } => Exit::State,
             _ => Exit::Refused,
         };
@@ -255,9 +258,38 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::Connect(connect) => {
             let server = LicenseServer::open(&dir)?;
-            let grant =
-                server.connect_client(&connect.client, connect.license_type, connect.host_os)?;
+            let grant = server.connect_user(
+                &connect.client,
+                connect.license_type,
+                connect.host_os,
+                connect.ou.as_deref(),
+            )?;
             output.grant(&connect.client, &grant);
+        }
+        Command::Report(report) => {
+            let server = LicenseServer::open(&dir)?;
+            match report {
+                ReportCommand::Create(scope) => {
+                    output.report(&server.create_report(scope.scope())?);
+                }
+                ReportCommand::List => output.reports(&server.state()?.reports),
+                ReportCommand::Show { id } => output.report(&server.report(id)?),
+                ReportCommand::Save { id, file } => {
+                    let csv = licensing_client::reports::to_csv(&server.report(id)?)
+                        .map_err(|e| Error::Csv(e.to_string()))?;
+                    std::fs::write(&file, csv).map_err(|e| {
+                        Failure::from(Error::State(licensing_client::StateError::Io {
+                            path: file.clone(),
+                            source: e,
+                        }))
+                    })?;
+                    output.saved(id, &file);
+                }
+                ReportCommand::Delete { id } => {
+                    server.delete_report(id)?;
+                    output.deleted(id);
+                }
+            }
         }
         Command::Cals => {
             let server = LicenseServer::open(&dir)?;

@@ -8,6 +8,7 @@ use std::path::Path;
 use licensing_client::backup::Restored;
 use licensing_client::id::{ConfirmationCode, LicenseServerId};
 use licensing_client::issuance::{Change, Grant, IssuedCal, Revoked};
+use licensing_client::reports::Report;
 use licensing_client::state::{Event, InstalledKeyPack, KeyPackSource, ServerState, Stamp};
 use licensing_client::{Desk, Handoff, Migrated};
 use serde_json::{Value, json};
@@ -265,6 +266,56 @@ impl Output {
                 "The CAL of {} was revoked and returned to key pack {}; {} more of its version may be revoked now.",
                 revoked.client, revoked.key_pack, revoked.revocable
             );
+        }
+    }
+
+    pub fn report(&self, report: &Report) {
+        if self.json {
+            self.print_json(&serde_json::to_value(report).unwrap_or(Value::Null));
+            return;
+        }
+        println!("CAL usage report {}", report.id);
+        println!("  created   {}", report.created_at);
+        println!("  scope     {}", report.scope);
+        if report.lines.is_empty() {
+            println!("  no Per User CALs are installed or issued");
+        }
+        for line in &report.lines {
+            println!(
+                "  {:<28} {} Per User CALs installed, {} issued",
+                line.product_version.to_string(),
+                line.installed,
+                line.issued
+            );
+        }
+    }
+
+    pub fn reports(&self, reports: &[Report]) {
+        if self.json {
+            self.print_json(&serde_json::to_value(reports).unwrap_or(Value::Null));
+            return;
+        }
+        if reports.is_empty() {
+            println!("No reports.");
+        }
+        for report in reports {
+            println!("{:>3}  {}  {}", report.id, report.created_at, report.scope);
+        }
+    }
+
+    pub fn saved(&self, id: u32, file: &Path) {
+        if self.json {
+            self.print_json(&json!({"report": id, "saved": file}));
+        } else {
+            println!("Report {id} saved as {}.", file.display());
+        }
+    }
+
+    pub fn deleted(&self, id: u32) {
+        if self.json {
+            self.print_json(&json!({"report": id, "deleted": true}));
+        } else {
+            println!("Report {id} deleted.");
         }
     }
 
