@@ -666,3 +666,193 @@ async fn a_report_needs_a_scope() {
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("--domain"), "{}", refused.stderr);
 }
+
+mod session_hosts {
+    use super::*;
+    use licensing_client::session_host::{Admitted, ConnectError, SessionHost};
+
+    fn host(lab: &Lab, name: &str, os: WindowsServer, stations: Option<u32>) -> SessionHost {
+        SessionHost::install(&lab.dir.path().join(name), name, os, stations).unwrap()
+    }
+
+    async fn serving(server: &LicenseServer) -> Daemon {
+        Daemon::start(server.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// An address where nothing listens.
+    fn nobody() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn without_licensing_settings_a_host_runs_on_its_grace_period_then_refuses() {
+        let lab = Lab::new().await;
+        let rdsh = host(&lab, "RDSH", WindowsServer::V2022, None);
+        assert_eq!(
+            rdsh.connect("PC-01", None).await.unwrap(),
+            Admitted::Grace {
+                days_left: 120,
+                warning: None
+            }
+        );
+        rdsh.advance_clock(106 * DAY).unwrap();
+        let Admitted::Grace {
+            days_left: 14,
+            warning: Some(warning),
+        } = rdsh.connect("PC-01", None).await.unwrap()
+        else {
+            panic!("no warning 14 days before the end");
+        };
+        assert!(
+            warning.contains("Remote Desktop Services will stop working in 14 days"),
+            "{warning}"
+        );
+        rdsh.advance_clock(14 * DAY).unwrap();
+        let refused = rdsh.connect("PC-01", None).await.unwrap_err();
+        assert!(
+            refused.to_string().starts_with("The remote session was disconnected because there are no Remote Desktop License Servers available to provide a license."),
+            "{refused}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_configured_host_asks_its_license_servers_in_order() {
+        let lab = Lab::new().await;
+        let server = lab.source("LS", WindowsServer::V2019).await;
+        let daemon = serving(&server).await;
+        let rdsh = host(&lab, "RDSH", WindowsServer::V2019, None);
+        let daemon_addr = daemon.addr().to_string();
+        rdsh.configure(
+            Some(LicenseType::PerDevice),
+            Some(vec![nobody(), daemon_addr.clone()]),
+        )
+        .unwrap();
+        let Admitted::Licensed {
+            license_server,
+            grant: Grant::Temporary { .. },
+        } = rdsh.connect("PC-01", None).await.unwrap()
+        else {
+            panic!("the first connection gets a temporary CAL");
+        };
+        assert_eq!(license_server, daemon_addr);
+        assert!(matches!(
+            rdsh.connect("PC-01", None).await.unwrap(),
+            Admitted::Licensed {
+                grant: Grant::Permanent { .. },
+                ..
+            }
+        ));
+        assert_eq!(available(&server), 39);
+        daemon.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_host_whose_license_server_has_no_matching_cals_is_refused_after_the_temporary_cal() {
+        let lab = Lab::new().await;
+        // Per User CALs only, asked for Per Device.
+        let server = lab.activated("LS", WindowsServer::V2022).await;
+        let license: shared::vocab::LicenseProof = serde_json::from_value(
+            serde_json::json!({"program": "select", "agreement_number": "4417718"}),
+        )
+        .unwrap();
+        server
+            .install_cals(
+                license,
+                cal_request(ProductVersion::WindowsServer2022, LicenseType::PerUser, 20),
+                ConnectionMethod::Automatic,
+                &mut lab.person(),
+            )
+            .await
+            .unwrap();
+        let daemon = serving(&server).await;
+        let rdsh = host(&lab, "RDSH", WindowsServer::V2022, None);
+        rdsh.configure(
+            Some(LicenseType::PerDevice),
+            Some(vec![daemon.addr().to_string()]),
+        )
+        .unwrap();
+        assert!(matches!(
+            rdsh.connect("PC-01", None).await.unwrap(),
+            Admitted::Licensed {
+                grant: Grant::Temporary { .. },
+                ..
+            }
+        ));
+        server
+            .move_clock(Some(Duration::from_secs(90 * DAY)), None)
+            .unwrap();
+        let refused = rdsh.connect("PC-01", None).await.unwrap_err();
+        assert!(
+            matches!(
+                &refused,
+                Error::Session(ConnectError::Refused { reason, .. })
+                    if reason.contains("no Remote Desktop client access licenses available")
+            ),
+            "{refused}"
+        );
+        daemon.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_multipoint_system_needs_a_cal_for_every_station() {
+        let lab = Lab::new().await;
+        let server = lab.activated("LS", WindowsServer::V2022).await;
+        let daemon = serving(&server).await;
+        let multipoint = host(&lab, "MPS", WindowsServer::V2022, Some(3));
+        multipoint
+            .configure(
+                Some(LicenseType::PerUser),
+                Some(vec![daemon.addr().to_string()]),
+            )
+            .unwrap();
+        for station in 1..=3 {
+            assert!(matches!(
+                multipoint.connect("", Some(station)).await.unwrap(),
+                Admitted::Licensed {
+                    grant: Grant::PerUser { .. },
+                    ..
+                }
+            ));
+        }
+        let mut clients: Vec<String> = server
+            .issued_cals()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.client)
+            .collect();
+        clients.sort();
+        assert_eq!(clients, ["MPS-station-1", "MPS-station-2", "MPS-station-3"]);
+        let refused = multipoint.connect("", Some(4)).await.unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                Error::Session(ConnectError::NoSuchStation { stations: 3, .. })
+            ),
+            "{refused}"
+        );
+        daemon.stop().await;
+    }
+
+    #[tokio::test]
+    async fn with_no_license_server_reachable_a_host_refuses_once_its_grace_period_ends() {
+        let lab = Lab::new().await;
+        let rdsh = host(&lab, "RDSH", WindowsServer::V2022, None);
+        rdsh.configure(Some(LicenseType::PerDevice), Some(vec![nobody()]))
+            .unwrap();
+        assert!(matches!(
+            rdsh.connect("PC-01", None).await.unwrap(),
+            Admitted::Grace { .. }
+        ));
+        rdsh.advance_clock(120 * DAY).unwrap();
+        let refused = rdsh.connect("PC-01", None).await.unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("no license server could be reached"),
+            "{refused}"
+        );
+    }
+}

@@ -257,6 +257,9 @@ pub enum Error {
         /// Which, e.g. "Windows Server 2019 Per Device".
         what: String,
     },
+    /// A session host could not let a client in.
+    #[error("{0}")]
+    Session(#[from] crate::session_host::ConnectError),
     /// No such report.
     #[error("{0}")]
     NoSuchReport(#[from] crate::reports::NoSuchReport),

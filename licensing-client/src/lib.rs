@@ -19,7 +19,8 @@
 //!   version rule;
 //! - [`web`]: the web method without a person: the library fills in the site's forms;
 //! - [`telephone`]: the telephone method without a person: the library holds the call;
-//! - [`peer`] and [`daemon`]: license servers talking to each other.
+//! - [`peer`] and [`daemon`]: license servers talking to each other, and to session hosts;
+//! - [`session_host`]: a session host's licensing mode, license servers and grace period.
 //!
 //! ```no_run
 //! use licensing_client::{LicenseServer, Operator, Handoff, Reminder};
@@ -53,6 +54,7 @@ pub mod peer;
 pub mod reports;
 pub mod request;
 pub mod server;
+pub mod session_host;
 pub mod state;
 pub mod telephone;
 pub mod web;

@@ -105,6 +105,8 @@ pub enum Command {
     Clock(ClockArgs),
     /// List the event log, oldest first, filtered.
     Events(EventsArgs),
+    /// A simulated session host (or MultiPoint system) that asks license servers for CALs.
+    SessionHost(SessionHostArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -127,6 +129,59 @@ pub struct ConnectArgs {
     /// The user's organizational unit (Per User), for CAL usage reports.
     #[arg(long)]
     pub ou: Option<String>,
+}
+
+/// `session-host`.
+#[derive(Debug, Args)]
+pub struct SessionHostArgs {
+    /// The session host's directory.
+    #[arg(long, env = "SESSION_HOST_DIR")]
+    pub host_dir: PathBuf,
+    #[command(subcommand)]
+    pub action: SessionHostAction,
+}
+
+/// What to do with a session host.
+#[derive(Debug, Subcommand)]
+pub enum SessionHostAction {
+    /// Install a session host: its grace period starts now.
+    Install {
+        /// Its computer name.
+        #[arg(long, default_value = "RDSH01")]
+        name: String,
+        /// Its operating system.
+        #[arg(long, default_value = "2022")]
+        os: WindowsServer,
+        /// A MultiPoint Services system with this many stations.
+        #[arg(long)]
+        stations: Option<u32>,
+    },
+    /// Set the licensing mode and the license servers to use (Group Policy).
+    Set {
+        /// Per Device or Per User.
+        #[arg(long)]
+        licensing_mode: Option<LicenseType>,
+        /// The license servers to use, in order: their daemons' host:port, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        license_servers: Option<Vec<String>>,
+    },
+    /// A client connects: the CAL a license server gives it, or the grace period.
+    Connect {
+        /// The device (Per Device) or user (Per User).
+        #[arg(long, required_unless_present = "station")]
+        client: Option<String>,
+        /// MultiPoint: the station (or station virtual desktop) that connects.
+        #[arg(long, conflicts_with = "client")]
+        station: Option<u32>,
+    },
+    /// Show its licensing settings and grace period.
+    Status,
+    /// Move its clock forward, e.g. 110days.
+    Clock {
+        /// How far.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        advance: Duration,
+    },
 }
 
 /// `report`.

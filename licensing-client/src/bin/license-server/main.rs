@@ -18,6 +18,7 @@ use licensing_client::vocab::{CompanyFields, CompanyInfo};
 use licensing_client::{ClearinghouseError, Error, LicenseServer, SourceError};
 
 use args::{Cli, Command, ReportCommand};
+use licensing_client::session_host::ConnectError;
 use operator::CliOperator;
 use output::Output;
 
@@ -58,7 +59,10 @@ impl From<Error> for Failure {
             Error::BadClock(_)
             | Error::Backup(_)
             | Error::NotLost { .. }
-            | Error::NoSuchReport(_) => Exit::BadInput,
+            | Error::NoSuchReport(_)
+            | Error::Session(
+                ConnectError::NoSuchStation { .. } | ConnectError::NotMultiPoint,
+            ) => Exit::BadInput,
             Error::State(_) | Error::Serve { .. } => Exit::State,
             _ => Exit::Refused,
         };
@@ -266,6 +270,7 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
             )?;
             output.grant(&connect.client, &grant);
         }
+        Command::SessionHost(host) => session_host(host, &output).await?,
         Command::Report(report) => {
             let server = LicenseServer::open(&dir)?;
             match report {
@@ -321,6 +326,45 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
                 "license-server",
                 &mut std::io::stdout(),
             );
+        }
+    }
+    Ok(())
+}
+
+async fn session_host(host: args::SessionHostArgs, output: &Output) -> Result<(), Failure> {
+    use args::SessionHostAction;
+    use licensing_client::session_host::SessionHost;
+    let dir = host.host_dir;
+    let state_error = |e: licensing_client::StateError| Failure::from(Error::State(e));
+    match host.action {
+        SessionHostAction::Install { name, os, stations } => {
+            let host = SessionHost::install(&dir, &name, os, stations).map_err(state_error)?;
+            output.session_host(&host.state().map_err(state_error)?);
+        }
+        SessionHostAction::Set {
+            licensing_mode,
+            license_servers,
+        } => {
+            let host = SessionHost::open(&dir).map_err(state_error)?;
+            let state = host
+                .configure(licensing_mode, license_servers)
+                .map_err(state_error)?;
+            output.session_host(&state);
+        }
+        SessionHostAction::Connect { client, station } => {
+            let host = SessionHost::open(&dir).map_err(state_error)?;
+            let client = client.unwrap_or_default();
+            let admitted = host.connect(&client, station).await?;
+            output.admitted(&admitted);
+        }
+        SessionHostAction::Status => {
+            let host = SessionHost::open(&dir).map_err(state_error)?;
+            output.session_host(&host.state().map_err(state_error)?);
+        }
+        SessionHostAction::Clock { advance } => {
+            let host = SessionHost::open(&dir).map_err(state_error)?;
+            host.advance_clock(advance.as_secs()).map_err(state_error)?;
+            output.session_host(&host.state().map_err(state_error)?);
         }
     }
     Ok(())

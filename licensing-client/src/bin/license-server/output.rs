@@ -9,6 +9,7 @@ use licensing_client::backup::Restored;
 use licensing_client::id::{ConfirmationCode, LicenseServerId};
 use licensing_client::issuance::{Change, Grant, IssuedCal, Revoked};
 use licensing_client::reports::Report;
+use licensing_client::session_host::{Admitted, SessionHostState};
 use licensing_client::state::{Event, InstalledKeyPack, KeyPackSource, ServerState, Stamp};
 use licensing_client::{Desk, Handoff, Migrated};
 use serde_json::{Value, json};
@@ -316,6 +317,73 @@ impl Output {
             self.print_json(&json!({"report": id, "deleted": true}));
         } else {
             println!("Report {id} deleted.");
+        }
+    }
+
+    pub fn session_host(&self, state: &SessionHostState) {
+        let now = state.clock();
+        if self.json {
+            let mut value = serde_json::to_value(state).unwrap_or(Value::Null);
+            value["grace_days_left"] = json!(state.grace_days_left(now));
+            value["configured"] = json!(state.configured());
+            self.print_json(&value);
+            return;
+        }
+        let multipoint = state
+            .stations
+            .map_or(String::new(), |n| format!(", MultiPoint with {n} stations"));
+        println!("Session host {} ({}{multipoint})", state.name, state.os);
+        let mode = state
+            .licensing_mode
+            .map_or("not yet configured".to_owned(), |m| m.to_string());
+        println!("  licensing mode     {mode}");
+        let servers = if state.license_servers.is_empty() {
+            "none".to_owned()
+        } else {
+            state.license_servers.join(", ")
+        };
+        println!("  license servers    {servers}");
+        if state.configured() {
+            println!("  grace period       not needed: licensing is configured");
+        } else {
+            println!(
+                "  grace period       {} days left (of 120, from {})",
+                state.grace_days_left(now),
+                state.installed_at
+            );
+        }
+    }
+
+    pub fn admitted(&self, admitted: &Admitted) {
+        if self.json {
+            self.print_json(&serde_json::to_value(admitted).unwrap_or(Value::Null));
+            return;
+        }
+        match admitted {
+            Admitted::Grace { days_left, warning } => {
+                println!("Connected on the grace period ({days_left} days left).");
+                if let Some(warning) = warning {
+                    eprintln!("Warning: {warning}");
+                }
+            }
+            Admitted::Licensed {
+                license_server,
+                grant,
+            } => {
+                print!("Connected; license server {license_server}: ");
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+                match grant {
+                    Grant::Temporary { expires_at, .. } => {
+                        println!("temporary Per Device CAL, expires {expires_at}");
+                    }
+                    Grant::Permanent { expires_at, .. } => {
+                        println!("permanent Per Device CAL, expires {expires_at}");
+                    }
+                    Grant::PerUser { expires_at } => {
+                        println!("Per User CAL recorded (not enforced), shown until {expires_at}");
+                    }
+                }
+            }
         }
     }
 
