@@ -856,3 +856,107 @@ mod session_hosts {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rebuilt_database_reinstalls_the_key_packs_and_loses_what_was_issued() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    permanent(&server, "PC-01");
+    permanent(&server, "PC-02");
+    let warning = server.rebuild_warning().unwrap();
+    assert!(
+        warning.contains("The 2 CALs issued to clients are lost"),
+        "{warning}"
+    );
+
+    let rebuilt = server.rebuild().unwrap();
+    assert_eq!(rebuilt.reinstalled, vec![(1, 40)]);
+    assert_eq!(rebuilt.issued_lost, 2);
+    assert!(server.issued_cals().unwrap().is_empty());
+    assert_eq!(available(&server), 40);
+    assert_eq!(
+        lab.app.held(Lab::id_of(&server)).await,
+        40,
+        "the Clearinghouse is not asked"
+    );
+}
+
+#[tokio::test]
+async fn key_packs_from_before_a_reactivation_are_recovered_after_a_rebuild_by_the_web_site() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    server
+        .reactivate(
+            shared::vocab::ReactivationReason::Redeployed,
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+    let rebuilt = server.rebuild().unwrap();
+    assert_eq!(rebuilt.to_recover, vec![(1, 40)]);
+    assert_eq!(available(&server), 0);
+
+    let recovered = server
+        .recover_cals(
+            select_proof(),
+            cal_request(
+                ProductVersion::WindowsServer2019,
+                LicenseType::PerDevice,
+                40,
+            ),
+            ConnectionMethod::WebBrowser,
+            &mut licensing_client::web::FormFiller::new(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recovered.installed, 40);
+    let total: u32 = server
+        .state()
+        .unwrap()
+        .key_packs
+        .iter()
+        .map(|k| k.total())
+        .sum();
+    assert_eq!(total, 40);
+    assert!(lab.app.audit("default").await.ok);
+}
+
+#[tokio::test]
+async fn the_command_line_rebuilds_only_once_confirmed() {
+    let lab = Lab::new().await;
+    let cli = lab.cli_install("LS", "2019").await;
+    cli.run(&["activate"]).await.ok();
+    cli.run(&[
+        "install-cals",
+        "--program",
+        "select",
+        "--agreement-number",
+        "4412903",
+        "--product-version",
+        "2019",
+        "--license-type",
+        "per-device",
+        "--quantity",
+        "10",
+    ])
+    .await
+    .ok();
+    let before: Value = cli.run(&["status", "--json"]).await.json();
+    let refused = cli.run(&["rebuild"]).await;
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("CALs issued to clients are lost"),
+        "{}",
+        refused.stderr
+    );
+    let after: Value = cli.run(&["status", "--json"]).await.json();
+    assert_eq!(before["events"], after["events"], "nothing was changed");
+
+    let rebuilt = cli.run(&["rebuild", "--yes"]).await.ok();
+    assert!(
+        rebuilt.stdout.contains("10 CALs reinstalled"),
+        "{}",
+        rebuilt.stdout
+    );
+}

@@ -1,4 +1,5 @@
-//! Backing up and restoring the license server database, with the real product's rule: a
+//! Backing up, restoring and rebuilding the license server database, with the real
+//! product's rules. A
 //! backup restored onto the same installation brings its unissued licenses back; restored
 //! onto a new installation (the operating system replaced) it does not, an event records
 //! how many were not restored, and they are recovered through the Clearinghouse.
@@ -195,4 +196,62 @@ pub fn unrecovered(state: &ServerState, version: ProductVersion, license_type: L
         .map(|k| k.installed)
         .sum();
     lost.saturating_sub(recovered)
+}
+
+/// What rebuilding the database did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rebuilt {
+    /// Key packs reinstalled from their key pack IDs: `(local_id, CALs)`.
+    pub reinstalled: Vec<(u32, u32)>,
+    /// Key packs whose IDs no longer open here (issued before a reactivation), whose CALs
+    /// must be recovered through the Clearinghouse: `(local_id, CALs)`.
+    pub to_recover: Vec<(u32, u32)>,
+    /// CALs that were issued to clients and are no longer known.
+    pub issued_lost: u32,
+}
+
+/// What rebuilding the database will lose, said before the person confirms.
+pub fn rebuild_warning(state: &ServerState) -> String {
+    let issued: u32 = state.key_packs.iter().map(|k| k.issued).sum();
+    let packs = state.key_packs.len();
+    format!(
+        "Rebuilding the license server database deletes it and creates an empty one. The {packs} key packs are then reinstalled from their license key pack IDs (those issued before a reactivation must be recovered through the Clearinghouse). The {issued} CALs issued to clients are lost: the license server no longer knows which clients hold them."
+    )
+}
+
+/// Rebuilds the database: it is emptied, and each key pack is reinstalled from its key
+/// pack ID if the ID still opens for this license server, or left to be recovered.
+pub fn rebuild(state: &mut ServerState) -> Rebuilt {
+    let current = state.activation.license_server_id();
+    let issued_lost: u32 = state.key_packs.iter().map(|k| k.issued).sum();
+    let mut rebuilt = Rebuilt {
+        reinstalled: Vec::new(),
+        to_recover: Vec::new(),
+        issued_lost,
+    };
+    for pack in &mut state.key_packs {
+        pack.issued = 0;
+        let opens = current.is_some_and(|id| pack.key_pack_id.open(&id).is_ok());
+        if opens {
+            rebuilt.reinstalled.push((pack.local_id, pack.total()));
+        } else {
+            let held = pack.total();
+            pack.lost += held;
+            rebuilt.to_recover.push((pack.local_id, held));
+        }
+    }
+    state.issued.clear();
+    let reinstalled: u32 = rebuilt.reinstalled.iter().map(|(_, n)| n).sum();
+    let to_recover: u32 = rebuilt.to_recover.iter().map(|(_, n)| n).sum();
+    let message = format!(
+        "the license server database was rebuilt: {reinstalled} CALs reinstalled from their key pack IDs, {issued_lost} CALs issued to clients lost"
+    );
+    state.log(EventLevel::Information, message);
+    if to_recover > 0 {
+        let message = format!(
+            "{to_recover} CALs of key packs issued before a reactivation were not reinstalled: recover them through the Clearinghouse (`license-server recover-cals`)"
+        );
+        state.log(EventLevel::Warning, message);
+    }
+    rebuilt
 }

@@ -454,6 +454,16 @@ impl LicenseServer {
         self.install_key_pack(id, &asked, KeyPackSource::Recovered)
     }
 
+    /// What rebuilding the database would lose, to say before the person confirms.
+    pub fn rebuild_warning(&self) -> Result<String, Error> {
+        Ok(backup::rebuild_warning(&self.state.read()?))
+    }
+
+    /// Rebuilds the license server database (see [`backup::rebuild`]).
+    pub fn rebuild(&self) -> Result<backup::Rebuilt, Error> {
+        self.state.update(|s| Ok(backup::rebuild(s)))
+    }
+
     /// Writes a backup of the license server database to `file`.
     pub fn backup(&self, file: &Path) -> Result<(), Error> {
         let state = self.state.read()?;

@@ -89,6 +89,13 @@ pub enum Command {
         /// The backup file.
         file: PathBuf,
     },
+    /// Rebuild the license server database: key packs reinstalled from their IDs, CALs
+    /// issued to clients lost.
+    Rebuild {
+        /// Confirm without being asked.
+        #[arg(long)]
+        yes: bool,
+    },
     /// A client connects through a session host: issue, renew or refuse its CAL.
     Connect(ConnectArgs),
     /// List the CALs issued to clients.

@@ -251,6 +251,25 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
             operator.done();
             output.key_pack("recovered", &pack?);
         }
+        Command::Rebuild { yes } => {
+            let server = LicenseServer::open(&dir)?;
+            let warning = server.rebuild_warning()?;
+            let confirmed = yes
+                || (interactive
+                    && dialoguer::Confirm::new()
+                        .with_prompt(format!("{warning}\nRebuild the database?"))
+                        .default(false)
+                        .interact()
+                        .unwrap_or(false));
+            if !confirmed {
+                eprintln!("{warning}");
+                return Err(Error::Cancelled(
+                    "the database was not rebuilt: confirm with --yes".into(),
+                )
+                .into());
+            }
+            output.rebuilt(&server.rebuild()?);
+        }
         Command::Backup { file } => {
             let server = LicenseServer::open(&dir)?;
             server.backup(&file)?;

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use licensing_client::backup::Restored;
+use licensing_client::backup::{Rebuilt, Restored};
 use licensing_client::id::{ConfirmationCode, LicenseServerId};
 use licensing_client::issuance::{Change, Grant, IssuedCal, Revoked};
 use licensing_client::reports::Report;
@@ -384,6 +384,24 @@ impl Output {
                     }
                 }
             }
+        }
+    }
+
+    pub fn rebuilt(&self, rebuilt: &Rebuilt) {
+        if self.json {
+            self.print_json(&serde_json::to_value(rebuilt).unwrap_or(Value::Null));
+            return;
+        }
+        let reinstalled: u32 = rebuilt.reinstalled.iter().map(|(_, n)| n).sum();
+        println!(
+            "The license server database was rebuilt: {reinstalled} CALs reinstalled from their key pack IDs; {} CALs issued to clients were lost.",
+            rebuilt.issued_lost
+        );
+        let to_recover: u32 = rebuilt.to_recover.iter().map(|(_, n)| n).sum();
+        if to_recover > 0 {
+            println!(
+                "{to_recover} CALs of key packs issued before a reactivation must be recovered through the Clearinghouse: `license-server recover-cals`."
+            );
         }
     }
 
