@@ -44,15 +44,15 @@ fn available(server: &LicenseServer) -> u32 {
 async fn a_device_gets_a_temporary_cal_first_and_a_permanent_one_next() {
     let lab = Lab::new().await;
     let server = lab.source("LS", WindowsServer::V2019).await;
+    let before = server.state().unwrap().clock();
     let first = connect(&server, "PC-01").unwrap();
+    let after = server.state().unwrap().clock();
     let Grant::Temporary { expires_at, new } = first else {
         panic!("{first:?}");
     };
     assert!(new);
-    let now = server.state().unwrap().clock();
-    assert_eq!(
-        expires_at.0 - now.0,
-        90 * DAY,
+    assert!(
+        (before.plus(90 * DAY)..=after.plus(90 * DAY)).contains(&expires_at),
         "a temporary CAL lasts 90 days"
     );
     assert_eq!(
@@ -698,7 +698,24 @@ mod session_hosts {
                 warning: None
             }
         );
-        rdsh.advance_clock(106 * DAY).unwrap();
+        rdsh.advance_clock(104 * DAY).unwrap();
+        assert_eq!(
+            rdsh.connect("PC-01", None).await.unwrap(),
+            Admitted::Grace {
+                days_left: 16,
+                warning: None
+            },
+            "no warning 16 days before the end"
+        );
+        rdsh.advance_clock(DAY).unwrap();
+        assert!(matches!(
+            rdsh.connect("PC-01", None).await.unwrap(),
+            Admitted::Grace {
+                days_left: 15,
+                warning: Some(_)
+            }
+        ));
+        rdsh.advance_clock(DAY).unwrap();
         let Admitted::Grace {
             days_left: 14,
             warning: Some(warning),
@@ -958,5 +975,122 @@ async fn the_command_line_rebuilds_only_once_confirmed() {
         rebuilt.stdout.contains("10 CALs reinstalled"),
         "{}",
         rebuilt.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_cal_that_expires_is_not_returned_twice() {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    let (expires_at, _) = permanent(&server, "PC-01");
+    server.revoke_cal("PC-01").unwrap();
+    assert_eq!(available(&server), 40);
+    server.move_clock(None, Some(expires_at)).unwrap();
+    assert!(server.issued_cals().unwrap().is_empty());
+    assert_eq!(available(&server), 40);
+}
+
+#[tokio::test]
+async fn one_cal_may_always_be_revoked_even_of_a_small_key_pack() {
+    let lab = Lab::new().await;
+    let server = lab.activated("LS", WindowsServer::V2019).await;
+    server
+        .install_cals(
+            select_proof(),
+            cal_request(ProductVersion::WindowsServer2019, LicenseType::PerDevice, 4),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+    permanent(&server, "PC-01");
+    permanent(&server, "PC-02");
+    // 20% of 4 is 0.8: one, the floor.
+    server.revoke_cal("PC-01").unwrap();
+    let refused = server.revoke_cal("PC-02").unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::Revoke(RevokeError::LimitReached { limit: 1, .. })
+        ),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn the_clock_cannot_be_moved_past_the_year_9000() {
+    let lab = Lab::new().await;
+    let server = lab.install("LS", WindowsServer::V2019);
+    let far = server
+        .move_clock(Some(Duration::from_secs(10_000 * 366 * DAY)), None)
+        .unwrap_err();
+    assert!(matches!(far, Error::BadClock(_)), "{far}");
+    let set = server
+        .move_clock(None, Some("9999-12-01T00:00:00Z".parse().unwrap()))
+        .unwrap_err();
+    assert!(matches!(set, Error::BadClock(_)), "{set}");
+    // Still usable.
+    connect(&server, "PC-01").unwrap();
+}
+
+#[tokio::test]
+async fn a_restore_keeps_the_cals_migrated_away_since_the_backup() {
+    let lab = Lab::new().await;
+    let source = lab.source("OLD", WindowsServer::V2019).await;
+    let file = lab.dir.path().join("old.backup.json");
+    source.backup(&file).unwrap();
+
+    let target = lab.activated("NEW", WindowsServer::V2022).await;
+    let daemon = Daemon::start(source.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let migration = Migration {
+        reason: MigrationReason::SourceReplaced,
+        source: Source::Reachable(daemon.addr().to_string()),
+        license: select_proof(),
+        cals: cal_request(
+            ProductVersion::WindowsServer2019,
+            LicenseType::PerDevice,
+            25,
+        ),
+    };
+    target
+        .migrate_cals(migration, ConnectionMethod::Automatic, &mut lab.person())
+        .await
+        .unwrap();
+    daemon.stop().await;
+    assert_eq!(available(&source), 15);
+
+    source.restore(&file).unwrap();
+    assert_eq!(
+        available(&source),
+        15,
+        "the 25 migrated CALs are the target's"
+    );
+    assert_eq!(source.state().unwrap().removals.len(), 1);
+}
+
+#[tokio::test]
+async fn a_backup_of_a_never_activated_server_is_refused_by_an_activated_one() {
+    let lab = Lab::new().await;
+    let fresh = lab.install("FRESH", WindowsServer::V2019);
+    let file = lab.dir.path().join("fresh.backup.json");
+    fresh.backup(&file).unwrap();
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    let before = server.state().unwrap();
+    let refused = server.restore(&file).unwrap_err();
+    assert!(refused.to_string().contains("never activated"), "{refused}");
+    assert_eq!(server.state().unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_backup_with_cals_newer_than_the_new_installation_is_refused() {
+    let lab = Lab::new().await;
+    let (_, file) = backed_up(&lab).await;
+    let older = lab.install("OLDER", WindowsServer::V2016);
+    let refused = older.restore(&file).unwrap_err();
+    assert!(
+        refused.to_string().contains("it runs Windows Server 2016"),
+        "{refused}"
     );
 }

@@ -50,6 +50,22 @@ pub enum BackupError {
         /// What is wrong.
         reason: String,
     },
+    /// The backup holds CALs newer than this installation's operating system.
+    #[error("the backup {file} cannot be restored here: {reason}; nothing was restored")]
+    NewerCals {
+        /// The file.
+        file: String,
+        /// The version rule's explanation.
+        reason: String,
+    },
+    /// The file could not be read or written.
+    #[error("{file}: {reason}")]
+    File {
+        /// The file.
+        file: String,
+        /// What the system said.
+        reason: String,
+    },
     /// A backup of another license server than the one this installation is.
     #[error(
         "the backup {file} is of license server {theirs}, and this installation is license server {ours}: restore it onto its own server or a new installation; nothing was restored"
@@ -124,20 +140,60 @@ pub fn restore(
             "its checksum does not match its contents: it was changed or cut short".into(),
         ));
     }
+    // An activated server takes only its own backups: the same license server ID, or the
+    // same product ID (it was reactivated since).
     let theirs = backup.state.activation.license_server_id();
-    let ours = current.activation.license_server_id();
-    if let (Some(theirs), Some(ours)) = (theirs, ours)
-        && theirs != ours
+    if let Some(ours) = current.activation.license_server_id()
+        && theirs != Some(ours)
+        && backup.state.identity.product_id != current.identity.product_id
     {
         return Err(BackupError::OtherServer {
             file: file.to_owned(),
-            theirs: theirs.to_string(),
+            theirs: theirs.map_or_else(
+                || format!("{} (never activated)", backup.state.identity.name),
+                |id| id.to_string(),
+            ),
             ours: ours.to_string(),
         });
     }
+    // The version rule holds for a restored database too.
+    if let Some(pack) = backup
+        .state
+        .key_packs
+        .iter()
+        .find(|k| k.total() > 0 && k.product_version.release() > current.identity.os)
+    {
+        return Err(BackupError::NewerCals {
+            file: file.to_owned(),
+            reason: crate::issuance::TooNew {
+                version: pack.product_version,
+                os: current.identity.os,
+            }
+            .to_string(),
+        });
+    }
 
-    let same_installation = backup.installation == current.installation;
+    // A state written before installations had IDs is never taken for the same one.
+    let same_installation =
+        !backup.installation.is_empty() && backup.installation == current.installation;
     let mut state = backup.state;
+    // CALs removed for other license servers since the backup stay removed: each removal
+    // is honoured once, and the CALs are the other server's now.
+    for removal in &current.removals {
+        if state
+            .removals
+            .iter()
+            .any(|r| r.for_key_pack == removal.for_key_pack)
+        {
+            continue;
+        }
+        for (local_id, count) in &removal.taken {
+            if let Some(pack) = state.key_packs.iter_mut().find(|k| k.local_id == *local_id) {
+                pack.removed += count;
+            }
+        }
+        state.removals.push(removal.clone());
+    }
     // The machine is this one: its installation, name, operating system and clock.
     state.installation = current.installation.clone();
     state.identity.name = current.identity.name.clone();

@@ -247,7 +247,7 @@ pub enum Error {
     Backup(#[from] crate::backup::BackupError),
     /// More CALs asked to be recovered than were lost.
     #[error(
-        "{asked} {what} CALs cannot be recovered: {lost} were lost in a restore onto a new installation and not recovered yet; nothing was asked of the Clearinghouse"
+        "{asked} {what} CALs cannot be recovered: {lost} were lost (in a restore onto a new installation or a rebuild) and not recovered yet; nothing was asked of the Clearinghouse"
     )]
     NotLost {
         /// CALs asked for.

@@ -176,6 +176,18 @@ impl Peer {
             .send()
             .await
             .map_err(|e| self.unreachable(&e))?;
+        // Only a refusal of the client is an answer; a license server that fails, or does
+        // not know the route, is one that could not be used.
+        let status = response.status();
+        if !status.is_success()
+            && status != reqwest::StatusCode::FORBIDDEN
+            && status != reqwest::StatusCode::BAD_REQUEST
+        {
+            return Err(SourceError::NotALicenseServer {
+                name: self.name.clone(),
+                reason: format!("HTTP {status} to a client's connection"),
+            });
+        }
         self.read(response).await
     }
 

@@ -233,7 +233,12 @@ impl LicenseServer {
             let now = s.clock();
             let forward = match (by, to) {
                 (Some(by), _) => by.as_secs(),
-                (None, Some(to)) if to >= now => to.0 - now.0,
+                (None, Some(to)) if to > Stamp::LATEST => {
+                return Err(Error::BadClock(format!(
+                    "{to} is too far ahead: the clock goes up to the year 9000"
+                )));
+            }
+            (None, Some(to)) if to >= now => to.0 - now.0,
                 (None, Some(to)) => {
                     return Err(Error::BadClock(format!(
                         "the license server's clock shows {now}; it moves only forward, not back to {to}"
@@ -241,6 +246,11 @@ impl LicenseServer {
                 }
                 (None, None) => return Ok(now),
             };
+            if now.plus(forward) > Stamp::LATEST {
+                return Err(Error::BadClock(
+                    "that is too far ahead: the clock goes up to the year 9000".into(),
+                ));
+            }
             s.clock_offset_secs = s.clock_offset_secs.saturating_add(forward);
             let moved = s.clock();
             s.log(
@@ -426,15 +436,8 @@ impl LicenseServer {
     ) -> Result<InstalledKeyPack, Error> {
         let state = self.state.read()?;
         let target = activated(&state)?;
-        let lost = backup::unrecovered(&state, cals.product_version, cals.license_type);
-        let asked = u32::from(cals.quantity.get());
-        if asked > lost {
-            return Err(Error::NotLost {
-                asked,
-                lost,
-                what: format!("{} {}", cals.product_version, cals.license_type),
-            });
-        }
+        issuance::check_version(state.identity.os, cals.product_version)?;
+        check_lost(&state, &cals)?;
         let program = license.program();
         let request = Request::RecoverCals(RecoverCalsRequest {
             license_server_id: target,
@@ -468,10 +471,16 @@ impl LicenseServer {
     pub fn backup(&self, file: &Path) -> Result<(), Error> {
         let state = self.state.read()?;
         let bytes = backup::write(&state);
-        std::fs::write(file, bytes).map_err(|e| crate::error::StateError::Io {
-            path: file.to_owned(),
-            source: e,
-        })?;
+        // Written beside and renamed over, so a crash never leaves half a backup in place
+        // of a good one.
+        let partial = file.with_extension("partial");
+        let failed = |e: std::io::Error| backup::BackupError::File {
+            file: file.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::write(&partial, bytes)
+            .and_then(|()| std::fs::rename(&partial, file))
+            .map_err(failed)?;
         self.state.update(|s| {
             s.log(
                 EventLevel::Information,
@@ -487,9 +496,9 @@ impl LicenseServer {
     /// Restores the backup in `file` onto this installation. A damaged or foreign file is
     /// refused and nothing changes.
     pub fn restore(&self, file: &Path) -> Result<backup::Restored, Error> {
-        let bytes = std::fs::read(file).map_err(|e| crate::error::StateError::Io {
-            path: file.to_owned(),
-            source: e,
+        let bytes = std::fs::read(file).map_err(|e| backup::BackupError::File {
+            file: file.display().to_string(),
+            reason: e.to_string(),
         })?;
         self.state.update(|s| {
             let (restored_state, restored) =
@@ -738,6 +747,11 @@ impl LicenseServer {
                 });
             }
             let cals = asked.cals;
+            // Checked again under the lock: two recoveries at once recover no more than
+            // was lost.
+            if source == KeyPackSource::Recovered {
+                check_lost(s, &cals)?;
+            }
             if (cals.product_version, cals.license_type, cals.quantity)
                 != (
                     contents.product_version,
@@ -781,6 +795,21 @@ impl LicenseServer {
             Ok(pack)
         })
     }
+}
+
+/// Whether `cals` were lost (in a restore onto a new installation or a rebuild) and not
+/// recovered yet.
+fn check_lost(state: &ServerState, cals: &CalRequest) -> Result<(), Error> {
+    let lost = backup::unrecovered(state, cals.product_version, cals.license_type);
+    let asked = u32::from(cals.quantity.get());
+    if asked > lost {
+        return Err(Error::NotLost {
+            asked,
+            lost,
+            what: format!("{} {}", cals.product_version, cals.license_type),
+        });
+    }
+    Ok(())
 }
 
 /// What a key pack was asked for.

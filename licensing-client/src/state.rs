@@ -344,6 +344,10 @@ fn is_zero_u32(n: &u32) -> bool {
 pub struct Stamp(pub u64);
 
 impl Stamp {
+    /// The latest time a clock is moved to (the start of the year 9000), so that every
+    /// expiry after it still has an RFC 3339 date.
+    pub const LATEST: Stamp = Stamp(221_845_392_000);
+
     /// `seconds` later.
     pub fn plus(self, seconds: u64) -> Stamp {
         Stamp(self.0.saturating_add(seconds))
@@ -352,7 +356,8 @@ impl Stamp {
 
 impl std::fmt::Display for Stamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let time = UNIX_EPOCH + Duration::from_secs(self.0);
+        // RFC 3339 ends with the year 9999; clocks stop well before (`LATEST`).
+        let time = UNIX_EPOCH + Duration::from_secs(self.0.min(253_402_300_799));
         write!(f, "{}", humantime::format_rfc3339_seconds(time))
     }
 }

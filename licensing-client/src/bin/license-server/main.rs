@@ -60,6 +60,7 @@ impl From<Error> for Failure {
             | Error::Backup(_)
             | Error::NotLost { .. }
             | Error::NoSuchReport(_)
+            | Error::Cal(licensing_client::issuance::Refusal::BadClient)
             | Error::Session(
                 ConnectError::NoSuchStation { .. } | ConnectError::NotMultiPoint,
             ) => Exit::BadInput,
@@ -301,12 +302,8 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
                 ReportCommand::Save { id, file } => {
                     let csv = licensing_client::reports::to_csv(&server.report(id)?)
                         .map_err(|e| Error::Csv(e.to_string()))?;
-                    std::fs::write(&file, csv).map_err(|e| {
-                        Failure::from(Error::State(licensing_client::StateError::Io {
-                            path: file.clone(),
-                            source: e,
-                        }))
-                    })?;
+                    std::fs::write(&file, csv)
+                        .map_err(|e| Failure::bad_input(format!("{}: {e}", file.display())))?;
                     output.saved(id, &file);
                 }
                 ReportCommand::Delete { id } => {

@@ -344,7 +344,10 @@ impl Output {
         };
         println!("  license servers    {servers}");
         if state.configured() {
-            println!("  grace period       not needed: licensing is configured");
+            println!(
+                "  grace period       {} days left, used only while no license server answers",
+                state.grace_days_left(now)
+            );
         } else {
             println!(
                 "  grace period       {} days left (of 120, from {})",
@@ -446,7 +449,17 @@ impl Output {
         } else if offset_secs == 0 {
             println!("{now} (the computer's time)");
         } else {
-            let ahead = humantime::format_duration(std::time::Duration::from_secs(offset_secs));
+            let (days, rest) = (offset_secs / 86_400, offset_secs % 86_400);
+            let ahead = match (days, rest) {
+                (0, rest) => {
+                    humantime::format_duration(std::time::Duration::from_secs(rest)).to_string()
+                }
+                (days, 0) => format!("{days} days"),
+                (days, rest) => format!(
+                    "{days} days {}",
+                    humantime::format_duration(std::time::Duration::from_secs(rest))
+                ),
+            };
             println!("{now} ({ahead} ahead of the computer's time)");
         }
     }
