@@ -33,6 +33,11 @@ async fn app_with_phone(settings: PhoneSettings) -> TestApp {
 
 /// Gets an install-CALs call to the question of the quantity.
 async fn install_up_to_quantity(caller: &mut Caller, server: LicenseServerId) {
+    install_from(caller, server, "4412903").await;
+}
+
+/// Gets an install-CALs call for CALs of `agreement` to the question of the quantity.
+async fn install_from(caller: &mut Caller, server: LicenseServerId, agreement: &str) {
     caller
         .give_id("license_server_id", &server.to_string())
         .await;
@@ -42,7 +47,7 @@ async fn install_up_to_quantity(caller: &mut Caller, server: LicenseServerId) {
     caller.answer("ASK company", "Analytical Engines Ltd").await;
     caller.answer("ASK country_region", "United Kingdom").await;
     caller.skip_until("ASK agreement_number").await;
-    caller.say("4412903").await;
+    caller.say(agreement).await;
     caller.answer("ASK product_version", "2019").await;
     caller.answer("ASK license_type", "per-device").await;
 }
@@ -312,18 +317,7 @@ async fn a_refused_request_asked_again_on_another_call_is_asked_afresh() {
     let server = app.activate().await;
     // An agreement the tenant does not have yet.
     async fn ask_for_ten(caller: &mut Caller, server: LicenseServerId) {
-        caller
-            .give_id("license_server_id", &server.to_string())
-            .await;
-        caller.answer("ASK program", "select").await;
-        caller.answer("ASK first_name", "Ada").await;
-        caller.answer("ASK last_name", "Lovelace").await;
-        caller.answer("ASK company", "Analytical Engines Ltd").await;
-        caller.answer("ASK country_region", "GB").await;
-        caller.skip_until("ASK agreement_number").await;
-        caller.say("7777777").await;
-        caller.answer("ASK product_version", "2019").await;
-        caller.answer("ASK license_type", "per-device").await;
+        install_from(caller, server, "7777777").await;
         caller.answer("ASK quantity", "10").await;
         caller.answer("ASK confirm", "yes").await;
     }

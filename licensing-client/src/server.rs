@@ -411,8 +411,24 @@ impl LicenseServer {
             license,
             cals,
         });
+        let asked = (cals, program, method);
+        self.obtain_key_pack(&state, request, asked, operator, KeyPackSource::Installed)
+            .await
+    }
+
+    /// Sends `request` for a key pack (for `cals` of `program`, by `method`) and installs
+    /// the key pack the Clearinghouse gives.
+    async fn obtain_key_pack(
+        &self,
+        state: &ServerState,
+        request: Request,
+        (cals, program, method): (CalRequest, shared::vocab::LicenseProgram, ConnectionMethod),
+        operator: &mut impl Operator,
+        source: KeyPackSource,
+    ) -> Result<InstalledKeyPack, Error> {
+        let target = activated(state)?;
         let reply = self
-            .exchange(&state, request.clone(), target.as_any(), method, operator)
+            .exchange(state, request.clone(), target.as_any(), method, operator)
             .await?;
         let id = key_pack_id(reply)?;
         let asked = Asked {
@@ -421,7 +437,7 @@ impl LicenseServer {
             program,
             method,
         };
-        self.install_key_pack(id, &asked, KeyPackSource::Installed)
+        self.install_key_pack(id, &asked, source)
     }
 
     /// Recovers CALs lost when the database was restored onto a new installation: the
@@ -444,17 +460,9 @@ impl LicenseServer {
             license,
             cals,
         });
-        let reply = self
-            .exchange(&state, request.clone(), target.as_any(), method, operator)
-            .await?;
-        let id = key_pack_id(reply)?;
-        let asked = Asked {
-            request: &request,
-            cals,
-            program,
-            method,
-        };
-        self.install_key_pack(id, &asked, KeyPackSource::Recovered)
+        let asked = (cals, program, method);
+        self.obtain_key_pack(&state, request, asked, operator, KeyPackSource::Recovered)
+            .await
     }
 
     /// What rebuilding the database would lose, to say before the person confirms.
