@@ -656,6 +656,18 @@ async fn cal_usage_reports_count_per_user_cals_by_scope_and_save_as_csv() {
     );
     let listed = cli.run(&["report", "list"]).await.ok();
     assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
+
+    // A number is never given twice, even after the newest report is deleted.
+    cli.run(&["report", "delete", "3"]).await.ok();
+    let next = cli
+        .run(&["report", "create", "--all-trusted-domains"])
+        .await
+        .ok();
+    assert!(
+        next.stdout.contains("CAL usage report 4"),
+        "{}",
+        next.stdout
+    );
 }
 
 #[tokio::test]

@@ -117,8 +117,10 @@ pub fn create(state: &mut ServerState, scope: Scope) -> Report {
         })
         .filter(|l| l.installed > 0 || l.issued > 0)
         .collect();
+    // Numbers are never reused, even after the newest report is deleted.
+    state.reports_made += 1;
     let report = Report {
-        id: state.reports.iter().map(|r| r.id).max().unwrap_or(0) + 1,
+        id: state.reports_made,
         created_at: state.now(),
         scope,
         lines,

@@ -201,7 +201,10 @@ impl SessionHost {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        fs::write(&temporary, bytes).map_err(|e| StateError::io(&temporary, e))?;
+        let mut file = fs::File::create(&temporary).map_err(|e| StateError::io(&temporary, e))?;
+        std::io::Write::write_all(&mut file, &bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| StateError::io(&temporary, e))?;
         fs::rename(&temporary, &path).map_err(|e| StateError::io(&path, e))
     }
 

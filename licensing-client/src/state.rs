@@ -325,6 +325,9 @@ pub struct ServerState {
     /// Its CAL usage reports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reports: Vec<crate::reports::Report>,
+    /// How many reports were ever made: the next one's number.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub reports_made: u32,
     /// How far its clock runs ahead of the computer's, in seconds: a lab moves it forward
     /// to show expiry and renewal without waiting.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -403,6 +406,7 @@ impl ServerState {
             events: Vec::new(),
             issued: Vec::new(),
             reports: Vec::new(),
+            reports_made: 0,
             clock_offset_secs: 0,
         };
         let message = format!(

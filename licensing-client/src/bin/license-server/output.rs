@@ -78,6 +78,19 @@ impl Output {
             company.company(),
             company.country_region()
         );
+        if state.clock_offset_secs > 0 {
+            println!(
+                "  clock                {} (moved forward {} days)",
+                state.clock(),
+                state.clock_offset_secs / 86_400
+            );
+        }
+        if !state.issued.is_empty() {
+            println!(
+                "  CALs issued          {} (`license-server cals` lists them)",
+                state.issued.len()
+            );
+        }
         if state.key_packs.is_empty() {
             println!("Key packs: none");
         } else {
