@@ -2,6 +2,15 @@
 //! With no arguments it listens on 127.0.0.1:8780 and keeps its data in the default data
 //! directory, seeded from the fixtures on first start.
 
+/// Prints a line on standard output. A reader that went away (`| head`) ends the output,
+/// not the program with a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -314,13 +323,13 @@ async fn serve(args: Serve) -> ExitCode {
         Storage::Memory => tracing::info!("in-memory store: nothing will be kept"),
     }
     if generated_token {
-        println!("admin-token {}", server.admin_token());
+        out!("admin-token {}", server.admin_token());
     }
     if let Some(phone) = server.phone_addr() {
-        println!("phone-line {phone}");
+        out!("phone-line {phone}");
     }
     // The line scripts wait for; everything else goes to the log on stderr.
-    println!("ready {}", server.url());
+    out!("ready {}", server.url());
     match server.wait().await {
         Ok(()) => {
             tracing::info!("stopped");
@@ -342,12 +351,12 @@ async fn audit(remote: &Remote, json: bool) -> ExitCode {
         }
     };
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        println!(
+        out!(
             "tenant {}: {} purchases, {} key packs checked; {} CALs purchased = {} unallocated + {} allocated",
             report.tenant,
             report.purchases_checked,
@@ -357,9 +366,9 @@ async fn audit(remote: &Remote, json: bool) -> ExitCode {
             report.allocated
         );
         for problem in &report.problems {
-            println!("problem: {problem}");
+            out!("problem: {problem}");
         }
-        println!(
+        out!(
             "{}",
             if report.ok {
                 "audit ok"
@@ -396,11 +405,11 @@ fn read_file(path: &PathBuf) -> Result<Vec<u8>, ControlError> {
 
 fn print_json(bytes: &[u8]) {
     match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(value) => println!(
+        Ok(value) => out!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         ),
-        Err(_) => println!("{}", String::from_utf8_lossy(bytes)),
+        Err(_) => out!("{}", String::from_utf8_lossy(bytes)),
     }
 }
 
@@ -437,7 +446,8 @@ async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
             };
             let bytes = target.remote().send(Method::GET, &query, None).await?;
             if jsonl {
-                print!("{}", String::from_utf8_lossy(&bytes));
+                use std::io::Write as _;
+                let _ = std::io::stdout().write_all(&bytes);
             } else {
                 print_json(&bytes);
             }
@@ -468,7 +478,7 @@ async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
                     path: file.clone(),
                     source,
                 })?;
-                println!(
+                out!(
                     "wrote the snapshot of tenant {} to {} ({} bytes)",
                     target.tenant,
                     file.display(),

@@ -176,3 +176,25 @@ fn a_clearinghouse_url_that_cannot_be_reached_by_http_is_refused() {
     let output = license_server(dir.path(), &["set", "--tenant", "lab seat"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn output_to_a_reader_that_went_away_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    for args in [&["status"][..], &["events"], &["completions", "bash"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_license-server"))
+            .arg("--state-dir")
+            .arg(dir.path())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // As `| head -0` does: the reader is gone before anything is written.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = stderr(&output);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

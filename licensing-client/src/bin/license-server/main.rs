@@ -4,6 +4,15 @@
 //! leave out, a progress indicator, IDs checked group by group as they are typed) and from
 //! flags alone otherwise. Exit codes are listed in `--help`.
 
+/// Prints a line on standard output. A reader that went away (`| head`) ends the output,
+/// not the program with a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod args;
 mod dial;
 mod operator;
@@ -336,12 +345,11 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
             output.events(&filter.apply(&server.state()?));
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "license-server",
-                &mut std::io::stdout(),
-            );
+            // Written whole, so a reader that went away ends the output, not the program.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "license-server", &mut script);
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(&script);
         }
     }
     Ok(())

@@ -25,7 +25,7 @@ const RECENT_EVENTS: usize = 8;
 
 impl Output {
     fn print_json(&self, value: &Value) {
-        println!("{value}");
+        out!("{value}");
     }
 
     pub fn failure(&self, message: &str, code: Option<&str>) {
@@ -40,7 +40,7 @@ impl Output {
         if self.json {
             self.print_json(&json!({"ready": format!("http://{addr}")}));
         } else {
-            println!("ready http://{addr}");
+            out!("ready http://{addr}");
         }
     }
 
@@ -55,23 +55,23 @@ impl Output {
         }
         let identity = &state.identity;
         let company = &identity.company;
-        println!("License server {} ({})", identity.name, identity.os);
-        println!("  state directory      {}", dir.display());
-        println!("  product ID           {}", identity.product_id);
-        println!("  status               {}", state.activation.word());
+        out!("License server {} ({})", identity.name, identity.os);
+        out!("  state directory      {}", dir.display());
+        out!("  product ID           {}", identity.product_id);
+        out!("  status               {}", state.activation.word());
         if let Some(id) = state.activation.license_server_id() {
-            println!("  license server ID    {id}");
+            out!("  license server ID    {id}");
         }
-        println!("  connection method    {}", identity.connection_method);
+        out!("  connection method    {}", identity.connection_method);
         let tenant = match &identity.clearinghouse.tenant {
             Some(t) => format!(" (tenant {t})"),
             None => String::new(),
         };
-        println!(
+        out!(
             "  clearinghouse        {}{tenant}",
             identity.clearinghouse.url
         );
-        println!(
+        out!(
             "  company              {} {}, {}, {}",
             company.first_name(),
             company.last_name(),
@@ -79,28 +79,33 @@ impl Output {
             company.country_region()
         );
         if state.clock_offset_secs > 0 {
-            println!(
+            out!(
                 "  clock                {} (moved forward {} days)",
                 state.clock(),
                 state.clock_offset_secs / 86_400
             );
         }
         if !state.issued.is_empty() {
-            println!(
+            out!(
                 "  CALs issued          {} (`license-server cals` lists them)",
                 state.issued.len()
             );
         }
         if state.key_packs.is_empty() {
-            println!("Key packs: none");
+            out!("Key packs: none");
         } else {
-            println!("Key packs:");
-            println!(
+            out!("Key packs:");
+            out!(
                 "  {:>3}  {:<41}  {:<28}  {:<10}  {:>6}  {:>9}  how",
-                "#", "license key pack ID", "product version", "type", "total", "available"
+                "#",
+                "license key pack ID",
+                "product version",
+                "type",
+                "total",
+                "available"
             );
             for pack in &state.key_packs {
-                println!(
+                out!(
                     "  {:>3}  {:<41}  {:<28}  {:<10}  {:>6}  {:>9}  {}",
                     pack.local_id,
                     pack.key_pack_id.to_string(),
@@ -113,13 +118,13 @@ impl Output {
             }
         }
         let skip = state.events.len().saturating_sub(RECENT_EVENTS);
-        println!("Recent events:");
+        out!("Recent events:");
         for event in &state.events[skip..] {
             let level = match event.level {
                 licensing_client::state::EventLevel::Information => "info",
                 licensing_client::state::EventLevel::Warning => "WARNING",
             };
-            println!("  {}  {level:<7}  {}", event.at, event.message);
+            out!("  {}  {level:<7}  {}", event.at, event.message);
         }
     }
 
@@ -127,7 +132,7 @@ impl Output {
         if self.json {
             self.print_json(&json!({"status": what, "license_server_id": id}));
         } else {
-            println!("License server {what}. License server ID: {id}");
+            out!("License server {what}. License server ID: {id}");
         }
     }
 
@@ -135,7 +140,7 @@ impl Output {
         if self.json {
             self.print_json(&json!({"status": "deactivated", "confirmation_code": code}));
         } else {
-            println!("License server deactivated. Confirmation code: {code}");
+            out!("License server deactivated. Confirmation code: {code}");
         }
     }
 
@@ -143,7 +148,7 @@ impl Output {
         if self.json {
             self.print_json(&json!({"status": what, "key_pack": pack}));
         } else {
-            println!("{}", key_pack_line(what, pack));
+            out!("{}", key_pack_line(what, pack));
         }
     }
 
@@ -158,24 +163,24 @@ impl Output {
             }));
             return;
         }
-        println!("{}", key_pack_line("migrated", &migrated.key_pack));
+        out!("{}", key_pack_line("migrated", &migrated.key_pack));
         if let Some(removed) = &migrated.removed_from_source {
-            println!(
+            out!(
                 "The source license server removed {} CALs.",
                 removed.removed
             );
             if removed.short > 0 {
-                println!(
+                out!(
                     "It did not hold {} of them unissued: remove those from it by hand.",
                     removed.short
                 );
             }
         }
         if let Some(reminder) = &migrated.reminder {
-            println!("{reminder}");
+            out!("{reminder}");
         }
         if let Some(failed) = &migrated.removal_failed {
-            println!("Warning: {failed}");
+            out!("Warning: {failed}");
         }
     }
 
@@ -229,7 +234,7 @@ impl Output {
         match grant {
             Grant::Temporary { expires_at, new } => {
                 let what = if *new { "issued" } else { "still valid" };
-                println!("{client}: temporary Per Device CAL {what}, expires {expires_at}");
+                out!("{client}: temporary Per Device CAL {what}, expires {expires_at}");
             }
             Grant::Permanent {
                 expires_at,
@@ -241,14 +246,12 @@ impl Output {
                     Change::Renewed => "renewed",
                     Change::Kept => "valid",
                 };
-                println!(
+                out!(
                     "{client}: permanent Per Device CAL {what} (key pack {key_pack}), expires {expires_at}"
                 );
             }
             Grant::PerUser { expires_at } => {
-                println!(
-                    "{client}: Per User CAL recorded (not enforced), shown until {expires_at}"
-                );
+                out!("{client}: Per User CAL recorded (not enforced), shown until {expires_at}");
             }
         }
     }
@@ -259,15 +262,19 @@ impl Output {
             return;
         }
         if cals.is_empty() {
-            println!("No CALs are issued.");
+            out!("No CALs are issued.");
         }
         for cal in cals {
             let pack = cal
                 .key_pack
                 .map_or(String::new(), |k| format!(" from key pack {k}"));
-            println!(
+            out!(
                 "{:<24} {} {} {:?}{pack}, expires {}",
-                cal.client, cal.product_version, cal.license_type, cal.status, cal.expires_at
+                cal.client,
+                cal.product_version,
+                cal.license_type,
+                cal.status,
+                cal.expires_at
             );
         }
     }
@@ -276,9 +283,11 @@ impl Output {
         if self.json {
             self.print_json(&serde_json::to_value(revoked).unwrap_or(Value::Null));
         } else {
-            println!(
+            out!(
                 "The CAL of {} was revoked and returned to key pack {}; {} more of its version may be revoked now.",
-                revoked.client, revoked.key_pack, revoked.revocable
+                revoked.client,
+                revoked.key_pack,
+                revoked.revocable
             );
         }
     }
@@ -288,14 +297,14 @@ impl Output {
             self.print_json(&serde_json::to_value(report).unwrap_or(Value::Null));
             return;
         }
-        println!("CAL usage report {}", report.id);
-        println!("  created   {}", report.created_at);
-        println!("  scope     {}", report.scope);
+        out!("CAL usage report {}", report.id);
+        out!("  created   {}", report.created_at);
+        out!("  scope     {}", report.scope);
         if report.lines.is_empty() {
-            println!("  no Per User CALs are installed or issued");
+            out!("  no Per User CALs are installed or issued");
         }
         for line in &report.lines {
-            println!(
+            out!(
                 "  {:<28} {} Per User CALs installed, {} issued",
                 line.product_version.to_string(),
                 line.installed,
@@ -310,10 +319,10 @@ impl Output {
             return;
         }
         if reports.is_empty() {
-            println!("No reports.");
+            out!("No reports.");
         }
         for report in reports {
-            println!("{:>3}  {}  {}", report.id, report.created_at, report.scope);
+            out!("{:>3}  {}  {}", report.id, report.created_at, report.scope);
         }
     }
 
@@ -321,7 +330,7 @@ impl Output {
         if self.json {
             self.print_json(&json!({"report": id, "saved": file}));
         } else {
-            println!("Report {id} saved as {}.", file.display());
+            out!("Report {id} saved as {}.", file.display());
         }
     }
 
@@ -329,7 +338,7 @@ impl Output {
         if self.json {
             self.print_json(&json!({"report": id, "deleted": true}));
         } else {
-            println!("Report {id} deleted.");
+            out!("Report {id} deleted.");
         }
     }
 
@@ -345,24 +354,24 @@ impl Output {
         let multipoint = state
             .stations
             .map_or(String::new(), |n| format!(", MultiPoint with {n} stations"));
-        println!("Session host {} ({}{multipoint})", state.name, state.os);
+        out!("Session host {} ({}{multipoint})", state.name, state.os);
         let mode = state
             .licensing_mode
             .map_or("not yet configured".to_owned(), |m| m.to_string());
-        println!("  licensing mode     {mode}");
+        out!("  licensing mode     {mode}");
         let servers = if state.license_servers.is_empty() {
             "none".to_owned()
         } else {
             state.license_servers.join(", ")
         };
-        println!("  license servers    {servers}");
+        out!("  license servers    {servers}");
         if state.configured() {
-            println!(
+            out!(
                 "  grace period       {} days left, used only while no license server answers",
                 state.grace_days_left(now)
             );
         } else {
-            println!(
+            out!(
                 "  grace period       {} days left (of 120, from {})",
                 state.grace_days_left(now),
                 state.installed_at
@@ -377,7 +386,7 @@ impl Output {
         }
         match admitted {
             Admitted::Grace { days_left, warning } => {
-                println!("Connected on the grace period ({days_left} days left).");
+                out!("Connected on the grace period ({days_left} days left).");
                 if let Some(warning) = warning {
                     eprintln!("Warning: {warning}");
                 }
@@ -386,19 +395,18 @@ impl Output {
                 license_server,
                 grant,
             } => {
-                print!("Connected; license server {license_server}: ");
-                let _ = std::io::Write::flush(&mut std::io::stdout());
-                match grant {
+                let what = match grant {
                     Grant::Temporary { expires_at, .. } => {
-                        println!("temporary Per Device CAL, expires {expires_at}");
+                        format!("temporary Per Device CAL, expires {expires_at}")
                     }
                     Grant::Permanent { expires_at, .. } => {
-                        println!("permanent Per Device CAL, expires {expires_at}");
+                        format!("permanent Per Device CAL, expires {expires_at}")
                     }
                     Grant::PerUser { expires_at } => {
-                        println!("Per User CAL recorded (not enforced), shown until {expires_at}");
+                        format!("Per User CAL recorded (not enforced), shown until {expires_at}")
                     }
-                }
+                };
+                out!("Connected; license server {license_server}: {what}");
             }
         }
     }
@@ -409,13 +417,13 @@ impl Output {
             return;
         }
         let reinstalled: u32 = rebuilt.reinstalled.iter().map(|(_, n)| n).sum();
-        println!(
+        out!(
             "The license server database was rebuilt: {reinstalled} CALs reinstalled from their key pack IDs; {} CALs issued to clients were lost.",
             rebuilt.issued_lost
         );
         let to_recover: u32 = rebuilt.to_recover.iter().map(|(_, n)| n).sum();
         if to_recover > 0 {
-            println!(
+            out!(
                 "{to_recover} CALs of key packs issued before a reactivation must be recovered through the Clearinghouse: `license-server recover-cals`."
             );
         }
@@ -425,7 +433,7 @@ impl Output {
         if self.json {
             self.print_json(&json!({"backup": file}));
         } else {
-            println!(
+            out!(
                 "The license server database was backed up to {}.",
                 file.display()
             );
@@ -439,17 +447,17 @@ impl Output {
         }
         let lost: u32 = restored.not_restored.iter().map(|(_, n)| n).sum();
         if restored.same_installation {
-            println!(
+            out!(
                 "Restored from the backup taken at {} onto the same installation: unissued licenses are back.",
                 restored.taken_at
             );
         } else if lost > 0 {
-            println!(
+            out!(
                 "Restored from the backup taken at {} onto a new installation: {lost} unissued licenses were not restored (see the event log). Recover them through the Clearinghouse with `license-server recover-cals`.",
                 restored.taken_at
             );
         } else {
-            println!(
+            out!(
                 "Restored from the backup taken at {} onto a new installation; it had no unissued licenses.",
                 restored.taken_at
             );
@@ -460,7 +468,7 @@ impl Output {
         if self.json {
             self.print_json(&json!({"now": now, "ahead_seconds": offset_secs}));
         } else if offset_secs == 0 {
-            println!("{now} (the computer's time)");
+            out!("{now} (the computer's time)");
         } else {
             let (days, rest) = (offset_secs / 86_400, offset_secs % 86_400);
             let ahead = match (days, rest) {
@@ -473,7 +481,7 @@ impl Output {
                     humantime::format_duration(std::time::Duration::from_secs(rest))
                 ),
             };
-            println!("{now} ({ahead} ahead of the computer's time)");
+            out!("{now} ({ahead} ahead of the computer's time)");
         }
     }
 
@@ -487,7 +495,7 @@ impl Output {
                 licensing_client::state::EventLevel::Information => "info",
                 licensing_client::state::EventLevel::Warning => "warning",
             };
-            println!("{}  {level:<8} {}", event.at, event.message);
+            out!("{}  {level:<8} {}", event.at, event.message);
         }
     }
 }
