@@ -25,7 +25,7 @@ Exit codes:
   0  done
   1  refused: by the Clearinghouse (its error code is shown), or the license server is not in a state to do it
   2  bad input: a flag, a value or a typed ID is wrong (nothing was changed)
-  3  no answer: the Clearinghouse or the source license server could not be reached (running the same command again is safe)
+  3  no answer: the Clearinghouse, its phone line or the source license server could not be reached, or a phone call dropped (running the same command again is safe)
   4  stopped: a reminder was not confirmed, or no ID was entered (nothing was changed)
   5  the state directory could not be used, or the daemon could not listen";
 
@@ -64,7 +64,8 @@ pub enum Command {
     Status,
     /// Change the license server's properties: connection method, Clearinghouse.
     Set(SetArgs),
-    /// Run as a daemon that other license servers reach (for migrations).
+    /// Run as a daemon that other license servers (migrations) and session hosts (CALs for
+    /// their clients) reach.
     Serve(ServeArgs),
     /// Activate the license server.
     Activate(FlowArgs),
