@@ -582,3 +582,114 @@ async fn the_api_the_web_site_and_the_phone_line_leave_the_same_ledger() {
         "the phone line left another ledger than the API"
     );
 }
+
+/// What a caller might say, right or wrong: answers that fit some question, and noise.
+fn babble(rng: &mut ChaCha8Rng) -> String {
+    use rand::RngExt;
+    const WORDS: [&str; 16] = [
+        "yes",
+        "no",
+        "ok",
+        "repeat",
+        "1",
+        "2",
+        "6",
+        "select",
+        "2019",
+        "per-device",
+        "GB",
+        "",
+        "4412903",
+        "Ada",
+        "+44 20 7946 0571",
+        "install-cals",
+    ];
+    match rng.random_range(0..10) {
+        0 => (0..rng.random_range(1..40))
+            .map(|_| char::from(rng.random_range(32u8..127)))
+            .collect(),
+        1 => (0..5)
+            .map(|_| char::from(rng.random_range(b'0'..=b'9')))
+            .collect(),
+        2 => "é€漢字 ünïcödé".to_owned(),
+        3 => "x".repeat(rng.random_range(100..600)),
+        _ => WORDS[rng.random_range(0..WORDS.len())].to_owned(),
+    }
+}
+
+/// The threads on which something panicked: a call's task is caught by the runtime, so
+/// its panic would otherwise go unseen.
+fn panicked_threads() -> &'static std::sync::Mutex<Vec<String>> {
+    static THREADS: std::sync::OnceLock<std::sync::Mutex<Vec<String>>> = std::sync::OnceLock::new();
+    THREADS.get_or_init(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let name = std::thread::current().name().unwrap_or_default().to_owned();
+            if let Ok(mut threads) = panicked_threads().lock() {
+                threads.push(name);
+            }
+            previous(info);
+        }));
+        std::sync::Mutex::new(Vec::new())
+    })
+}
+
+#[tokio::test]
+async fn two_hundred_callers_saying_anything_never_break_the_line_or_the_ledger() {
+    let this = std::thread::current().name().unwrap_or_default().to_owned();
+    panicked_threads();
+    // The calls run on this test's runtime, on this thread.
+    let app = TestApp::spawn().await;
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for _ in 0..200 {
+        let stream = tokio::net::TcpStream::connect(app.server.phone_addr().unwrap())
+            .await
+            .unwrap();
+        let (reader, mut mouth) = stream.into_split();
+        let mut lines = tokio::io::BufReader::new(reader).lines();
+        use rand::RngExt;
+        use tokio::io::AsyncBufReadExt;
+        // Half the callers get through to a task first, so the babble reaches its fields.
+        if rng.random_bool(0.5) {
+            let purpose = rng.random_range(1..=6).to_string();
+            for said in [UK_NUMBER, "", purpose.as_str()] {
+                mouth
+                    .write_all(format!("{said}\n").as_bytes())
+                    .await
+                    .unwrap();
+            }
+        }
+        for _ in 0..rng.random_range(1..40) {
+            let said = babble(&mut rng);
+            if mouth
+                .write_all(format!("{said}\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        drop(mouth);
+        // Every line heard is tagged, and the call ends by itself.
+        let heard = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut heard = Vec::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                heard.push(line);
+            }
+            heard
+        })
+        .await
+        .expect("the call ends once the caller has gone");
+        const TAGS: [&str; 9] = [
+            "HELLO", "SAY", "ASK", "HEARD", "SORRY", "READ", "DONE", "BYE", "BUSY",
+        ];
+        for line in &heard {
+            assert!(TAGS.contains(&line.split(' ').next().unwrap()), "{line:?}");
+        }
+    }
+    let mut after = Caller::dial(&app).await;
+    after.until("ASK number").await;
+    assert!(app.audit("default").await.ok);
+    let panicked = panicked_threads().lock().unwrap().clone();
+    assert!(!panicked.contains(&this), "a call panicked");
+}
