@@ -700,6 +700,27 @@ mod session_hosts {
     }
 
     #[tokio::test]
+    async fn a_missing_session_host_is_named_with_the_command_that_installs_one() {
+        let lab = Lab::new().await;
+        let missing = SessionHost::open(&lab.dir.path().join("nowhere")).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("license-server session-host --host-dir"),
+            "{missing}"
+        );
+        host(&lab, "RDSH", WindowsServer::V2022, None);
+        let twice = SessionHost::install(
+            &lab.dir.path().join("RDSH"),
+            "RDSH",
+            WindowsServer::V2022,
+            None,
+        )
+        .unwrap_err();
+        assert!(twice.to_string().contains("another --host-dir"), "{twice}");
+    }
+
+    #[tokio::test]
     async fn without_licensing_settings_a_host_runs_on_its_grace_period_then_refuses() {
         let lab = Lab::new().await;
         let rdsh = host(&lab, "RDSH", WindowsServer::V2022, None);

@@ -27,6 +27,24 @@ pub enum StateError {
         /// The directory.
         dir: PathBuf,
     },
+    /// No session host is installed there.
+    #[error(
+        "no session host is installed in {}: run `license-server session-host --host-dir {} install` first",
+        dir.display(), dir.display()
+    )]
+    NoSessionHost {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A session host is already installed there.
+    #[error(
+        "a session host is already installed in {}: use another --host-dir, or remove that one",
+        dir.display()
+    )]
+    SessionHostInstalled {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// A license server is already installed there.
     #[error(
         "a license server is already installed in {}: use another --state-dir, or remove that one",
@@ -219,10 +237,14 @@ pub enum Error {
     WebSiteUnreachable(String),
     /// The Clearinghouse's phone line answered something unexpected, or the call ended
     /// before the ID was read out.
-    #[error("the Clearinghouse phone line: {0}")]
+    #[error(
+        "the Clearinghouse phone line: {0}; running the same command again is safe (an ID issued on a call that dropped is read out again on the next)"
+    )]
     PhoneLine(String),
     /// The phone line could not be reached.
-    #[error("the Clearinghouse phone line could not be reached: {0}")]
+    #[error(
+        "the Clearinghouse phone line could not be reached: {0} (a clearinghouse prints `phone-line ADDR` when it answers one; or give the ID from another call with --id)"
+    )]
     PhoneLineUnreachable(String),
     /// The representative could not take what was asked; the call was ended and nothing
     /// was issued.

@@ -478,17 +478,17 @@ impl LicenseServer {
     /// Writes a backup of the license server database to `file`.
     pub fn backup(&self, file: &Path) -> Result<(), Error> {
         let state = self.state.read()?;
-        let bytes = backup::write(&state);
-        // Written beside and renamed over, so a crash never leaves half a backup in place
-        // of a good one.
-        let partial = file.with_extension("partial");
-        let failed = |e: std::io::Error| backup::BackupError::File {
-            file: file.display().to_string(),
-            reason: e.to_string(),
-        };
-        std::fs::write(&partial, bytes)
-            .and_then(|()| std::fs::rename(&partial, file))
-            .map_err(failed)?;
+        // Replaced whole, so a crash never leaves half a backup in place of a good one.
+        crate::state::replace_file(file, &backup::write(&state)).map_err(|e| {
+            let reason = match e {
+                crate::error::StateError::Io { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
+            backup::BackupError::File {
+                file: file.display().to_string(),
+                reason,
+            }
+        })?;
         self.state.update(|s| {
             s.log(
                 EventLevel::Information,

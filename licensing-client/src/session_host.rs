@@ -8,7 +8,7 @@
 //! A MultiPoint system needs a CAL for every station and station virtual desktop, each
 //! asked for as a client of its own.
 //!
-//! Kept as one JSON file in its own directory, written whole and renamed into place.
+//! Kept as one JSON file in its own directory, replaced whole (`state::replace_file`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -55,10 +55,7 @@ pub struct SessionHostState {
 impl SessionHostState {
     /// The time on its clock.
     pub fn clock(&self) -> Stamp {
-        let computer = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Stamp(computer.saturating_add(self.clock_offset_secs))
+        Stamp::now_ahead_by(self.clock_offset_secs)
     }
 
     /// Whether it is configured: a licensing mode and at least one license server.
@@ -146,15 +143,11 @@ impl SessionHost {
             dir: dir.to_owned(),
         };
         if host.file().exists() {
-            return Err(StateError::AlreadyInstalled {
+            return Err(StateError::SessionHostInstalled {
                 dir: dir.to_owned(),
             });
         }
-        let now = Stamp(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        );
+        let now = Stamp::now_ahead_by(0);
         host.write(&SessionHostState {
             name: name.to_owned(),
             os,
@@ -173,7 +166,7 @@ impl SessionHost {
             dir: dir.to_owned(),
         };
         if !host.file().exists() {
-            return Err(StateError::NotInstalled {
+            return Err(StateError::NoSessionHost {
                 dir: dir.to_owned(),
             });
         }
@@ -196,16 +189,11 @@ impl SessionHost {
 
     fn write(&self, state: &SessionHostState) -> Result<(), StateError> {
         let path = self.file();
-        let temporary = self.dir.join(format!("{FILE}.new"));
         let bytes = serde_json::to_vec_pretty(state).map_err(|e| StateError::Damaged {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let mut file = fs::File::create(&temporary).map_err(|e| StateError::io(&temporary, e))?;
-        std::io::Write::write_all(&mut file, &bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| StateError::io(&temporary, e))?;
-        fs::rename(&temporary, &path).map_err(|e| StateError::io(&path, e))
+        crate::state::replace_file(&path, &bytes)
     }
 
     /// Sets the licensing mode and the license servers to use; `None` leaves one as it is.

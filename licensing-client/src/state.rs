@@ -351,6 +351,14 @@ impl Stamp {
     /// expiry after it still has an RFC 3339 date.
     pub const LATEST: Stamp = Stamp(221_845_392_000);
 
+    /// The computer's time now, moved forward by `offset_secs` (a simulated clock).
+    pub fn now_ahead_by(offset_secs: u64) -> Stamp {
+        let computer = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Stamp(computer.saturating_add(offset_secs))
+    }
+
     /// `seconds` later.
     pub fn plus(self, seconds: u64) -> Stamp {
         Stamp(self.0.saturating_add(seconds))
@@ -419,10 +427,7 @@ impl ServerState {
 
     /// The time on the license server's clock: the computer's, moved forward by the offset.
     pub fn clock(&self) -> Stamp {
-        let computer = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Stamp(computer.saturating_add(self.clock_offset_secs))
+        Stamp::now_ahead_by(self.clock_offset_secs)
     }
 
     /// The time on its clock, as the state records it.
@@ -551,21 +556,33 @@ impl StateDir {
 
     fn write(&self, state: &ServerState) -> Result<(), StateError> {
         let path = self.file();
-        let temporary = self.dir.join(format!("{STATE_FILE}.new"));
         let bytes = serde_json::to_vec_pretty(state).map_err(|e| StateError::Damaged {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let mut file = File::create(&temporary).map_err(|e| StateError::io(&temporary, e))?;
-        file.write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| StateError::io(&temporary, e))?;
-        fs::rename(&temporary, &path).map_err(|e| StateError::io(&path, e))?;
-        // The rename is durable only once the directory entry is.
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| StateError::io(&self.dir, e))
+        replace_file(&path, &bytes)
     }
+}
+
+/// Replaces the file at `path` with `bytes`, so that a crash leaves the old file or the
+/// new one, never half of one: written beside it, synced, renamed over it, and the rename
+/// made durable by syncing the directory.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".new");
+    let temporary = PathBuf::from(temporary);
+    let mut file = File::create(&temporary).map_err(|e| StateError::io(&temporary, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StateError::io(&temporary, e))?;
+    fs::rename(&temporary, path).map_err(|e| StateError::io(path, e))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StateError::io(dir, e))
 }
 
 #[cfg(test)]
