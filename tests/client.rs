@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use licensing_client::daemon::Daemon;
+use licensing_client::peer::daemon::Daemon;
 use licensing_client::peer::{Peer, RemoveCals};
 use licensing_client::state::{Activation, KeyPackSource};
 use licensing_client::{
@@ -715,7 +715,7 @@ async fn lose_answers(
     attempts: u32,
 ) -> (Migration, Error) {
     let impatient = LicenseServer::open(target.dir()).unwrap().with_retry(
-        licensing_client::automatic::RetryPolicy {
+        licensing_client::methods::automatic::RetryPolicy {
             attempts,
             ..crate::helpers::quick_retries()
         },
@@ -839,7 +839,7 @@ async fn a_typed_key_pack_id_holding_other_cals_than_asked_is_refused() {
 async fn the_web_method_fills_in_the_sites_forms_for_every_flow() {
     let lab = Lab::new().await;
     let web = ConnectionMethod::WebBrowser;
-    let mut filler = licensing_client::web::FormFiller::new(true);
+    let mut filler = licensing_client::methods::web::FormFiller::new(true);
     let source = lab.install("SOURCE", WindowsServer::V2019);
     let source_id = source.activate(web, &mut filler).await.unwrap();
     assert_eq!(lab.app.status(source_id).await["status"], "activated");
@@ -901,7 +901,7 @@ async fn a_form_the_web_site_refuses_is_reported_with_its_field() {
             select_proof(),
             v2019_per_device(9999),
             ConnectionMethod::WebBrowser,
-            &mut licensing_client::web::FormFiller::new(false),
+            &mut licensing_client::methods::web::FormFiller::new(false),
         )
         .await
         .unwrap_err();

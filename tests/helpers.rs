@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clearinghouse::ledger::{Clock, ManualClock};
 use clearinghouse::{Config, RunningServer};
-use licensing_client::automatic::RetryPolicy;
+use licensing_client::methods::automatic::RetryPolicy;
 use licensing_client::state::ClearinghouseAddress;
 use licensing_client::{Handoff, LicenseServer, Operator, Reminder, Setup};
 use rand::SeedableRng;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clearinghouse::Config;
 use clearinghouse::phone::PhoneSettings;
-use licensing_client::telephone::CallHolder;
-use licensing_client::web::FormFiller;
+use licensing_client::methods::telephone::CallHolder;
+use licensing_client::methods::web::FormFiller;
 use licensing_client::{LicenseServer, Migration, Operator, Source};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;

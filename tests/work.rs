@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use licensing_client::daemon::Daemon;
-use licensing_client::issuance::{Change, Grant, Refusal, RevokeError};
+use licensing_client::methods::telephone::CallHolder;
+use licensing_client::peer::daemon::Daemon;
 use licensing_client::peer::{ClientConnection, Peer};
 use licensing_client::state::{EventFilter, EventLevel, Stamp};
-use licensing_client::telephone::CallHolder;
+use licensing_client::work::issuance::{Change, Grant, Refusal, RevokeError};
 use licensing_client::{Error, LicenseServer, Migration, Source};
 use serde_json::Value;
 use shared::vocab::{
@@ -681,7 +681,7 @@ async fn a_report_needs_a_scope() {
 
 mod session_hosts {
     use super::*;
-    use licensing_client::session_host::{Admitted, ConnectError, SessionHost};
+    use licensing_client::work::session_host::{Admitted, ConnectError, HostError, SessionHost};
 
     fn host(lab: &Lab, name: &str, os: WindowsServer, stations: Option<u32>) -> SessionHost {
         SessionHost::install(&lab.dir.path().join(name), name, os, stations).unwrap()
@@ -838,7 +838,7 @@ mod session_hosts {
         assert!(
             matches!(
                 &refused,
-                Error::Session(ConnectError::Refused { reason, .. })
+                HostError::Connect(ConnectError::Refused { reason, .. })
                     if reason.contains("no Remote Desktop client access licenses available")
             ),
             "{refused}"
@@ -879,7 +879,7 @@ mod session_hosts {
         assert!(
             matches!(
                 refused,
-                Error::Session(ConnectError::NoSuchStation { stations: 3, .. })
+                HostError::Connect(ConnectError::NoSuchStation { stations: 3, .. })
             ),
             "{refused}"
         );
@@ -956,7 +956,7 @@ async fn key_packs_from_before_a_reactivation_are_recovered_after_a_rebuild_by_t
                 40,
             ),
             ConnectionMethod::WebBrowser,
-            &mut licensing_client::web::FormFiller::new(true),
+            &mut licensing_client::methods::web::FormFiller::new(true),
         )
         .await
         .unwrap();

@@ -1,175 +1,14 @@
-//! What can go wrong, each with a message that says what to do about it.
+//! Why a flow stopped: [`Error`], which gathers the errors of each part of the crate, each
+//! with a message that says what to do about it.
 
-use std::path::{Path, PathBuf};
-
-use shared::id::{IdError, KeyPackError, KeyPackId, LicenseServerId};
-use shared::wire::{ErrorCode, Problem};
+use shared::id::{KeyPackId, LicenseServerId};
 use thiserror::Error;
 
-/// The license server's state directory could not be used.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum StateError {
-    /// Reading or writing failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// What the system said.
-        source: std::io::Error,
-    },
-    /// No license server is installed there.
-    #[error(
-        "no license server is installed in {}: run `license-server install` first, or pass --state-dir",
-        dir.display()
-    )]
-    NotInstalled {
-        /// The directory.
-        dir: PathBuf,
-    },
-    /// No session host is installed there.
-    #[error(
-        "no session host is installed in {}: run `license-server session-host --host-dir {} install` first",
-        dir.display(), dir.display()
-    )]
-    NoSessionHost {
-        /// The directory.
-        dir: PathBuf,
-    },
-    /// A session host is already installed there.
-    #[error(
-        "a session host is already installed in {}: use another --host-dir, or remove that one",
-        dir.display()
-    )]
-    SessionHostInstalled {
-        /// The directory.
-        dir: PathBuf,
-    },
-    /// A license server is already installed there.
-    #[error(
-        "a license server is already installed in {}: use another --state-dir, or remove that one",
-        dir.display()
-    )]
-    AlreadyInstalled {
-        /// The directory.
-        dir: PathBuf,
-    },
-    /// The state file is not one this build reads.
-    #[error("the license server state in {} cannot be read: {reason}", path.display())]
-    Damaged {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl StateError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        StateError::Io {
-            path: path.to_owned(),
-            source,
-        }
-    }
-}
-
-/// The Clearinghouse could not be asked, or said no.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum ClearinghouseError {
-    /// The Clearinghouse refused the request; nothing was done.
-    #[error("the Clearinghouse refused the request: {0}")]
-    Refused(Problem),
-    /// No answer came, after every retry. The request may have been applied: running the
-    /// same command again is safe and gives its answer.
-    #[error(
-        "the request to the Clearinghouse at {url} did not get through after {attempts} attempts (the last: {reason}); running the same command again is safe"
-    )]
-    NoAnswer {
-        /// Where it was asked.
-        url: String,
-        /// How many times.
-        attempts: u32,
-        /// The last failure.
-        reason: String,
-    },
-    /// An answer this client does not understand.
-    #[error("the Clearinghouse gave an answer this license server does not understand: {0}")]
-    Unexpected(String),
-}
-
-impl ClearinghouseError {
-    /// The Clearinghouse's error code, when it refused.
-    pub fn code(&self) -> Option<ErrorCode> {
-        match self {
-            ClearinghouseError::Refused(problem) => Some(problem.code),
-            _ => None,
-        }
-    }
-}
-
-/// An ID typed in (web or telephone method) that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum EntryError {
-    /// A typo, a wrong length, or the wrong kind of ID.
-    #[error("{0}")]
-    Id(#[from] IdError),
-    /// A key pack ID for another license server, or one changed after it was issued.
-    #[error("{0}")]
-    KeyPack(#[from] KeyPackError),
-}
-
-/// The source license server of a migration could not be used.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum SourceError {
-    /// Nothing answered at the address.
-    #[error(
-        "the source license server {name} is not available on the network ({reason}); if it cannot be reached, say so (--source-unreachable) and give its operating system and license server ID"
-    )]
-    Unreachable {
-        /// The name or address given.
-        name: String,
-        /// What failed.
-        reason: String,
-    },
-    /// Something answered that is not a license server.
-    #[error("{name} did not answer as a license server: {reason}")]
-    NotALicenseServer {
-        /// The name or address given.
-        name: String,
-        /// What was wrong with the answer.
-        reason: String,
-    },
-    /// The source refused the request.
-    #[error("the source license server {name} refused: {reason}")]
-    Refused {
-        /// The name or address given.
-        name: String,
-        /// What it said.
-        reason: String,
-    },
-    /// The source was never activated, so the Clearinghouse has no CALs of it.
-    #[error("the source license server {name} was never activated: it has no CALs to migrate")]
-    NeverActivated {
-        /// The name or address given.
-        name: String,
-    },
-    /// The source given is this license server.
-    #[error("the source license server is this license server: migrate from another one")]
-    IsThisServer,
-    /// The source could not confirm with the Clearinghouse that the CALs moved.
-    #[error(
-        "license key pack {key_pack_id} could not be confirmed as CALs migrated from here, so nothing was removed: {reason}"
-    )]
-    Unverified {
-        /// The key pack ID the target presented.
-        key_pack_id: KeyPackId,
-        /// Why.
-        reason: String,
-    },
-}
+use crate::methods::automatic::ClearinghouseError;
+use crate::methods::handoff::EntryError;
+use crate::peer::SourceError;
+use crate::state::StateError;
+use crate::work::{backup, issuance, reports, session_host};
 
 /// Why a flow stopped. Nothing was installed or changed on this license server unless the
 /// message says so.
@@ -257,16 +96,16 @@ pub enum Error {
     },
     /// CALs newer than the license server's operating system.
     #[error("{0}; nothing was asked of the Clearinghouse")]
-    TooNew(#[from] crate::issuance::TooNew),
+    TooNew(#[from] issuance::TooNew),
     /// A client was refused a CAL.
     #[error("{0}")]
-    Cal(#[from] crate::issuance::Refusal),
+    Cal(#[from] issuance::Refusal),
     /// A CAL could not be revoked.
     #[error("{0}")]
-    Revoke(#[from] crate::issuance::RevokeError),
+    Revoke(#[from] issuance::RevokeError),
     /// A backup cannot be restored.
     #[error("{0}")]
-    Backup(#[from] crate::backup::BackupError),
+    Backup(#[from] backup::BackupError),
     /// More CALs asked to be recovered than were lost.
     #[error(
         "{asked} {what} CALs cannot be recovered: {lost} were lost (in a restore onto a new installation or a rebuild) and not recovered yet; nothing was asked of the Clearinghouse"
@@ -281,10 +120,10 @@ pub enum Error {
     },
     /// A session host could not let a client in.
     #[error("{0}")]
-    Session(#[from] crate::session_host::ConnectError),
+    Session(#[from] session_host::ConnectError),
     /// No such report.
     #[error("{0}")]
-    NoSuchReport(#[from] crate::reports::NoSuchReport),
+    NoSuchReport(#[from] reports::NoSuchReport),
     /// A report could not be written as CSV.
     #[error("the report could not be written as CSV: {0}")]
     Csv(String),
@@ -302,4 +141,13 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+}
+
+impl From<session_host::HostError> for Error {
+    fn from(error: session_host::HostError) -> Self {
+        match error {
+            session_host::HostError::State(e) => Error::State(e),
+            session_host::HostError::Connect(e) => Error::Session(e),
+        }
+    }
 }

@@ -6,21 +6,19 @@
 //! `clearinghouse` crate: it talks to a Clearinghouse only over the network, as a real
 //! license server does.
 //!
-//! Layout:
-//! - [`state`]: what a license server keeps in its state directory;
-//! - [`server`]: the [`LicenseServer`] and its flows;
-//! - [`request`]: what is asked of the Clearinghouse, whatever the method;
-//! - [`automatic`]: the automatic method (HTTP, retries under one idempotency key);
-//! - [`handoff`]: the web browser and telephone methods, and the [`Operator`] they ask;
-//! - [`migration`]: sources, the reminder to remove CALs by hand, giving CALs up;
-//! - [`backup`]: backing up and restoring the license server database;
-//! - [`reports`]: CAL usage reports (Per User CALs installed and issued, by scope);
-//! - [`issuance`]: CALs issued to clients (temporary, permanent, renewed, revoked) and the
-//!   version rule;
-//! - [`web`]: the web method without a person: the library fills in the site's forms;
-//! - [`telephone`]: the telephone method without a person: the library holds the call;
-//! - [`peer`] and [`daemon`]: license servers talking to each other, and to session hosts;
-//! - [`session_host`]: a session host's licensing mode, license servers and grace period.
+//! Layout, in three parts over the state, with the flows on top:
+//! - [`state`]: what a license server keeps in its state directory (all its data types);
+//! - [`methods`]: the connection methods: the [`methods::request`] asked of the
+//!   Clearinghouse, [`methods::automatic`] (HTTP, retries under one idempotency key),
+//!   [`methods::handoff`] (web browser and telephone, a person carries the request), and
+//!   [`methods::web`] and [`methods::telephone`] for those two without a person;
+//! - [`work`]: the license server at work: CALs issued to clients, CAL usage reports,
+//!   backup and restore, session hosts;
+//! - [`peer`]: license servers talking to each other and to session hosts, and the
+//!   [`peer::daemon`] that answers them;
+//! - [`server`]: the [`LicenseServer`] and its flows; [`migration`]: sources, the reminder
+//!   to remove CALs by hand, giving CALs up; [`operator`]: the person the flows ask;
+//!   [`Error`]: why a flow stopped.
 //!
 //! ```no_run
 //! use licensing_client::{LicenseServer, Operator, Handoff, Reminder};
@@ -43,24 +41,21 @@
 //! # Ok(()) }
 //! ```
 
-pub mod automatic;
-pub mod backup;
-pub mod daemon;
 mod error;
-pub mod handoff;
-pub mod issuance;
+pub mod methods;
 pub mod migration;
+pub mod operator;
 pub mod peer;
-pub mod reports;
-pub mod request;
 pub mod server;
-pub mod session_host;
 pub mod state;
-pub mod telephone;
-pub mod web;
+pub mod work;
 
-pub use error::{ClearinghouseError, EntryError, Error, SourceError, StateError};
-pub use handoff::{Desk, Handoff, Operator};
+pub use error::Error;
+pub use methods::automatic::ClearinghouseError;
+pub use methods::handoff::{Desk, EntryError, Handoff};
 pub use migration::{Migration, Reminder, ReminderCause, Source};
+pub use operator::Operator;
+pub use peer::SourceError;
 pub use server::{LicenseServer, Migrated, Properties, Setup};
 pub use shared::{id, vocab, wire};
+pub use state::StateError;

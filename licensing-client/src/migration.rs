@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use shared::id::{KeyPackId, LicenseServerId};
 use shared::vocab::{MigrationReason, WindowsServer};
 
-use crate::error::{EntryError, Error};
+use crate::error::Error;
+use crate::methods::handoff::EntryError;
 use crate::peer::{CalsRemoved, ServerInfo};
 use crate::state::{Activation, EventLevel, Removal, ServerState};
 
@@ -101,9 +102,9 @@ pub(crate) struct SourceView {
 
 impl SourceView {
     /// The view of a source read over the network.
-    pub fn from_info(name: &str, info: &ServerInfo) -> Result<Self, crate::error::SourceError> {
+    pub fn from_info(name: &str, info: &ServerInfo) -> Result<Self, crate::peer::SourceError> {
         let license_server_id = info.activation.license_server_id().ok_or_else(|| {
-            crate::error::SourceError::NeverActivated {
+            crate::peer::SourceError::NeverActivated {
                 name: name.to_owned(),
             }
         })?;

@@ -18,19 +18,21 @@ use shared::wire::{
     ReactivateRequest, RecoverCalsRequest, SourceServer,
 };
 
-use crate::automatic::{Clearinghouse, RetryPolicy};
-use crate::backup;
-use crate::error::{ClearinghouseError, Error, SourceError};
-use crate::handoff::{Desk, Handoff, Operator};
-use crate::issuance::{self, Grant, IssuedCal, Revoked};
+use crate::error::Error;
+use crate::methods::automatic::{Clearinghouse, ClearinghouseError, RetryPolicy};
+use crate::methods::handoff::{Desk, EntryError, Handoff};
+use crate::methods::request::{Reply, Request};
 use crate::migration::{self, Migration, Reminder, Source, SourceView};
+use crate::operator::Operator;
+use crate::peer::SourceError;
 use crate::peer::{CalsRemoved, Peer, RemoveCals};
-use crate::reports;
-use crate::request::{Reply, Request};
 use crate::state::{
-    Activation, ClearinghouseAddress, EventLevel, Identity, InstalledKeyPack, KeyPackSource,
-    Pending, ServerState, Stamp, StateDir,
+    Activation, ClearinghouseAddress, EventLevel, Identity, InstalledKeyPack, IssuedCal,
+    KeyPackSource, Pending, Report, Scope, ServerState, Stamp, StateDir,
 };
+use crate::work::backup;
+use crate::work::issuance::{self, Grant, Revoked};
+use crate::work::reports;
 
 /// What a license server is installed with.
 #[derive(Debug, Clone)]
@@ -151,7 +153,7 @@ impl LicenseServer {
     }
 
     /// A client connects through a session host running `host`: the CAL it gets, by the
-    /// rules in [`crate::issuance`], at the time on the license server's clock.
+    /// rules in [`crate::work::issuance`], at the time on the license server's clock.
     pub fn connect_client(
         &self,
         client: &str,
@@ -187,7 +189,7 @@ impl LicenseServer {
     }
 
     /// Creates a CAL usage report of `scope` and keeps it.
-    pub fn create_report(&self, scope: reports::Scope) -> Result<reports::Report, Error> {
+    pub fn create_report(&self, scope: Scope) -> Result<Report, Error> {
         self.state.update(|s| {
             let now = s.clock();
             issuance::expire(s, now);
@@ -196,14 +198,14 @@ impl LicenseServer {
     }
 
     /// The report numbered `id`.
-    pub fn report(&self, id: u32) -> Result<reports::Report, Error> {
+    pub fn report(&self, id: u32) -> Result<Report, Error> {
         let state = self.state.read()?;
         let report = state.reports.into_iter().find(|r| r.id == id);
         Ok(report.ok_or(reports::NoSuchReport(id))?)
     }
 
     /// Deletes the report numbered `id`.
-    pub fn delete_report(&self, id: u32) -> Result<reports::Report, Error> {
+    pub fn delete_report(&self, id: u32) -> Result<Report, Error> {
         self.state
             .update(|s| reports::delete(s, id).map_err(Error::from))
     }
@@ -481,7 +483,7 @@ impl LicenseServer {
         // Replaced whole, so a crash never leaves half a backup in place of a good one.
         crate::state::replace_file(file, &backup::write(&state)).map_err(|e| {
             let reason = match e {
-                crate::error::StateError::Io { source, .. } => source.to_string(),
+                crate::state::StateError::Io { source, .. } => source.to_string(),
                 other => other.to_string(),
             };
             backup::BackupError::File {
@@ -628,9 +630,7 @@ impl LicenseServer {
         target: &LicenseServerId,
         key_pack_id: &KeyPackId,
     ) -> Result<CalsRemoved, Error> {
-        key_pack_id
-            .open(target)
-            .map_err(crate::error::EntryError::from)?;
+        key_pack_id.open(target).map_err(EntryError::from)?;
         let record = self
             .clearinghouse()?
             .key_pack(target, key_pack_id)
@@ -747,7 +747,7 @@ impl LicenseServer {
             let target = activated(s)?;
             let contents = key_pack_id
                 .open(&target)
-                .map_err(|e| blame(crate::error::EntryError::from(e).into()))?;
+                .map_err(|e| blame(EntryError::from(e).into()))?;
             if let Some(existing) = s.key_pack(&key_pack_id) {
                 return Err(Error::AlreadyInstalled {
                     key_pack_id,

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use licensing_client::LicenseServer;
-use licensing_client::automatic::RetryPolicy;
 use licensing_client::id::LicenseServerId;
+use licensing_client::methods::automatic::RetryPolicy;
 use licensing_client::state::{EventLevel, Stamp};
 use licensing_client::vocab::{
     CompanyFields, ConnectionMethod, LicenseProgram, LicenseProof, LicenseType, MigrationReason,
@@ -18,7 +18,7 @@ use licensing_client::{Migration, Source};
 
 use crate::Failure;
 use crate::operator::{ask, choose, complete};
-use licensing_client::request::capitalised;
+use licensing_client::methods::request::capitalised;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -233,8 +233,8 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    pub fn scope(self) -> licensing_client::reports::Scope {
-        use licensing_client::reports::Scope;
+    pub fn scope(self) -> licensing_client::state::Scope {
+        use licensing_client::state::Scope;
         match (self.domain, self.ou) {
             (Some(domain), Some(ou)) => Scope::Ou { domain, ou },
             (Some(domain), None) => Scope::Domain { domain },

@@ -27,7 +27,7 @@ use licensing_client::vocab::{CompanyFields, CompanyInfo};
 use licensing_client::{ClearinghouseError, Error, LicenseServer, SourceError};
 
 use args::{Cli, Command, ReportCommand};
-use licensing_client::session_host::ConnectError;
+use licensing_client::work::session_host::ConnectError;
 use operator::CliOperator;
 use output::Output;
 
@@ -69,7 +69,7 @@ impl From<Error> for Failure {
             | Error::Backup(_)
             | Error::NotLost { .. }
             | Error::NoSuchReport(_)
-            | Error::Cal(licensing_client::issuance::Refusal::BadClient)
+            | Error::Cal(licensing_client::work::issuance::Refusal::BadClient)
             | Error::Session(
                 ConnectError::NoSuchStation { .. } | ConnectError::NotMultiPoint,
             ) => Exit::BadInput,
@@ -135,7 +135,7 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
                 &mut fields,
                 |fields| CompanyInfo::new(fields.clone()),
                 |e| e.field(),
-                |field| licensing_client::request::capitalised(field.label()),
+                |field| licensing_client::methods::request::capitalised(field.label()),
                 |fields, field, value| fields.set(field, Some(value)),
             )?;
             let setup = licensing_client::Setup {
@@ -178,7 +178,8 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::Serve(serve) => {
             let server = LicenseServer::open(&dir)?;
-            let daemon = licensing_client::daemon::Daemon::start(server, serve.listen).await?;
+            let daemon =
+                licensing_client::peer::daemon::Daemon::start(server, serve.listen).await?;
             output.ready(daemon.addr());
             let handle = daemon.handle();
             tokio::spawn(async move {
@@ -309,7 +310,7 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
                 ReportCommand::List => output.reports(&server.state()?.reports),
                 ReportCommand::Show { id } => output.report(&server.report(id)?),
                 ReportCommand::Save { id, file } => {
-                    let csv = licensing_client::reports::to_csv(&server.report(id)?)
+                    let csv = licensing_client::work::reports::to_csv(&server.report(id)?)
                         .map_err(|e| Error::Csv(e.to_string()))?;
                     std::fs::write(&file, csv)
                         .map_err(|e| Failure::bad_input(format!("{}: {e}", file.display())))?;
@@ -357,7 +358,7 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
 
 async fn session_host(host: args::SessionHostArgs, output: &Output) -> Result<(), Failure> {
     use args::SessionHostAction;
-    use licensing_client::session_host::SessionHost;
+    use licensing_client::work::session_host::SessionHost;
     let dir = host.host_dir;
     let state_error = |e: licensing_client::StateError| Failure::from(Error::State(e));
     match host.action {
@@ -378,7 +379,7 @@ async fn session_host(host: args::SessionHostArgs, output: &Output) -> Result<()
         SessionHostAction::Connect { client, station } => {
             let host = SessionHost::open(&dir).map_err(state_error)?;
             let client = client.unwrap_or_default();
-            let admitted = host.connect(&client, station).await?;
+            let admitted = host.connect(&client, station).await.map_err(Error::from)?;
             output.admitted(&admitted);
         }
         SessionHostAction::Status => {

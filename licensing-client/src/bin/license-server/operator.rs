@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use dialoguer::{Confirm, Input, Select};
 use indicatif::{ProgressBar, ProgressStyle};
-use licensing_client::automatic::Progress;
 use licensing_client::id::GROUPS;
+use licensing_client::methods::automatic::Progress;
+use licensing_client::methods::telephone::Telephone;
+use licensing_client::methods::web::WebSite;
 use licensing_client::state::ClearinghouseAddress;
-use licensing_client::telephone::Telephone;
 use licensing_client::vocab::Term;
-use licensing_client::web::WebSite;
 use licensing_client::{Desk, Error, Handoff, Operator, Reminder};
 
 use crate::Failure;

@@ -5,12 +5,13 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use licensing_client::backup::{Rebuilt, Restored};
 use licensing_client::id::{ConfirmationCode, LicenseServerId};
-use licensing_client::issuance::{Change, Grant, IssuedCal, Revoked};
-use licensing_client::reports::Report;
-use licensing_client::session_host::{Admitted, SessionHostState};
-use licensing_client::state::{Event, InstalledKeyPack, KeyPackSource, ServerState, Stamp};
+use licensing_client::state::{
+    Event, InstalledKeyPack, IssuedCal, KeyPackSource, Report, ServerState, Stamp,
+};
+use licensing_client::work::backup::{Rebuilt, Restored};
+use licensing_client::work::issuance::{Change, Grant, Revoked};
+use licensing_client::work::session_host::{Admitted, SessionHostState};
 use licensing_client::{Desk, Handoff, Migrated};
 use serde_json::{Value, json};
 

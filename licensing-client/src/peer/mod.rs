@@ -1,5 +1,8 @@
 //! What one license server says to another over the network: a migration target reads the
-//! source's identity and key packs, and asks it to remove the CALs it received.
+//! source's identity and key packs, and asks it to remove the CALs it received; a session
+//! host asks for a CAL for a client. [`Peer`] asks; [`daemon`] answers.
+
+pub mod daemon;
 
 use std::time::Duration;
 
@@ -7,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use shared::id::{KeyPackId, LicenseServerId};
 use shared::vocab::{LicenseType, ProductVersion, WindowsServer};
 
-use crate::error::SourceError;
+use thiserror::Error;
+
 use crate::state::{Activation, ServerState};
 
 /// The path of a license server's description.
@@ -16,6 +20,57 @@ pub const INFO_PATH: &str = "/v1/license-server";
 pub const REMOVALS_PATH: &str = "/v1/license-server/removals";
 /// Where a session host asks for a CAL for a client that connects to it.
 pub const CONNECTIONS_PATH: &str = "/v1/license-server/connections";
+
+/// The source license server of a migration could not be used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Nothing answered at the address.
+    #[error(
+        "the source license server {name} is not available on the network ({reason}); if it cannot be reached, say so (--source-unreachable) and give its operating system and license server ID"
+    )]
+    Unreachable {
+        /// The name or address given.
+        name: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Something answered that is not a license server.
+    #[error("{name} did not answer as a license server: {reason}")]
+    NotALicenseServer {
+        /// The name or address given.
+        name: String,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// The source refused the request.
+    #[error("the source license server {name} refused: {reason}")]
+    Refused {
+        /// The name or address given.
+        name: String,
+        /// What it said.
+        reason: String,
+    },
+    /// The source was never activated, so the Clearinghouse has no CALs of it.
+    #[error("the source license server {name} was never activated: it has no CALs to migrate")]
+    NeverActivated {
+        /// The name or address given.
+        name: String,
+    },
+    /// The source given is this license server.
+    #[error("the source license server is this license server: migrate from another one")]
+    IsThisServer,
+    /// The source could not confirm with the Clearinghouse that the CALs moved.
+    #[error(
+        "license key pack {key_pack_id} could not be confirmed as CALs migrated from here, so nothing was removed: {reason}"
+    )]
+    Unverified {
+        /// The key pack ID the target presented.
+        key_pack_id: KeyPackId,
+        /// Why.
+        reason: String,
+    },
+}
 
 /// A key pack as other license servers see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,7 +223,7 @@ impl Peer {
     pub async fn connect_client(
         &self,
         connection: &ClientConnection,
-    ) -> Result<crate::issuance::Grant, SourceError> {
+    ) -> Result<crate::work::issuance::Grant, SourceError> {
         let response = self
             .http
             .post(format!("{}{CONNECTIONS_PATH}", self.base))

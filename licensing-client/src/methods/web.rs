@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::handoff::{Desk, Handoff, Operator};
+use crate::methods::handoff::{Desk, Handoff};
 use crate::migration::Reminder;
+use crate::operator::Operator;
 
 /// The most pages a task has, verification page included; a site that asks for more is
 /// not the licensing site.

@@ -17,10 +17,9 @@ use serde::{Deserialize, Serialize};
 use shared::vocab::{LicenseType, WindowsServer};
 use thiserror::Error;
 
-use crate::error::{SourceError, StateError};
-use crate::issuance::Grant;
-use crate::peer::{ClientConnection, Peer};
-use crate::state::Stamp;
+use crate::peer::{ClientConnection, Peer, SourceError};
+use crate::state::{Stamp, StateError};
+use crate::work::issuance::Grant;
 
 const FILE: &str = "session-host.json";
 const DAY: u64 = 24 * 60 * 60;
@@ -124,6 +123,18 @@ pub enum ConnectError {
     NotMultiPoint,
 }
 
+/// Why a session host could not let a client in, or could not be used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// Its directory.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The client was refused.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+}
+
 /// A simulated session host kept in a directory.
 #[derive(Debug, Clone)]
 pub struct SessionHost {
@@ -223,11 +234,7 @@ impl SessionHost {
 
     /// A client connects (for a MultiPoint system, `station` says which station, and the
     /// station is the client).
-    pub async fn connect(
-        &self,
-        client: &str,
-        station: Option<u32>,
-    ) -> Result<Admitted, crate::Error> {
+    pub async fn connect(&self, client: &str, station: Option<u32>) -> Result<Admitted, HostError> {
         let state = self.state()?;
         let client = match (station, state.stations) {
             (None, _) => client.to_owned(),
@@ -243,7 +250,7 @@ impl SessionHost {
         };
         let now = state.clock();
         let days_left = state.grace_days_left(now);
-        let grace = |why: &str| -> Result<Admitted, crate::Error> {
+        let grace = |why: &str| -> Result<Admitted, HostError> {
             if days_left == 0 {
                 return Err(ConnectError::NoLicenseServer {
                     reason: format!("the grace period has ended and {why}"),

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use shared::vocab::{LicenseType, ProductVersion, WindowsServer};
 use thiserror::Error;
 
-use crate::state::{Activation, EventLevel, ServerState, Stamp};
+use crate::state::{Activation, CalStatus, EventLevel, IssuedCal, ServerState, Stamp};
 
 const DAY: u64 = 24 * 60 * 60;
 /// How long a temporary Per Device CAL lasts.
@@ -37,43 +37,6 @@ pub const PER_USER_DAYS: u64 = 60;
 /// The share of a version's installed Per Device CALs that may be revoked at once, in
 /// percent.
 pub const REVOKE_PERCENT: u32 = 20;
-
-/// The state of a CAL issued to a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CalStatus {
-    /// A temporary Per Device CAL.
-    Temporary,
-    /// A permanent Per Device CAL, or a Per User CAL.
-    Active,
-    /// Revoked: available to another client, counted against the revoke limit until it
-    /// would have expired.
-    Revoked,
-}
-
-/// A CAL issued to a client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuedCal {
-    /// The device or user.
-    pub client: String,
-    /// Per Device or Per User.
-    pub license_type: LicenseType,
-    /// Temporary, active or revoked.
-    pub status: CalStatus,
-    /// The CALs' version: the key pack's for a permanent CAL, the session host's for a
-    /// temporary one.
-    pub product_version: ProductVersion,
-    /// The local number of the key pack it was taken from (permanent Per Device CALs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_pack: Option<u32>,
-    /// The user's organizational unit, if the session host said (Per User CALs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ou: Option<String>,
-    /// When it was issued (or last renewed).
-    pub issued_at: Stamp,
-    /// When it expires.
-    pub expires_at: Stamp,
-}
 
 /// What a client was given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,15 +5,13 @@
 //! A [`Handoff`] says where to go and what to give; it also checks what is typed back,
 //! group by group, before anything is installed.
 
-use std::future::Future;
-
 use shared::id::{AnyId, IdError, IdKind, LicenseServerId, check_group};
 use shared::vocab::{CompanyField, CompanyInfo, CountryRegion, PhoneBook, Proof, Term};
 
-use crate::automatic::Progress;
-use crate::error::{EntryError, Error};
-use crate::migration::Reminder;
-use crate::request::{Reply, Request};
+use shared::id::KeyPackError;
+use thiserror::Error;
+
+use crate::methods::request::{Reply, Request};
 use crate::state::ClearinghouseAddress;
 
 /// Where a person takes the request.
@@ -147,26 +145,16 @@ impl Handoff {
     }
 }
 
-/// The person at the license server: what the flows need from them.
-///
-/// The command line asks on the terminal or reads flags; a test or another tool answers
-/// in code.
-pub trait Operator: Send {
-    /// Takes `handoff` to the web site or the representative and returns the ID typed
-    /// back, `None` if the person gave up, or why the site could not be used.
-    fn obtain(
-        &mut self,
-        handoff: &Handoff,
-    ) -> impl Future<Output = Result<Option<String>, Error>> + Send;
-
-    /// Shows `reminder` (remove the CALs from the source by hand); `true` if the person
-    /// confirms they understand and wants to go on.
-    fn confirm(&mut self, reminder: &Reminder) -> impl Future<Output = bool> + Send;
-
-    /// What the automatic method is doing.
-    fn progress(&mut self, progress: Progress) {
-        let _ = progress;
-    }
+/// An ID typed in (web or telephone method) that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// A typo, a wrong length, or the wrong kind of ID.
+    #[error("{0}")]
+    Id(#[from] IdError),
+    /// A key pack ID for another license server, or one changed after it was issued.
+    #[error("{0}")]
+    KeyPack(#[from] KeyPackError),
 }
 
 /// The Clearinghouse's name for the task of `handoff`, and its answer to each field the

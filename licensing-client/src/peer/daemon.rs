@@ -127,7 +127,7 @@ async fn connect(
     match outcome {
         Ok(Ok(grant)) => HttpResponse::Ok().json(grant),
         Ok(Err(Error::State(e))) => failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Ok(Err(e @ Error::Cal(crate::issuance::Refusal::BadClient))) => {
+        Ok(Err(e @ Error::Cal(crate::work::issuance::Refusal::BadClient))) => {
             failure(StatusCode::BAD_REQUEST, e.to_string())
         }
         Ok(Err(e)) => failure(StatusCode::FORBIDDEN, e.to_string()),

@@ -1,14 +1,12 @@
-//! The license server's own state: identity, activation, installed key packs and event log,
-//! kept as one JSON document in its state directory.
-//!
-//! Every change is made under an exclusive lock on the directory and written to a new file
-//! that replaces the old one only once it is on disk. So the daemon and the command line can
-//! share a directory, and a crash leaves the old state or the new one, never half of each.
+//! The license server's own state: identity, activation, installed key packs, the CALs
+//! issued to clients, reports and the event log. Its data types are defined here, and the
+//! rules over them beside it (`crate::work`); [`StateDir`] keeps it as one JSON document in
+//! the state directory.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod cals;
+mod dir;
+mod reports;
+mod stamp;
 
 use serde::{Deserialize, Serialize};
 use shared::id::{ConfirmationCode, KeyPackId, LicenseServerId, ProductId};
@@ -17,13 +15,13 @@ use shared::vocab::{
     WindowsServer,
 };
 
-use crate::error::StateError;
-use crate::issuance::IssuedCal;
-use crate::request::Request;
+use crate::methods::request::Request;
 
-/// The file the state is kept in, inside the state directory.
-pub const STATE_FILE: &str = "license-server.json";
-const LOCK_FILE: &str = "license-server.lock";
+pub use cals::{CalStatus, IssuedCal};
+pub use dir::{STATE_FILE, StateDir, StateError, replace_file};
+pub use reports::{Line, Report, Scope};
+pub use stamp::Stamp;
+
 /// The version of the state file's layout this build reads and writes.
 pub const STATE_FORMAT: u32 = 1;
 
@@ -324,7 +322,7 @@ pub struct ServerState {
     pub issued: Vec<IssuedCal>,
     /// Its CAL usage reports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reports: Vec<crate::reports::Report>,
+    pub reports: Vec<Report>,
     /// How many reports were ever made: the next one's number.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub reports_made: u32,
@@ -340,64 +338,6 @@ fn is_zero(n: &u64) -> bool {
 
 fn is_zero_u32(n: &u32) -> bool {
     *n == 0
-}
-
-/// A time, in whole seconds since the Unix epoch, written as RFC 3339.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Stamp(pub u64);
-
-impl Stamp {
-    /// The latest time a clock is moved to (the start of the year 9000), so that every
-    /// expiry after it still has an RFC 3339 date.
-    pub const LATEST: Stamp = Stamp(221_845_392_000);
-
-    /// The computer's time now, moved forward by `offset_secs` (a simulated clock).
-    pub fn now_ahead_by(offset_secs: u64) -> Stamp {
-        let computer = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Stamp(computer.saturating_add(offset_secs))
-    }
-
-    /// `seconds` later.
-    pub fn plus(self, seconds: u64) -> Stamp {
-        Stamp(self.0.saturating_add(seconds))
-    }
-}
-
-impl std::fmt::Display for Stamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // RFC 3339 ends with the year 9999; clocks stop well before (`LATEST`).
-        let time = UNIX_EPOCH + Duration::from_secs(self.0.min(253_402_300_799));
-        write!(f, "{}", humantime::format_rfc3339_seconds(time))
-    }
-}
-
-impl std::str::FromStr for Stamp {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let time = humantime::parse_rfc3339_weak(text.trim())
-            .map_err(|e| format!("{text:?} is not a time like 2027-01-31T09:00:00Z: {e}"))?;
-        let secs = time
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| format!("{text:?} is before 1970"))?
-            .as_secs();
-        Ok(Stamp(secs))
-    }
-}
-
-impl Serialize for Stamp {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Stamp {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
 }
 
 impl ServerState {
@@ -457,209 +397,5 @@ impl ServerState {
             .map(|k| k.local_id)
             .max()
             .map_or(1, |m| m + 1)
-    }
-}
-
-/// A license server's state directory.
-#[derive(Debug, Clone)]
-pub struct StateDir {
-    dir: PathBuf,
-}
-
-impl StateDir {
-    /// Creates a license server in `dir`, which must not hold one yet.
-    pub fn create(dir: &Path, state: &ServerState) -> Result<Self, StateError> {
-        fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
-        let this = StateDir {
-            dir: dir.to_owned(),
-        };
-        let _lock = this.lock()?;
-        if this.file().exists() {
-            return Err(StateError::AlreadyInstalled {
-                dir: dir.to_owned(),
-            });
-        }
-        this.write(state)?;
-        Ok(this)
-    }
-
-    /// Opens the license server in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, StateError> {
-        let this = StateDir {
-            dir: dir.to_owned(),
-        };
-        if !this.file().exists() {
-            return Err(StateError::NotInstalled {
-                dir: dir.to_owned(),
-            });
-        }
-        Ok(this)
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.dir
-    }
-
-    fn file(&self) -> PathBuf {
-        self.dir.join(STATE_FILE)
-    }
-
-    /// The state as it is now.
-    pub fn read(&self) -> Result<ServerState, StateError> {
-        let path = self.file();
-        let bytes = fs::read(&path).map_err(|e| StateError::io(&path, e))?;
-        let state: ServerState =
-            serde_json::from_slice(&bytes).map_err(|e| StateError::Damaged {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        if state.format != STATE_FORMAT {
-            return Err(StateError::Damaged {
-                path,
-                reason: format!(
-                    "layout version {} (this build reads version {STATE_FORMAT})",
-                    state.format
-                ),
-            });
-        }
-        Ok(state)
-    }
-
-    /// Applies `change` to the state and keeps the result, or keeps nothing if `change`
-    /// fails. No other process changes the state meanwhile.
-    pub fn update<T, E>(
-        &self,
-        change: impl FnOnce(&mut ServerState) -> Result<T, E>,
-    ) -> Result<T, E>
-    where
-        E: From<StateError>,
-    {
-        let _lock = self.lock()?;
-        let mut state = self.read()?;
-        let out = change(&mut state)?;
-        self.write(&state)?;
-        Ok(out)
-    }
-
-    fn lock(&self) -> Result<File, StateError> {
-        let path = self.dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StateError::io(&path, e))?;
-        file.lock().map_err(|e| StateError::io(&path, e))?;
-        Ok(file)
-    }
-
-    fn write(&self, state: &ServerState) -> Result<(), StateError> {
-        let path = self.file();
-        let bytes = serde_json::to_vec_pretty(state).map_err(|e| StateError::Damaged {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        replace_file(&path, &bytes)
-    }
-}
-
-/// Replaces the file at `path` with `bytes`, so that a crash leaves the old file or the
-/// new one, never half of one: written beside it, synced, renamed over it, and the rename
-/// made durable by syncing the directory.
-pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".new");
-    let temporary = PathBuf::from(temporary);
-    let mut file = File::create(&temporary).map_err(|e| StateError::io(&temporary, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| StateError::io(&temporary, e))?;
-    fs::rename(&temporary, path).map_err(|e| StateError::io(path, e))?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StateError::io(dir, e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-    use shared::vocab::CompanyFields;
-
-    fn fresh(dir: &Path) -> StateDir {
-        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
-        let company = CompanyInfo::new(CompanyFields {
-            first_name: Some("Ada".into()),
-            last_name: Some("Lovelace".into()),
-            company: Some("Engines".into()),
-            country_region: Some("GB".into()),
-            ..CompanyFields::default()
-        })
-        .unwrap();
-        let identity = Identity {
-            name: "LS".into(),
-            os: WindowsServer::V2022,
-            product_id: ProductId::generate(&mut rng),
-            company,
-            connection_method: ConnectionMethod::Automatic,
-            clearinghouse: ClearinghouseAddress {
-                url: "http://127.0.0.1:1".into(),
-                tenant: None,
-            },
-        };
-        StateDir::create(dir, &ServerState::new(identity)).unwrap()
-    }
-
-    #[test]
-    fn a_change_that_fails_keeps_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = fresh(dir.path());
-        let before = state.read().unwrap();
-        let failed: Result<(), StateError> = state.update(|s| {
-            s.identity.name = "CHANGED".into();
-            Err(StateError::NotInstalled {
-                dir: dir.path().to_owned(),
-            })
-        });
-        assert!(failed.is_err());
-        assert_eq!(state.read().unwrap(), before);
-    }
-
-    #[test]
-    fn changes_from_many_threads_are_all_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = fresh(dir.path());
-        let threads: Vec<_> = (0..8)
-            .map(|i| {
-                let state = state.clone();
-                std::thread::spawn(move || {
-                    state
-                        .update(|s| {
-                            s.log(EventLevel::Information, format!("thread {i}"));
-                            Ok::<_, StateError>(())
-                        })
-                        .unwrap();
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        // The installation event and one per thread.
-        assert_eq!(state.read().unwrap().events.len(), 9);
-    }
-
-    #[test]
-    fn a_damaged_state_file_is_reported_with_its_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = fresh(dir.path());
-        fs::write(dir.path().join(STATE_FILE), b"{ not json").unwrap();
-        let error = state.read().unwrap_err();
-        assert!(error.to_string().contains(STATE_FILE), "{error}");
     }
 }

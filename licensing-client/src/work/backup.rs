@@ -165,7 +165,7 @@ pub fn restore(
     {
         return Err(BackupError::NewerCals {
             file: file.to_owned(),
-            reason: crate::issuance::TooNew {
+            reason: crate::work::issuance::TooNew {
                 version: pack.product_version,
                 os: current.identity.os,
             }

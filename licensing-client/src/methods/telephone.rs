@@ -14,8 +14,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::error::Error;
-use crate::handoff::{Desk, Handoff, Operator};
+use crate::methods::handoff::{Desk, Handoff};
 use crate::migration::Reminder;
+use crate::operator::Operator;
 use crate::state::ClearinghouseAddress;
 
 /// The most lines a call takes before it is taken for a line that never ends.

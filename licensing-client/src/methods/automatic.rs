@@ -14,8 +14,9 @@ use shared::wire::{
     LicenseServerDeactivated, LicenseServerStatus, Problem, TENANT_HEADER,
 };
 
-use crate::error::ClearinghouseError;
-use crate::request::{Reply, Request};
+use thiserror::Error;
+
+use crate::methods::request::{Reply, Request};
 use crate::state::ClearinghouseAddress;
 
 /// How hard the automatic method tries before it gives up.
@@ -67,6 +68,41 @@ pub struct Clearinghouse {
     http: reqwest::Client,
     address: ClearinghouseAddress,
     retry: RetryPolicy,
+}
+
+/// The Clearinghouse could not be asked, or said no.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ClearinghouseError {
+    /// The Clearinghouse refused the request; nothing was done.
+    #[error("the Clearinghouse refused the request: {0}")]
+    Refused(Problem),
+    /// No answer came, after every retry. The request may have been applied: running the
+    /// same command again is safe and gives its answer.
+    #[error(
+        "the request to the Clearinghouse at {url} did not get through after {attempts} attempts (the last: {reason}); running the same command again is safe"
+    )]
+    NoAnswer {
+        /// Where it was asked.
+        url: String,
+        /// How many times.
+        attempts: u32,
+        /// The last failure.
+        reason: String,
+    },
+    /// An answer this client does not understand.
+    #[error("the Clearinghouse gave an answer this license server does not understand: {0}")]
+    Unexpected(String),
+}
+
+impl ClearinghouseError {
+    /// The Clearinghouse's error code, when it refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClearinghouseError::Refused(problem) => Some(problem.code),
+            _ => None,
+        }
+    }
 }
 
 enum Failure {
