@@ -283,13 +283,13 @@ async fn a_person_holds_the_telephone_call_and_types_the_key_pack_id() {
         ("Last name?", "Lovelace"),
         ("Company?", "Analytical Engines Ltd"),
         ("Country/region?", "GB"),
+        (
+            "Would you like to give the optional company information",
+            "no",
+        ),
     ] {
         tmux.wait_for(question).await;
         tmux.send(text);
-    }
-    for _ in 0..7 {
-        tmux.wait_for("(an empty line skips it)").await;
-        tmux.send("");
     }
     for (question, text) in [
         ("Agreement number?", "4412903"),

@@ -46,8 +46,8 @@ fn migration(reason: MigrationReason, source: Source) -> Migration {
 
 fn unreachable(source: &LicenseServer, os: WindowsServer) -> Source {
     Source::Unreachable {
-        license_server_id: Lab::id_of(source),
-        os,
+        license_server_id: Some(Lab::id_of(source)),
+        os: Some(os),
         name: None,
     }
 }
@@ -183,7 +183,7 @@ async fn deactivation_by_each_method_keeps_the_confirmation_code_and_stops_insta
         let refused = server
             .install_cals(
                 select_proof(),
-                v2019_per_device(1),
+                Some(v2019_per_device(1)),
                 ConnectionMethod::Automatic,
                 &mut lab.person(),
             )
@@ -203,7 +203,7 @@ async fn installation_by_each_method_installs_the_key_pack_the_clearinghouse_iss
         let pack = server
             .install_cals(
                 select_proof(),
-                v2019_per_device(7),
+                Some(v2019_per_device(7)),
                 method,
                 &mut lab.person(),
             )
@@ -306,7 +306,7 @@ async fn a_reachable_source_older_than_2008_r2_brings_the_reminder_and_keeps_its
     source
         .install_cals(
             license.clone(),
-            cals,
+            Some(cals),
             ConnectionMethod::Automatic,
             &mut lab.person(),
         )
@@ -374,7 +374,7 @@ async fn declining_the_reminder_changes_nothing() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(stopped, Error::Cancelled(_)), "{stopped}");
+    assert!(matches!(stopped, Error::Unconfirmed(_)), "{stopped}");
     assert!(target.state().unwrap().key_packs.is_empty());
     assert_eq!(lab.app.held(Lab::id_of(&source)).await, 40);
     assert_eq!(lab.app.held(Lab::id_of(&target)).await, 0);
@@ -418,7 +418,12 @@ async fn install_typing(
     let mut person = lab.person();
     person.retype = Some(retype);
     server
-        .install_cals(select_proof(), v2019_per_device(3), method, &mut person)
+        .install_cals(
+            select_proof(),
+            Some(v2019_per_device(3)),
+            method,
+            &mut person,
+        )
         .await
         .unwrap_err()
 }
@@ -506,7 +511,7 @@ async fn a_refusal_by_the_clearinghouse_carries_its_code_and_changes_nothing() {
     let error = server
         .install_cals(
             select_proof(),
-            v2019_per_device(9999),
+            Some(v2019_per_device(9999)),
             ConnectionMethod::Automatic,
             &mut lab.person(),
         )
@@ -530,6 +535,7 @@ async fn a_source_asked_twice_for_the_same_key_pack_gives_up_its_cals_once() {
     let running = daemon(&source).await;
     let migrated = replace_source(&target, &running, &mut lab.person()).await;
     let again = Peer::new(&running.addr().to_string())
+        .unwrap()
         .remove(&RemoveCals {
             target: Lab::id_of(&target),
             key_pack_id: migrated.key_pack.key_pack_id,
@@ -550,6 +556,7 @@ async fn a_source_refuses_to_give_up_cals_for_a_key_pack_of_another_server() {
     // The source's own key pack, presented as if the target had received it.
     let own = source.state().unwrap().key_packs[0].key_pack_id;
     let refused = Peer::new(&running.addr().to_string())
+        .unwrap()
         .remove(&RemoveCals {
             target: Lab::id_of(&target),
             key_pack_id: own,
@@ -767,7 +774,7 @@ async fn another_flow_between_a_lost_answer_and_its_rerun_keeps_the_first_key() 
     target
         .install_cals(
             select_proof(),
-            v2019_per_device(1),
+            Some(v2019_per_device(1)),
             ConnectionMethod::Automatic,
             &mut lab.person(),
         )
@@ -790,7 +797,7 @@ async fn a_source_refuses_a_key_pack_the_clearinghouse_issued_for_an_installatio
     let installed = target
         .install_cals(
             select_proof(),
-            v2019_per_device(25),
+            Some(v2019_per_device(25)),
             ConnectionMethod::Automatic,
             &mut lab.person(),
         )
@@ -798,6 +805,7 @@ async fn a_source_refuses_a_key_pack_the_clearinghouse_issued_for_an_installatio
         .unwrap();
     let running = daemon(&source).await;
     let refused = Peer::new(&running.addr().to_string())
+        .unwrap()
         .remove(&RemoveCals {
             target: Lab::id_of(&target),
             key_pack_id: installed.key_pack_id,
@@ -844,7 +852,7 @@ async fn the_web_method_fills_in_the_sites_forms_for_every_flow() {
     let source_id = source.activate(web, &mut filler).await.unwrap();
     assert_eq!(lab.app.status(source_id).await["status"], "activated");
     let installed = source
-        .install_cals(select_proof(), v2019_per_device(40), web, &mut filler)
+        .install_cals(select_proof(), Some(v2019_per_device(40)), web, &mut filler)
         .await
         .unwrap();
     assert_eq!(installed.installed, 40);
@@ -899,7 +907,7 @@ async fn a_form_the_web_site_refuses_is_reported_with_its_field() {
     let error = server
         .install_cals(
             select_proof(),
-            v2019_per_device(9999),
+            Some(v2019_per_device(9999)),
             ConnectionMethod::WebBrowser,
             &mut licensing_client::methods::web::FormFiller::new(false),
         )
@@ -930,6 +938,7 @@ async fn a_source_refuses_a_key_pack_migrated_from_another_source() {
     // The CALs came from SOURCE: BYSTANDER, which holds the same kind, gives none up.
     let running = daemon(&bystander).await;
     let refused = Peer::new(&running.addr().to_string())
+        .unwrap()
         .remove(&RemoveCals {
             target: Lab::id_of(&target),
             key_pack_id: migrated.key_pack.key_pack_id,

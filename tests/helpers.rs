@@ -102,9 +102,15 @@ impl TestApp {
         format!("{}{path}", self.server.url())
     }
 
-    /// A product ID never seen before.
+    /// A product ID never seen before, of a license server running the newest release
+    /// (so it takes CALs of every version).
     pub fn product_id(&mut self) -> ProductId {
-        ProductId::generate(&mut self.rng)
+        self.product_id_of(WindowsServer::V2025)
+    }
+
+    /// A product ID never seen before, of a license server running `release`.
+    pub fn product_id_of(&mut self, release: WindowsServer) -> ProductId {
+        ProductId::generate(release, &mut self.rng)
     }
 
     fn with_tenant(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -407,11 +413,11 @@ impl Lab {
         server
             .install_cals(
                 select_proof(),
-                cal_request(
+                Some(cal_request(
                     ProductVersion::WindowsServer2019,
                     LicenseType::PerDevice,
                     40,
-                ),
+                )),
                 ConnectionMethod::Automatic,
                 &mut self.person(),
             )
@@ -900,6 +906,10 @@ impl Caller {
             let line = self.until("ASK ").await;
             if line.starts_with(start) {
                 return line;
+            }
+            if line.starts_with("ASK company.optional ") {
+                self.say("no").await;
+                continue;
             }
             assert!(line.contains("(an empty line skips it)"), "{line}");
             self.say("").await;

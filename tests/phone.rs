@@ -481,8 +481,8 @@ fn migration_from(source: &LicenseServer) -> Migration {
     Migration {
         reason: MigrationReason::SourceReplaced,
         source: Source::Unreachable {
-            license_server_id: Lab::id_of(source),
-            os: WindowsServer::V2019,
+            license_server_id: Some(Lab::id_of(source)),
+            os: Some(WindowsServer::V2019),
             name: None,
         },
         license: select_proof(),
@@ -523,7 +523,7 @@ async fn the_same_requests(lab: &mut Lab, door: ConnectionMethod) -> Value {
             40,
         );
         let installed = source
-            .install_cals(select_proof(), cals, door, operator)
+            .install_cals(select_proof(), Some(cals), door, operator)
             .await
             .unwrap();
         let migrated = target

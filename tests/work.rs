@@ -249,7 +249,7 @@ async fn session_hosts_get_cals_through_the_daemon() {
     let daemon = Daemon::start(server.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let peer = Peer::new(&daemon.addr().to_string());
+    let peer = Peer::new(&daemon.addr().to_string()).unwrap();
     let asked = ClientConnection {
         client: "PC-01".into(),
         license_type: LicenseType::PerDevice,
@@ -283,7 +283,11 @@ async fn cals_newer_than_the_servers_os_are_refused_before_the_clearinghouse_is_
     let refused = server
         .install_cals(
             select_proof(),
-            cal_request(ProductVersion::WindowsServer2022, LicenseType::PerUser, 5),
+            Some(cal_request(
+                ProductVersion::WindowsServer2022,
+                LicenseType::PerUser,
+                5,
+            )),
             ConnectionMethod::Automatic,
             &mut lab.person(),
         )
@@ -292,10 +296,7 @@ async fn cals_newer_than_the_servers_os_are_refused_before_the_clearinghouse_is_
     assert!(matches!(refused, Error::TooNew(_)), "{refused}");
     let message = refused.to_string();
     assert!(message.contains("it runs Windows Server 2019"), "{message}");
-    assert!(
-        message.contains("nothing was asked of the Clearinghouse"),
-        "{message}"
-    );
+    assert!(message.contains("nothing was installed"), "{message}");
 
     let journal: Value = crate::helpers::ok(
         lab.app
@@ -310,7 +311,11 @@ async fn cals_newer_than_the_servers_os_are_refused_before_the_clearinghouse_is_
     server
         .install_cals(
             select_proof(),
-            cal_request(ProductVersion::WindowsServer2016, LicenseType::PerDevice, 5),
+            Some(cal_request(
+                ProductVersion::WindowsServer2016,
+                LicenseType::PerDevice,
+                5,
+            )),
             ConnectionMethod::Automatic,
             &mut lab.person(),
         )
@@ -326,8 +331,8 @@ async fn a_migration_of_newer_cals_is_refused_too() {
     let migration = Migration {
         reason: MigrationReason::SourceReplaced,
         source: Source::Unreachable {
-            license_server_id: Lab::id_of(&source),
-            os: WindowsServer::V2022,
+            license_server_id: Some(Lab::id_of(&source)),
+            os: Some(WindowsServer::V2022),
             name: None,
         },
         license: select_proof(),
@@ -811,7 +816,11 @@ mod session_hosts {
         server
             .install_cals(
                 license,
-                cal_request(ProductVersion::WindowsServer2022, LicenseType::PerUser, 20),
+                Some(cal_request(
+                    ProductVersion::WindowsServer2022,
+                    LicenseType::PerUser,
+                    20,
+                )),
                 ConnectionMethod::Automatic,
                 &mut lab.person(),
             )
@@ -890,7 +899,8 @@ mod session_hosts {
     async fn with_no_license_server_reachable_a_host_refuses_once_its_grace_period_ends() {
         let lab = Lab::new().await;
         let rdsh = host(&lab, "RDSH", WindowsServer::V2022, None);
-        rdsh.configure(Some(LicenseType::PerDevice), Some(vec![nobody()]))
+        let missing = nobody();
+        rdsh.configure(Some(LicenseType::PerDevice), Some(vec![missing.clone()]))
             .unwrap();
         assert!(matches!(
             rdsh.connect("PC-01", None).await.unwrap(),
@@ -901,7 +911,7 @@ mod session_hosts {
         assert!(
             refused
                 .to_string()
-                .contains("no license server could be reached"),
+                .contains(&format!("License server {missing} is not available.")),
             "{refused}"
         );
     }
@@ -1030,7 +1040,11 @@ async fn one_cal_may_always_be_revoked_even_of_a_small_key_pack() {
     server
         .install_cals(
             select_proof(),
-            cal_request(ProductVersion::WindowsServer2019, LicenseType::PerDevice, 4),
+            Some(cal_request(
+                ProductVersion::WindowsServer2019,
+                LicenseType::PerDevice,
+                4,
+            )),
             ConnectionMethod::Automatic,
             &mut lab.person(),
         )

@@ -12,6 +12,7 @@ use shared::wire::ErrorCode;
 use crate::controls::{Controls, Recorded};
 use crate::http::api::as_api_request;
 use crate::ledger::{Answer, Command, Ledger, Reply, TenantName};
+use crate::tasks::{self, FieldError, Form, Step, Task};
 
 /// How long a repeat waits for the first of its key to be answered.
 const REPEAT_WAIT: Duration = Duration::from_secs(5);
@@ -88,6 +89,24 @@ impl Submission<'_> {
         }
         reply
     }
+}
+
+/// What the ledger says of the license server ID typed on `step`, when `task` gives it
+/// something: its refusal (deactivated, replaced, unknown), shown at the field as soon as
+/// the ID is typed rather than after the rest of the form.
+pub async fn check_receiving(
+    ledger: &Ledger,
+    tenant: &TenantName,
+    task: Task,
+    step: &Step,
+    form: &Form,
+) -> Option<FieldError> {
+    let field = tasks::receiving_field(task, step)?;
+    let id = tasks::license_server_id(form, field)?;
+    let reply = ledger
+        .execute(tenant.clone(), Command::Receiving(id), None)
+        .await;
+    reply.outcome.err().map(|problem| (field, problem.detail))
 }
 
 /// The idempotency key of `command` in `exchange` through the door of `method`.

@@ -95,8 +95,33 @@ pub enum Error {
         said: String,
     },
     /// CALs newer than the license server's operating system.
-    #[error("{0}; nothing was asked of the Clearinghouse")]
+    #[error("{0}; nothing was installed")]
     TooNew(#[from] issuance::TooNew),
+    /// A key pack ID typed in holds CALs newer than the license server's operating system:
+    /// the Clearinghouse issued them, and they stay allocated to this server.
+    #[error(
+        "license key pack ID {key_pack_id} holds {cals}, and {too_new}. The Clearinghouse issued them to this license server, so they stay allocated to it: nothing was installed"
+    )]
+    IssuedTooNew {
+        /// The key pack ID.
+        key_pack_id: KeyPackId,
+        /// What it holds, e.g. "5 Windows Server 2022 Per Device CALs".
+        cals: String,
+        /// The version rule's explanation.
+        too_new: issuance::TooNew,
+    },
+    /// No CALs were given, and the program's proof does not say them (only a retail
+    /// license code does).
+    #[error(
+        "say which CALs to install ({0} does not say them; only a retail license code does): product version, license type and quantity"
+    )]
+    CalsRequired(shared::vocab::LicenseProgram),
+    /// The reminder to remove the CALs from the source by hand was not confirmed.
+    #[error("stopped: {0} The reminder was not confirmed, so nothing was changed")]
+    Unconfirmed(crate::migration::Reminder),
+    /// CALs could not be removed by hand.
+    #[error("{0}; nothing was removed")]
+    Removal(#[from] crate::work::removal::RemovalError),
     /// A client was refused a CAL.
     #[error("{0}")]
     Cal(#[from] issuance::Refusal),
@@ -149,5 +174,94 @@ impl From<session_host::HostError> for Error {
             session_host::HostError::State(e) => Error::State(e),
             session_host::HostError::Connect(e) => Error::Session(e),
         }
+    }
+}
+
+impl Error {
+    /// A stable code a script branches on, e.g. `not_activated` or, for a refusal by the
+    /// Clearinghouse, its own code (`quantity_exhausted`).
+    pub fn code(&self) -> String {
+        use crate::methods::handoff::EntryError as E;
+        use crate::peer::SourceError as S;
+        use crate::state::StateError as St;
+        use crate::work::removal::RemovalError as R;
+        use shared::id::{IdError, KeyPackError};
+        let code = match self {
+            Error::State(e) => match e {
+                St::Io { .. } => "state_io",
+                St::NotADirectory { .. } => "state_dir_is_a_file",
+                St::NotInstalled { .. } => "not_installed",
+                St::NoSessionHost { .. } => "no_session_host",
+                St::SessionHostInstalled { .. } => "session_host_installed",
+                St::AlreadyInstalled { .. } => "already_installed",
+                St::Damaged { .. } => "state_damaged",
+            },
+            Error::NotActivated => "not_activated",
+            Error::AlreadyActivated(_) => "already_activated",
+            Error::Deactivated(_) => "deactivated",
+            Error::Clearinghouse(e) => match e {
+                ClearinghouseError::Refused(problem) => return problem.code.as_str(),
+                ClearinghouseError::NoAnswer { .. } => "no_answer",
+                ClearinghouseError::Unexpected(_) => "unexpected_answer",
+            },
+            Error::Entry(e) => match e {
+                E::Id(IdError::Typo { .. }) => "id_typo",
+                E::Id(IdError::WrongKind { .. }) => "wrong_id_kind",
+                E::Id(IdError::UnknownKind { .. }) => "unknown_id_kind",
+                E::Id(_) => "id_layout",
+                E::KeyPack(KeyPackError::NotForThisServer { .. }) => "key_pack_not_for_server",
+                E::KeyPack(KeyPackError::Retired2012R2) => "key_pack_retired_version",
+                E::KeyPack(_) => "key_pack_damaged",
+                E::Binding(_) => "id_of_another_server",
+                E::NotNew(_) => "license_server_id_not_new",
+            },
+            Error::AlreadyInstalled { .. } => "key_pack_already_installed",
+            Error::NotWhatWasAsked { .. } => "key_pack_not_what_was_asked",
+            Error::Source(e) => match e {
+                S::Unreachable { .. } => "source_unreachable",
+                S::NotALicenseServer { .. } => "source_not_a_license_server",
+                S::Refused { .. } => "source_refused",
+                S::NeverActivated { .. } => "source_never_activated",
+                S::BadAddress { .. } => "source_bad_address",
+                S::NotNamed => "source_not_named",
+                S::IsThisServer => "source_is_this_server",
+                S::Unverified { .. } => "source_unverified",
+            },
+            Error::ChangedMeanwhile(_) => "changed_meanwhile",
+            Error::BadAddress(_) => "bad_clearinghouse_address",
+            Error::WebSite(_) => "web_site",
+            Error::WebSiteUnreachable(_) => "web_site_unreachable",
+            Error::PhoneLine(_) => "phone_line",
+            Error::PhoneLineUnreachable(_) => "phone_line_unreachable",
+            Error::Representative { .. } => "representative_refused",
+            Error::TooNew(_) | Error::IssuedTooNew { .. } => "cals_too_new",
+            Error::CalsRequired(_) => "cals_required",
+            Error::Unconfirmed(_) => "reminder_not_confirmed",
+            Error::Removal(e) => match e {
+                R::NoSuchKeyPack(_) => "no_such_key_pack",
+                R::Nothing => "nothing_to_remove",
+                R::NotThatMany { .. } => "not_that_many_unissued",
+                R::Issued { .. } => "key_pack_cals_issued",
+                R::Empty(_) => "key_pack_empty",
+            },
+            Error::Cal(issuance::Refusal::BadClient) => "bad_client",
+            Error::Cal(issuance::Refusal::Deactivated) => "deactivated",
+            Error::Cal(_) => "no_cal_available",
+            Error::Revoke(issuance::RevokeError::NothingToRevoke { .. }) => "nothing_to_revoke",
+            Error::Revoke(_) => "revoke_limit_reached",
+            Error::Backup(_) => "backup_refused",
+            Error::NotLost { .. } => "not_lost",
+            Error::Session(session_host::ConnectError::NoLicenseServer { .. }) => {
+                "no_license_server"
+            }
+            Error::Session(session_host::ConnectError::Refused { .. }) => "cal_refused",
+            Error::Session(_) => "no_such_station",
+            Error::NoSuchReport(_) => "no_such_report",
+            Error::Csv(_) => "csv",
+            Error::BadClock(_) => "bad_clock",
+            Error::Cancelled(_) => "stopped",
+            Error::Serve { .. } => "daemon_could_not_listen",
+        };
+        code.to_owned()
     }
 }

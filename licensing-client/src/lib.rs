@@ -57,5 +57,5 @@ pub use migration::{Migration, Reminder, ReminderCause, Source};
 pub use operator::Operator;
 pub use peer::SourceError;
 pub use server::{LicenseServer, Migrated, Properties, Setup};
-pub use shared::{id, vocab, wire};
+pub use shared::{id, tasks, vocab, wire};
 pub use state::StateError;

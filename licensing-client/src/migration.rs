@@ -19,16 +19,28 @@ pub enum Source {
     /// Available on the network at this name or address (`host:port`): the target reads
     /// its operating system, license server ID and key packs from it.
     Reachable(String),
-    /// Not available on the network: the person gives its operating system and license
-    /// server ID.
+    /// Not available on the network, or no longer functioning: what the person knows of
+    /// it. A source being replaced must be named by its license server ID and operating
+    /// system; of one that no longer functions, whatever is known.
     Unreachable {
-        /// Its license server ID.
-        license_server_id: LicenseServerId,
-        /// Its operating system.
-        os: WindowsServer,
+        /// Its license server ID, if known.
+        license_server_id: Option<LicenseServerId>,
+        /// Its operating system, if known.
+        os: Option<WindowsServer>,
         /// Its name, if known.
         name: Option<String>,
     },
+}
+
+impl Source {
+    /// A source of which nothing is known (one that no longer functions).
+    pub fn unknown() -> Self {
+        Source::Unreachable {
+            license_server_id: None,
+            os: None,
+            name: None,
+        }
+    }
 }
 
 /// A migration: why, from where, and the CALs with their proof of purchase.
@@ -65,8 +77,9 @@ pub enum ReminderCause {
 /// The reminder to remove the migrated CALs from the source license server by hand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reminder {
-    /// The source, by name or license server ID.
-    pub source: String,
+    /// The source, by its name (and license server ID), when it is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Why.
     #[serde(flatten)]
     pub cause: ReminderCause,
@@ -82,58 +95,86 @@ impl fmt::Display for Reminder {
             }
             ReminderCause::Deactivated => "it is deactivated".to_owned(),
         };
+        let source = self
+            .source
+            .as_ref()
+            .map_or(String::new(), |s| format!(" {s}"));
         write!(
             f,
-            "You must remove the RDS CALs from the source license server {} manually after this wizard completes: {why}.",
-            self.source
+            "You must remove the RDS CALs from the source license server{source} manually after this wizard completes: {why}."
         )
     }
 }
 
-/// What the target knows of the source once the person has described it.
+/// What the target knows of the source once the person has described it (or the target
+/// has read it over the network).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SourceView {
+pub struct SourceView {
+    /// Its computer name: what it calls itself when it is reached, else what the person
+    /// said.
     pub name: Option<String>,
-    pub license_server_id: LicenseServerId,
-    pub os: WindowsServer,
+    /// Its license server ID, if known.
+    pub license_server_id: Option<LicenseServerId>,
+    /// Its operating system, if known.
+    pub os: Option<WindowsServer>,
+    /// Whether the target reached it on the network.
     pub reachable: bool,
+    /// Whether it said it is deactivated.
     pub deactivated: bool,
 }
 
 impl SourceView {
-    /// The view of a source read over the network.
-    pub fn from_info(name: &str, info: &ServerInfo) -> Result<Self, crate::peer::SourceError> {
+    /// The view of a source read over the network, reached at `address`.
+    pub fn from_info(address: &str, info: &ServerInfo) -> Result<Self, crate::peer::SourceError> {
         let license_server_id = info.activation.license_server_id().ok_or_else(|| {
             crate::peer::SourceError::NeverActivated {
-                name: name.to_owned(),
+                name: address.to_owned(),
             }
         })?;
         Ok(SourceView {
-            name: Some(name.to_owned()),
-            license_server_id,
-            os: info.os,
+            name: Some(info.name.clone()),
+            license_server_id: Some(license_server_id),
+            os: Some(info.os),
             reachable: true,
             deactivated: matches!(info.activation, Activation::Deactivated { .. }),
         })
     }
 
-    fn label(&self) -> String {
-        match &self.name {
-            Some(name) => format!("{name} ({})", self.license_server_id),
-            None => self.license_server_id.to_string(),
+    /// What the person said of a source that is not available on the network.
+    pub fn described(
+        license_server_id: Option<LicenseServerId>,
+        os: Option<WindowsServer>,
+        name: Option<String>,
+    ) -> Self {
+        SourceView {
+            name,
+            license_server_id,
+            os,
+            reachable: false,
+            deactivated: false,
+        }
+    }
+
+    /// The source as a reminder names it: by name, with its license server ID.
+    fn label(&self) -> Option<String> {
+        match (&self.name, self.license_server_id) {
+            (Some(name), Some(id)) => Some(format!("{name} ({id})")),
+            (Some(name), None) => Some(name.clone()),
+            (None, Some(id)) => Some(id.to_string()),
+            (None, None) => None,
         }
     }
 }
 
 /// The wizard's rule: when the CALs must be removed from the source by hand. `None` means
 /// the target removes them itself, through the source's daemon.
-pub(crate) fn reminder(reason: MigrationReason, source: &SourceView) -> Option<Reminder> {
+pub fn reminder(reason: MigrationReason, source: &SourceView) -> Option<Reminder> {
     let cause = if reason == MigrationReason::SourceNotFunctioning {
         ReminderCause::NotFunctioning
     } else if !source.reachable {
         ReminderCause::Unreachable
-    } else if source.os < WindowsServer::V2008R2 {
-        ReminderCause::OlderThan2008R2 { os: source.os }
+    } else if let Some(os) = source.os.filter(|os| *os < WindowsServer::V2008R2) {
+        ReminderCause::OlderThan2008R2 { os }
     } else if source.deactivated {
         ReminderCause::Deactivated
     } else {
@@ -213,8 +254,11 @@ mod tests {
         let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
         SourceView {
             name: Some("OLD".into()),
-            license_server_id: LicenseServerId::generate(&mut rng),
-            os,
+            license_server_id: Some(LicenseServerId::issue(
+                &shared::id::ProductId::generate(WindowsServer::V2019, &mut rng),
+                &mut rng,
+            )),
+            os: Some(os),
             reachable,
             deactivated,
         }
@@ -272,6 +316,16 @@ mod tests {
         assert_eq!(
             cause(MigrationReason::SourceNotFunctioning, &source),
             Some(ReminderCause::NotFunctioning)
+        );
+    }
+
+    #[test]
+    fn a_source_known_by_nothing_is_reminded_of_without_a_name() {
+        let unknown = SourceView::described(None, None, None);
+        let reminder = reminder(MigrationReason::SourceNotFunctioning, &unknown).unwrap();
+        assert_eq!(
+            reminder.to_string(),
+            "You must remove the RDS CALs from the source license server manually after this wizard completes: it no longer functions."
         );
     }
 }

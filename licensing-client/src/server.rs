@@ -11,7 +11,8 @@ use std::time::Duration;
 use rand::Rng;
 use shared::id::{ConfirmationCode, KeyPackId, LicenseServerId, ProductId};
 use shared::vocab::{
-    CompanyInfo, ConnectionMethod, LicenseProof, LicenseType, ReactivationReason, WindowsServer,
+    CompanyInfo, ConnectionMethod, LicenseProof, LicenseType, MigrationReason, ReactivationReason,
+    WindowsServer,
 };
 use shared::wire::{
     ActivateRequest, CalRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest,
@@ -22,17 +23,20 @@ use crate::error::Error;
 use crate::methods::automatic::{Clearinghouse, ClearinghouseError, RetryPolicy};
 use crate::methods::handoff::{Desk, EntryError, Handoff};
 use crate::methods::request::{Reply, Request};
+use crate::methods::telephone::Telephone;
 use crate::migration::{self, Migration, Reminder, Source, SourceView};
 use crate::operator::Operator;
 use crate::peer::SourceError;
 use crate::peer::{CalsRemoved, Peer, RemoveCals};
 use crate::state::{
     Activation, ClearinghouseAddress, EventLevel, Identity, InstalledKeyPack, IssuedCal,
-    KeyPackSource, Pending, Report, Scope, ServerState, Stamp, StateDir,
+    KeyPackSource, Pending, Report, Scope, ServerState, Stamp, StateDir, Waiting,
 };
 use crate::work::backup;
 use crate::work::issuance::{self, Grant, Revoked};
+use crate::work::removal::{self, Discrepancy, KeyPackRef, RemovedByHand};
 use crate::work::reports;
+use shared::tasks::Task;
 
 /// What a license server is installed with.
 #[derive(Debug, Clone)]
@@ -58,6 +62,9 @@ pub struct Properties {
     pub clearinghouse_url: Option<String>,
     /// The tenant: `Some(None)` for the default one.
     pub tenant: Option<Option<String>>,
+    /// The company information (the Properties dialog's required and optional
+    /// information).
+    pub company: Option<CompanyInfo>,
 }
 
 /// The outcome of a migration.
@@ -74,6 +81,13 @@ pub struct Migrated {
     pub removal_failed: Option<String>,
 }
 
+/// What a request carried by a person keeps for its rerun (see [`Waiting`]).
+#[derive(Debug, Default)]
+struct Carried {
+    source_address: Option<String>,
+    reminder_confirmed: bool,
+}
+
 /// A simulated RD license server, kept in a state directory.
 #[derive(Debug, Clone)]
 pub struct LicenseServer {
@@ -88,7 +102,7 @@ impl LicenseServer {
         let identity = Identity {
             name: setup.name,
             os: setup.os,
-            product_id: ProductId::generate(rng),
+            product_id: ProductId::generate(setup.os, rng),
             company: setup.company,
             connection_method: setup.connection_method,
             clearinghouse: setup.clearinghouse,
@@ -140,6 +154,12 @@ impl LicenseServer {
                 let message = format!("Clearinghouse set to {}", address.describe());
                 s.identity.clearinghouse = address;
                 s.log(EventLevel::Information, message);
+            }
+            if let Some(company) = change.company
+                && company != s.identity.company
+            {
+                s.identity.company = company;
+                s.log(EventLevel::Information, "company information changed");
             }
             if let Some(method) = change.connection_method {
                 s.identity.connection_method = method;
@@ -391,22 +411,31 @@ impl LicenseServer {
             }
             s.activation = now_is;
             s.pending.retain(|p| p.request != *request);
+            s.waiting.retain(|w| w.request != *request);
             s.log(EventLevel::Information, message);
             Ok(())
         })
     }
 
-    /// Installs CALs bought under `license`.
+    /// Installs CALs bought under `license`. A retail license code says which CALs it is
+    /// for, so with one `cals` may be `None`; every other program needs them.
     pub async fn install_cals(
         &self,
         license: LicenseProof,
-        cals: CalRequest,
+        cals: Option<CalRequest>,
         method: ConnectionMethod,
         operator: &mut impl Operator,
     ) -> Result<InstalledKeyPack, Error> {
         let state = self.state.read()?;
         let target = activated(&state)?;
-        issuance::check_version(state.identity.os, cals.product_version)?;
+        let cals = match cals {
+            Some(cals) => Some(cals),
+            None if license.program() == shared::vocab::LicenseProgram::RetailPurchase => None,
+            None => return Err(Error::CalsRequired(license.program())),
+        };
+        if let Some(cals) = &cals {
+            issuance::check_version(state.identity.os, cals.product_version)?;
+        }
         let program = license.program();
         let request = Request::InstallCals(InstallCalsRequest {
             license_server_id: target,
@@ -424,7 +453,11 @@ impl LicenseServer {
         &self,
         state: &ServerState,
         request: Request,
-        (cals, program, method): (CalRequest, shared::vocab::LicenseProgram, ConnectionMethod),
+        (cals, program, method): (
+            Option<CalRequest>,
+            shared::vocab::LicenseProgram,
+            ConnectionMethod,
+        ),
         operator: &mut impl Operator,
         source: KeyPackSource,
     ) -> Result<InstalledKeyPack, Error> {
@@ -462,7 +495,7 @@ impl LicenseServer {
             license,
             cals,
         });
-        let asked = (cals, program, method);
+        let asked = (Some(cals), program, method);
         self.obtain_key_pack(&state, request, asked, operator, KeyPackSource::Recovered)
             .await
     }
@@ -518,12 +551,48 @@ impl LicenseServer {
         })
     }
 
+    /// What the target knows of the source of a migration, and the reminder to remove
+    /// the CALs from it by hand when the wizard's rule calls for one. A source on the
+    /// network is read over it (its name, operating system, license server ID and
+    /// activation); of one that is not, the person's description is taken. The wizard
+    /// shows the reminder right after the source's page, before the CALs are asked for.
+    pub async fn check_source(
+        &self,
+        reason: MigrationReason,
+        source: &Source,
+    ) -> Result<(SourceView, Option<Reminder>), Error> {
+        let view = match source {
+            Source::Reachable(address) => {
+                let peer = Peer::new(address)?;
+                let info = peer.info().await?;
+                SourceView::from_info(peer.name(), &info)?
+            }
+            Source::Unreachable {
+                license_server_id,
+                os,
+                name,
+            } => SourceView::described(*license_server_id, *os, name.clone()),
+        };
+        if reason.source_must_be_named(view.reachable)
+            && (view.license_server_id.is_none() || view.os.is_none())
+        {
+            return Err(SourceError::NotNamed.into());
+        }
+        let target = self.state.read()?.activation.license_server_id();
+        if view.license_server_id.is_some() && view.license_server_id == target {
+            return Err(SourceError::IsThisServer.into());
+        }
+        let reminder = migration::reminder(reason, &view);
+        Ok((view, reminder))
+    }
+
     /// Migrates CALs from another license server to this one.
     ///
-    /// A reachable source is read over the network first. When the wizard's rule calls for
-    /// it, the person is reminded to remove the CALs from the source by hand and must
-    /// confirm; otherwise, once this server holds the CALs, the source is asked to remove
-    /// them.
+    /// The source is checked first ([`Self::check_source`]). When the wizard's rule calls
+    /// for it, the person is reminded to remove the CALs from the source by hand and must
+    /// confirm (once: a request carried to the web site or a representative and completed
+    /// later is not asked again); otherwise, once this server holds the CALs, the source is
+    /// asked to remove them.
     pub async fn migrate_cals(
         &self,
         migration: Migration,
@@ -533,44 +602,19 @@ impl LicenseServer {
         let state = self.state.read()?;
         let target = activated(&state)?;
         issuance::check_version(state.identity.os, migration.cals.product_version)?;
-        let (source, peer) = match &migration.source {
-            Source::Reachable(name) => {
-                let peer = Peer::new(name);
-                let info = peer.info().await?;
-                (SourceView::from_info(peer.name(), &info)?, Some(peer))
-            }
-            Source::Unreachable {
-                license_server_id,
-                os,
-                name,
-            } => (
-                SourceView {
-                    name: name.clone(),
-                    license_server_id: *license_server_id,
-                    os: *os,
-                    reachable: false,
-                    deactivated: false,
-                },
-                None,
-            ),
+        let (source, reminder) = self
+            .check_source(migration.reason, &migration.source)
+            .await?;
+        let address = match &migration.source {
+            Source::Reachable(address) => Some(address.clone()),
+            Source::Unreachable { .. } => None,
         };
-        if source.license_server_id == target {
-            return Err(SourceError::IsThisServer.into());
-        }
-        let reminder = migration::reminder(migration.reason, &source);
-        if let Some(reminder) = &reminder
-            && !operator.confirm(reminder).await
-        {
-            return Err(Error::Cancelled(
-                "the reminder to remove the CALs from the source was not confirmed".to_owned(),
-            ));
-        }
         let program = migration.license.program();
         let request = Request::MigrateCals(MigrateCalsRequest {
             license_server_id: target,
             reason: migration.reason,
             source: SourceServer {
-                license_server_id: Some(source.license_server_id),
+                license_server_id: source.license_server_id,
                 name: source.name.clone(),
                 os: source.os,
                 reachable: source.reachable,
@@ -578,19 +622,40 @@ impl LicenseServer {
             license: migration.license,
             cals: migration.cals,
         });
+        let confirmed_before = state
+            .waiting
+            .iter()
+            .any(|w| w.request == request && w.reminder_confirmed);
+        if let Some(reminder) = &reminder
+            && !confirmed_before
+            && !operator.confirm(reminder).await
+        {
+            return Err(Error::Unconfirmed(reminder.clone()));
+        }
+        let carried = Carried {
+            source_address: address.clone(),
+            reminder_confirmed: reminder.is_some(),
+        };
         let reply = self
-            .exchange(&state, request.clone(), target.as_any(), method, operator)
+            .exchange_carried(
+                &state,
+                request.clone(),
+                target.as_any(),
+                method,
+                operator,
+                carried,
+            )
             .await?;
         let id = key_pack_id(reply)?;
         let asked = Asked {
             request: &request,
-            cals: migration.cals,
+            cals: Some(migration.cals),
             program,
             method,
         };
         let origin = KeyPackSource::Migrated {
             reason: migration.reason,
-            from: Some(source.license_server_id),
+            from: source.license_server_id,
         };
         let key_pack = self.install_key_pack(id, &asked, origin)?;
         let mut outcome = Migrated {
@@ -599,16 +664,20 @@ impl LicenseServer {
             removed_from_source: None,
             removal_failed: None,
         };
-        if let (None, Some(peer)) = (&reminder, peer) {
+        if let (None, Some(address)) = (&reminder, address) {
             let asked = RemoveCals {
                 target,
                 key_pack_id: id,
             };
-            match peer.remove(&asked).await {
+            let removed = match Peer::new(&address) {
+                Ok(peer) => peer.remove(&asked).await,
+                Err(e) => Err(e),
+            };
+            match removed {
                 Ok(removed) => outcome.removed_from_source = Some(removed),
                 Err(e) => {
                     let message = format!(
-                        "the CALs could not be removed from the source license server: {e}; remove them by hand"
+                        "the CALs could not be removed from the source license server: {e}; remove them by hand (`license-server remove-cals` on the source)"
                     );
                     self.state.update(|s| {
                         s.log(EventLevel::Warning, message.clone());
@@ -619,6 +688,50 @@ impl LicenseServer {
             }
         }
         Ok(outcome)
+    }
+
+    /// Removes CALs from this license server by hand, as RD Licensing Manager's remove and
+    /// uninstall actions do (WMI's `RemoveLicensesWithIdCount` and
+    /// `UninstallLicenseKeyPackWithId`): `count` unissued CALs of key pack `which`, or with
+    /// `None`, the whole key pack (none of its CALs may be issued to a client). This is
+    /// what the reminder after a migration asks of the source. The Clearinghouse is not
+    /// asked: it moved the CALs already.
+    pub fn remove_cals(
+        &self,
+        which: &KeyPackRef,
+        count: Option<u32>,
+    ) -> Result<RemovedByHand, Error> {
+        self.state.update(|s| Ok(removal::remove(s, which, count)?))
+    }
+
+    /// The key packs whose CALs the Clearinghouse says were moved away (migrated to
+    /// another license server) while this server still holds them: the step of removing
+    /// them by hand was skipped. Asks the Clearinghouse once, within `timeout`.
+    pub async fn reconcile(&self, timeout: Duration) -> Result<Vec<Discrepancy>, Error> {
+        let state = self.state.read()?;
+        let Some(id) = state.activation.license_server_id() else {
+            return Ok(Vec::new());
+        };
+        let policy = RetryPolicy {
+            attempts: 1,
+            timeout,
+            ..RetryPolicy::default()
+        };
+        let known = Clearinghouse::new(state.identity.clearinghouse.clone(), policy)
+            .license_server(&id)
+            .await?;
+        Ok(removal::discrepancies(&state, &known))
+    }
+
+    /// The request of `task` carried to the web site or a representative and waiting for
+    /// the ID they gave, if there is one: running the flow again with it completes it.
+    pub fn waiting(&self, task: Task) -> Result<Option<Waiting>, Error> {
+        Ok(self
+            .state
+            .read()?
+            .waiting
+            .into_iter()
+            .find(|w| w.request.task() == task))
     }
 
     /// On a source license server: removes the CALs that `key_pack_id` moved to `target`.
@@ -670,6 +783,22 @@ impl LicenseServer {
         method: ConnectionMethod,
         operator: &mut impl Operator,
     ) -> Result<Reply, Error> {
+        let carried = Carried::default();
+        self.exchange_carried(state, request, shown, method, operator, carried)
+            .await
+    }
+
+    /// [`Self::exchange`], keeping with a request carried by a person what its rerun
+    /// needs.
+    async fn exchange_carried(
+        &self,
+        state: &ServerState,
+        request: Request,
+        shown: shared::id::AnyId,
+        method: ConnectionMethod,
+        operator: &mut impl Operator,
+        carried: Carried,
+    ) -> Result<Reply, Error> {
         let address = state.identity.clearinghouse.clone();
         let desk = match method {
             ConnectionMethod::Automatic => {
@@ -677,9 +806,29 @@ impl LicenseServer {
             }
             ConnectionMethod::WebBrowser => Desk::web(&address),
             ConnectionMethod::Telephone => {
-                Desk::telephone(state.identity.company.country_region(), &address)
+                // Where the simulated line answers, for the person to call; a sheet
+                // without it still has the number.
+                let line = Telephone::new(Duration::from_secs(2))
+                    .line(&address)
+                    .await
+                    .ok();
+                Desk::telephone(state.identity.company.country_region(), &address, line)
             }
         };
+        // Kept until the ID it brings is applied, so that the command run again with only
+        // the ID completes it.
+        let task = request.task();
+        self.state.update(|s| {
+            s.waiting.retain(|w| w.request.task() != task);
+            s.waiting.push(Waiting {
+                request: request.clone(),
+                method,
+                source_address: carried.source_address,
+                reminder_confirmed: carried.reminder_confirmed,
+                since: s.now(),
+            });
+            Ok::<_, Error>(())
+        })?;
         let target = state.activation.license_server_id();
         let company = state.identity.company.clone();
         let handoff = Handoff::new(desk, request, shown, company, target);
@@ -754,27 +903,36 @@ impl LicenseServer {
                     local_id: existing.local_id,
                 });
             }
-            let cals = asked.cals;
+            let got = CalRequest {
+                product_version: contents.product_version,
+                license_type: contents.license_type,
+                quantity: contents.quantity,
+            };
             // Checked again under the lock: two recoveries at once recover no more than
             // was lost.
             if source == KeyPackSource::Recovered {
-                check_lost(s, &cals)?;
+                check_lost(s, &got)?;
             }
-            if (cals.product_version, cals.license_type, cals.quantity)
-                != (
-                    contents.product_version,
-                    contents.license_type,
-                    contents.quantity,
-                )
+            if let Some(cals) = asked.cals
+                && cals != got
             {
                 return Err(blame(Error::NotWhatWasAsked {
                     key_pack_id,
-                    asked: describe_cals(cals.quantity.get(), &cals),
-                    got: format!(
-                        "{} {} {} CALs",
-                        contents.quantity, contents.product_version, contents.license_type
-                    ),
+                    asked: describe_cals(&cals),
+                    got: describe_cals(&got),
                 }));
+            }
+            // The Clearinghouse issued them, so they are allocated to this license server;
+            // it just cannot hold them.
+            if !got.product_version.installs_on(s.identity.os) {
+                return Err(Error::IssuedTooNew {
+                    key_pack_id,
+                    cals: describe_cals(&got),
+                    too_new: issuance::TooNew {
+                        version: got.product_version,
+                        os: s.identity.os,
+                    },
+                });
             }
             let pack = InstalledKeyPack {
                 local_id: s.next_local_id(),
@@ -786,12 +944,14 @@ impl LicenseServer {
                 installed: u32::from(contents.quantity.get()),
                 removed: 0,
                 lost: 0,
+                removed_by_hand: 0,
                 issued: 0,
                 source,
                 method,
                 installed_at: s.now(),
             };
             s.pending.retain(|p| p.request != *asked.request);
+            s.waiting.retain(|w| w.request != *asked.request);
             s.log(
                 EventLevel::Information,
                 format!(
@@ -820,18 +980,20 @@ fn check_lost(state: &ServerState, cals: &CalRequest) -> Result<(), Error> {
     Ok(())
 }
 
-/// What a key pack was asked for.
+/// What a key pack was asked for: the CALs, unless a retail license code said them.
 struct Asked<'a> {
     request: &'a Request,
-    cals: CalRequest,
+    cals: Option<CalRequest>,
     program: shared::vocab::LicenseProgram,
     method: ConnectionMethod,
 }
 
-fn describe_cals(quantity: u16, cals: &CalRequest) -> String {
+/// CALs as a sentence names them, e.g. "1 Windows Server 2019 Per Device CAL".
+pub(crate) fn describe_cals(cals: &CalRequest) -> String {
+    let plural = if cals.quantity.get() == 1 { "" } else { "s" };
     format!(
-        "{quantity} {} {} CALs",
-        cals.product_version, cals.license_type
+        "{} {} {} CAL{plural}",
+        cals.quantity, cals.product_version, cals.license_type
     )
 }
 

@@ -113,7 +113,7 @@ fn installing_twice_in_one_directory_is_refused() {
             "US",
         ],
     );
-    assert_eq!(output.status.code(), Some(5));
+    assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("already installed"),
         "{}",

@@ -5,12 +5,13 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
-use shared::id::{KeyPackContents, KeyPackId, KeyPackSerial, LicenseServerId};
-use shared::vocab::{LicenseType, ProductVersion, Quantity};
+use shared::id::{KeyPackContents, KeyPackId, KeyPackSerial, LicenseServerId, ProductId};
+use shared::vocab::{LicenseType, ProductVersion, Quantity, WindowsServer};
 
 fn codec(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let target = LicenseServerId::generate(&mut rng);
+    let product = ProductId::generate(WindowsServer::V2022, &mut rng);
+    let target = LicenseServerId::issue(&product, &mut rng);
     let contents = KeyPackContents {
         product_version: ProductVersion::WindowsServer2022,
         license_type: LicenseType::PerDevice,
@@ -22,7 +23,7 @@ fn codec(c: &mut Criterion) {
     let key_pack_text = key_pack.to_string();
 
     c.bench_function("encode/license_server_id", |b| {
-        b.iter(|| LicenseServerId::generate(black_box(&mut rng)))
+        b.iter(|| LicenseServerId::issue(black_box(&product), black_box(&mut rng)))
     });
     c.bench_function("encode/key_pack_id", |b| {
         b.iter(|| KeyPackId::issue(black_box(&target), black_box(contents), black_box(serial)))

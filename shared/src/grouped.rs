@@ -8,6 +8,8 @@
 
 use thiserror::Error;
 
+use crate::vocab::counted;
+
 /// The shape of a grouped value.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Grouping {
@@ -54,7 +56,11 @@ pub enum LayoutError {
         group_len: usize,
     },
     /// Separators split the value into the wrong number of groups.
-    #[error("{found} groups were entered; {expected} groups of {group_len} are needed")]
+    #[error(
+        "{} entered; {} needed",
+        were(counted(*.found, "group"), *.found),
+        were_needed(*.expected, *.group_len)
+    )]
     WrongGroupCount {
         /// Groups found.
         found: usize,
@@ -83,7 +89,22 @@ fn length_message(found: usize, expected: usize, groups: usize, group_len: usize
     } else {
         String::new()
     };
-    format!("{found} characters were entered; {expected} are needed{shape}")
+    let entered = were(counted(found, "character"), found);
+    format!("{entered} entered; {expected} are needed{shape}")
+}
+
+/// "3 groups were", "1 group was".
+fn were(counted: String, n: usize) -> String {
+    format!("{counted} {}", if n == 1 { "was" } else { "were" })
+}
+
+/// "7 groups of 5 are", "one group of 5 is".
+fn were_needed(groups: usize, group_len: usize) -> String {
+    if groups == 1 {
+        format!("one group of {group_len} is")
+    } else {
+        format!("{groups} groups of {group_len} are")
+    }
 }
 
 /// Whether `c` may separate two groups: whitespace or any dash or hyphen.

@@ -9,6 +9,8 @@
 //!   reasons, connection methods) and the values people type (license codes, agreement
 //!   numbers, quantities, company information), each with a parse error that says what
 //!   to fix.
+//! - [`tasks`]: what the Clearinghouse asks a person, task by task and page by page (the
+//!   web site's pages, the representative's questions, the license server's handoff sheet).
 //! - [`wire`]: the requests, answers and error documents of the Clearinghouse API.
 //!
 //! This crate is pure: no I/O, no clock, no global random source. Whatever it generates
@@ -18,6 +20,7 @@
 mod macros;
 mod grouped;
 pub mod id;
+pub mod tasks;
 pub mod vocab;
 pub mod wire;
 

@@ -11,7 +11,7 @@ use shared::id::{
 };
 use shared::vocab::{
     AgreementNumber, AuthorizationNumber, CompanyInfo, CountryRegion, LicenseCode, LicenseType,
-    OpenLicenseNumber, ProductVersion, Quantity, Term,
+    OpenLicenseNumber, ProductVersion, Quantity, Term, WindowsServer,
 };
 
 fn rng(seed: u64) -> ChaCha8Rng {
@@ -39,12 +39,15 @@ fn contents() -> impl Strategy<Value = KeyPackContents> {
 /// An ID of every kind, generated from `seed`.
 fn ids_of_every_kind(seed: u64, contents: KeyPackContents) -> Vec<AnyId> {
     let mut rng = rng(seed);
-    let target = LicenseServerId::generate(&mut rng);
+    let target = LicenseServerId::issue(
+        &ProductId::generate(WindowsServer::V2022, &mut rng),
+        &mut rng,
+    );
     vec![
-        ProductId::generate(&mut rng).as_any(),
+        ProductId::generate(WindowsServer::V2022, &mut rng).as_any(),
         target.as_any(),
         KeyPackId::issue(&target, contents, serial(&mut rng)).as_any(),
-        ConfirmationCode::generate(&mut rng).as_any(),
+        ConfirmationCode::issue(&target, &mut rng).as_any(),
     ]
 }
 
@@ -143,7 +146,7 @@ proptest! {
     #[test]
     fn a_key_pack_opens_on_its_target_with_what_it_was_issued_with(seed: u64, contents in contents()) {
         let mut rng = rng(seed);
-        let target = LicenseServerId::generate(&mut rng);
+        let target = LicenseServerId::issue(&ProductId::generate(WindowsServer::V2022, &mut rng), &mut rng);
         let id = KeyPackId::issue(&target, contents, serial(&mut rng));
         let read: KeyPackId = id.to_string().parse().unwrap();
         prop_assert_eq!(read.open(&target), Ok(contents));
@@ -153,11 +156,30 @@ proptest! {
     #[test]
     fn a_key_pack_fails_on_any_other_license_server(seed: u64, other_seed: u64, contents in contents()) {
         let mut rng = rng(seed);
-        let target = LicenseServerId::generate(&mut rng);
-        let other = LicenseServerId::generate(&mut self::rng(other_seed));
+        let target = LicenseServerId::issue(&ProductId::generate(WindowsServer::V2022, &mut rng), &mut rng);
+        let mut other_rng = self::rng(other_seed);
+        let other = LicenseServerId::issue(&ProductId::generate(WindowsServer::V2022, &mut other_rng), &mut other_rng);
         prop_assume!(other != target);
         let id = KeyPackId::issue(&target, contents, serial(&mut rng));
         prop_assert!(id.open(&other).is_err());
+    }
+
+    #[test]
+    fn a_license_server_id_and_a_confirmation_code_hold_only_for_what_they_were_issued_for(
+        seed: u64,
+        release in prop::sample::select(WindowsServer::ALL),
+    ) {
+        let mut rng = rng(seed);
+        let product = ProductId::generate(release, &mut rng);
+        let other_product = ProductId::generate(release, &mut rng);
+        prop_assert_eq!(product.release(), Some(release));
+        let id: LicenseServerId = LicenseServerId::issue(&product, &mut rng).to_string().parse().unwrap();
+        prop_assert!(id.check_issued_for(&product).is_ok());
+        prop_assert!(id.check_issued_for(&other_product).is_err());
+        let other_id = LicenseServerId::issue(&other_product, &mut rng);
+        let code: ConfirmationCode = ConfirmationCode::issue(&id, &mut rng).to_string().parse().unwrap();
+        prop_assert!(code.check_issued_for(&id).is_ok());
+        prop_assert!(code.check_issued_for(&other_id).is_err());
     }
 
     #[test]

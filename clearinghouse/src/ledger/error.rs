@@ -2,7 +2,7 @@
 //! the stable error code a program branches on.
 
 use shared::id::{KeyPackError, KeyPackId, LicenseServerId, ProductId};
-use shared::vocab::{LicenseProgram, LicenseType, ProductVersion};
+use shared::vocab::{LicenseProgram, LicenseType, ProductVersion, WindowsServer};
 use shared::wire::{ErrorCode, Problem};
 use thiserror::Error;
 
@@ -60,13 +60,17 @@ pub enum LedgerError {
     LicenseServerDeactivated(LicenseServerId),
     /// The product ID is already activated.
     #[error(
-        "product ID {product_id} is already activated as license server {license_server_id}; reactivate it instead"
+        "product ID {product_id} {} license server {license_server_id}{}; reactivate it instead",
+        if *.deactivated { "was activated as" } else { "is already activated as" },
+        if *.deactivated { ", which is deactivated now" } else { "" }
     )]
     AlreadyActivated {
         /// The product ID.
         product_id: ProductId,
         /// Its license server's current ID.
         license_server_id: LicenseServerId,
+        /// Whether that license server is deactivated.
+        deactivated: bool,
     },
     /// The product ID given does not belong to the license server.
     #[error("product ID {product_id} is not the product ID of license server {license_server_id}")]
@@ -81,7 +85,7 @@ pub enum LedgerError {
     UnknownPurchase(String),
     /// The number belongs to another program.
     #[error(
-        "agreement {number} is a {actual} agreement, not {given}: choose {actual} as the license program"
+        "agreement {number} was bought under {actual}, not {given}: choose {actual} as the license program"
     )]
     WrongProgram {
         /// The agreement number.
@@ -109,7 +113,8 @@ pub enum LedgerError {
     },
     /// The CALs asked for are not what the retail license pack holds.
     #[error(
-        "license code {code} is for {quantity} {product_version} {license_type} CALs; ask for exactly those"
+        "license code {code} is for {}; ask for exactly those, or leave the CALs out (the code says them)",
+        cals(*.quantity, *.product_version, *.license_type)
     )]
     RetailMismatch {
         /// The code.
@@ -120,6 +125,14 @@ pub enum LedgerError {
         license_type: LicenseType,
         /// What it holds.
         quantity: u32,
+    },
+    /// No CALs were said, and the proof is not a retail license code (which says them).
+    #[error(
+        "say which CALs to install from {purchase}: product version, license type and quantity (only a retail license code says them itself)"
+    )]
+    CalsRequired {
+        /// The purchase, described.
+        purchase: String,
     },
     /// The purchase holds none of the CALs asked for.
     #[error("{purchase} holds no {product_version} {license_type} CALs")]
@@ -133,7 +146,8 @@ pub enum LedgerError {
     },
     /// Fewer CALs remain than were asked for.
     #[error(
-        "{purchase} has {remaining} {product_version} {license_type} CALs left, fewer than the {asked} asked for"
+        "{purchase} has {} left, fewer than the {asked} asked for",
+        cals(*.remaining, *.product_version, *.license_type)
     )]
     Exhausted {
         /// The purchase, described.
@@ -177,7 +191,8 @@ pub enum LedgerError {
     },
     /// The source holds fewer of these CALs than asked to migrate.
     #[error(
-        "{source_desc} holds {held} {product_version} {license_type} CALs of this purchase, fewer than the {asked} asked for"
+        "{source_desc} holds {} of this purchase, fewer than the {asked} asked for",
+        cals(*.held, *.product_version, *.license_type)
     )]
     NothingToMigrate {
         /// The source, described.
@@ -193,7 +208,8 @@ pub enum LedgerError {
     },
     /// The source's CALs were migrated before.
     #[error(
-        "these CALs were already migrated: {quantity} went to license server {to} as key pack {key_pack}"
+        "these CALs were already migrated: {} went to license server {to} as key pack {key_pack}",
+        shared::vocab::counted(*.quantity, "CAL")
     )]
     AlreadyMigrated {
         /// Where they went.
@@ -205,7 +221,8 @@ pub enum LedgerError {
     },
     /// Nothing to recover.
     #[error(
-        "license server {license_server_id} holds {held} {product_version} {license_type} CALs of this purchase, fewer than the {asked} asked for"
+        "license server {license_server_id} holds {} of this purchase, fewer than the {asked} asked for",
+        cals(*.held, *.product_version, *.license_type)
     )]
     NothingToRecover {
         /// The license server.
@@ -218,6 +235,19 @@ pub enum LedgerError {
         asked: u16,
         /// How many it holds.
         held: u32,
+    },
+    /// The license server runs an older Windows Server than the CALs asked for.
+    #[error(
+        "license server {license_server_id} runs {os}, and a license server takes only CALs of its own Windows Server version or older: ask for CALs of {os} or older, or install {product_version} CALs on a license server running {} or newer",
+        product_version.release()
+    )]
+    CalsTooNew {
+        /// The license server.
+        license_server_id: LicenseServerId,
+        /// What it runs, as its product ID says.
+        os: WindowsServer,
+        /// The CALs asked for.
+        product_version: ProductVersion,
     },
     /// The key pack ID does not open for the license server.
     #[error(transparent)]
@@ -257,6 +287,11 @@ pub enum LedgerError {
     /// A snapshot that cannot be imported; nothing was.
     #[error("{0}; nothing was imported")]
     InvalidSnapshot(String),
+}
+
+/// `n` CALs of a version and type, e.g. "1 Windows Server 2019 Per Device CAL".
+fn cals(n: u32, version: ProductVersion, license_type: LicenseType) -> String {
+    shared::vocab::counted(n, &format!("{version} {license_type} CAL"))
 }
 
 impl LedgerError {
@@ -309,6 +344,7 @@ impl LedgerError {
                 problem(C::LicenseCodeUsed).with_field("license.license_code")
             }
             E::RetailMismatch { .. } => problem(C::InvalidField).with_field("cals"),
+            E::CalsRequired { .. } => problem(C::InvalidField).with_field("cals.product_version"),
             E::NotPurchased { .. } => problem(C::QuantityExhausted).with_remaining(0),
             E::Exhausted { remaining, .. } => problem(C::QuantityExhausted)
                 .with_field("cals.quantity")
@@ -320,6 +356,7 @@ impl LedgerError {
             E::NoSourceHolds { .. } => problem(C::NothingToMigrate).with_remaining(0),
             E::AlreadyMigrated { .. } => problem(C::AlreadyMigrated),
             E::NothingToRecover { held, .. } => problem(C::NothingToRecover).with_remaining(*held),
+            E::CalsTooNew { .. } => problem(C::CalsTooNew).with_field("cals.product_version"),
             E::KeyPack(KeyPackError::NotForThisServer { .. }) => {
                 problem(C::KeyPackNotForServer).with_field("key_pack_id")
             }

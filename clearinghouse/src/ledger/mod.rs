@@ -49,6 +49,9 @@ pub enum Command {
     RecoverCals(RecoverCalsRequest),
     /// What is known of a license server ID.
     Status(LicenseServerId),
+    /// Whether a license server ID can receive CALs now (or be deactivated): the same
+    /// refusal the request would get, asked before a person fills in the rest of a form.
+    Receiving(LicenseServerId),
     /// Verify a key pack ID for a license server.
     VerifyKeyPack {
         /// The license server.
@@ -95,6 +98,7 @@ impl Command {
         !matches!(
             self,
             Command::Status(_)
+                | Command::Receiving(_)
                 | Command::VerifyKeyPack { .. }
                 | Command::Audit
                 | Command::ListTenants

@@ -136,8 +136,9 @@ pub enum Origin {
         from: u64,
         /// Why.
         reason: MigrationReason,
-        /// The source's operating system.
-        source_os: WindowsServer,
+        /// The source's operating system, when it was given.
+        #[serde(default)]
+        source_os: Option<WindowsServer>,
         /// Whether the target reached it on the network.
         reachable: bool,
     },

@@ -8,7 +8,9 @@
 //! recovering move them from key packs to a new key pack. Nothing creates a CAL.
 
 use rand::rngs::ChaCha8Rng;
-use shared::id::{ConfirmationCode, KeyPackContents, KeyPackId, KeyPackSerial, LicenseServerId};
+use shared::id::{
+    ConfirmationCode, KeyPackContents, KeyPackId, KeyPackSerial, LicenseServerId, ProductId,
+};
 use shared::vocab::{LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof, Quantity};
 use shared::wire::{
     ActivateRequest, ActivationStatus, CalRequest, DeactivateRequest, InstallCalsRequest,
@@ -95,9 +97,13 @@ impl Tx<'_, '_> {
         Ok(server)
     }
 
-    fn new_license_server_id(&mut self) -> Result<LicenseServerId, LedgerError> {
+    /// A license server ID no server has had, issued for `product_id`.
+    fn new_license_server_id(
+        &mut self,
+        product_id: &ProductId,
+    ) -> Result<LicenseServerId, LedgerError> {
         loop {
-            let id = LicenseServerId::generate(&mut self.rng);
+            let id = LicenseServerId::issue(product_id, &mut self.rng);
             if self.view.get(&self.keys.license_server_id(&id))?.is_none() {
                 return Ok(id);
             }
@@ -287,6 +293,20 @@ impl Tx<'_, '_> {
     }
 }
 
+/// The version rule: a license server takes only CALs of its own Windows Server release or
+/// older. A product ID of the first layout does not say its release; the license server
+/// applies the rule then.
+fn check_version(server: &ServerRecord, cals: &CalRequest) -> Result<(), LedgerError> {
+    match server.product_id.release() {
+        Some(os) if !cals.product_version.installs_on(os) => Err(LedgerError::CalsTooNew {
+            license_server_id: server.current_id,
+            os,
+            product_version: cals.product_version,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A key pack as the API reports it: as issued, with what it still holds and, for a
 /// migration, the source's license server ID as it is now.
 fn record(tx: &Tx<'_, '_>, entry: &KeyPackEntry) -> Result<KeyPackRecord, LedgerError> {
@@ -333,14 +353,16 @@ pub fn issued(entry: &KeyPackEntry) -> Result<KeyPackIssued, LedgerError> {
 /// server ID.
 pub fn activate(tx: &mut Tx<'_, '_>, request: &ActivateRequest) -> Result<Answer, LedgerError> {
     if let Some(no) = read::<u64>(tx.view, &tx.keys.product_id(&request.product_id))? {
+        let server = tx.server(no)?;
         return Err(LedgerError::AlreadyActivated {
             product_id: request.product_id,
-            license_server_id: tx.server(no)?.current_id,
+            license_server_id: server.current_id,
+            deactivated: server.deactivated.is_some(),
         });
     }
     let no = tx.meta.next_server;
     tx.meta.next_server += 1;
-    let id = tx.new_license_server_id()?;
+    let id = tx.new_license_server_id(&request.product_id)?;
     write(tx.view, tx.keys.company(no), &request.company)?;
     let server = ServerRecord {
         no,
@@ -368,7 +390,7 @@ pub fn reactivate(tx: &mut Tx<'_, '_>, request: &ReactivateRequest) -> Result<An
             license_server_id: request.license_server_id,
         });
     }
-    let id = tx.new_license_server_id()?;
+    let id = tx.new_license_server_id(&server.product_id)?;
     server.former_ids.push(server.current_id);
     server.current_id = id;
     server.deactivated = None;
@@ -382,7 +404,7 @@ pub fn reactivate(tx: &mut Tx<'_, '_>, request: &ReactivateRequest) -> Result<An
 /// Deactivates a license server: it receives nothing until it is reactivated.
 pub fn deactivate(tx: &mut Tx<'_, '_>, request: &DeactivateRequest) -> Result<Answer, LedgerError> {
     let mut server = tx.receiving_server(request.license_server_id, "license_server_id")?;
-    let code = ConfirmationCode::generate(&mut tx.rng);
+    let code = ConfirmationCode::issue(&server.current_id, &mut tx.rng);
     server.deactivated = Some(code);
     write(tx.view, tx.keys.server(server.no), &server)?;
     Ok(Answer::Deactivated(LicenseServerDeactivated {
@@ -397,10 +419,21 @@ pub fn install_cals(
 ) -> Result<Answer, LedgerError> {
     let mut server = tx.receiving_server(request.license_server_id, "license_server_id")?;
     let (source, mut purchase) = tx.purchase(&request.license)?;
-    let cals = request.cals;
-    if purchase.is_retail() {
-        check_retail(&source, &purchase, &cals)?;
-    }
+    // A retail license code says which CALs it is for; every other proof needs them said.
+    let cals = match (request.cals, purchase.is_retail()) {
+        (Some(cals), true) => {
+            check_retail(&source, &purchase, Some(&cals))?;
+            cals
+        }
+        (None, true) => check_retail(&source, &purchase, None)?,
+        (Some(cals), false) => cals,
+        (None, false) => {
+            return Err(LedgerError::CalsRequired {
+                purchase: describe(&request.license),
+            });
+        }
+    };
+    check_version(&server, &cals)?;
     let description = describe(&request.license);
     let holding = purchase
         .holding_mut(cals.product_version, cals.license_type)
@@ -434,8 +467,13 @@ pub fn install_cals(
     Ok(Answer::KeyPack(issued(&entry)?))
 }
 
-/// A retail license pack is installed once, whole.
-fn check_retail(source: &str, purchase: &Purchase, cals: &CalRequest) -> Result<(), LedgerError> {
+/// A retail license pack is installed once, whole: the CALs it holds, which `cals`, when
+/// given, must be.
+fn check_retail(
+    source: &str,
+    purchase: &Purchase,
+    cals: Option<&CalRequest>,
+) -> Result<CalRequest, LedgerError> {
     let Some(holding) = purchase.holdings.first() else {
         return Err(LedgerError::Corrupt(format!("{source} holds nothing")));
     };
@@ -446,23 +484,24 @@ fn check_retail(source: &str, purchase: &Purchase, cals: &CalRequest) -> Result<
     if let Some(key_pack) = purchase.used_by {
         return Err(LedgerError::LicenseCodeUsed { code, key_pack });
     }
-    if (
-        holding.product_version,
-        holding.license_type,
-        holding.purchased,
-    ) != (
-        cals.product_version,
-        cals.license_type,
-        u32::from(cals.quantity.get()),
-    ) {
-        return Err(LedgerError::RetailMismatch {
-            code,
-            product_version: holding.product_version,
-            license_type: holding.license_type,
-            quantity: holding.purchased,
-        });
+    let mismatch = || LedgerError::RetailMismatch {
+        code: code.clone(),
+        product_version: holding.product_version,
+        license_type: holding.license_type,
+        quantity: holding.purchased,
+    };
+    let held = CalRequest {
+        product_version: holding.product_version,
+        license_type: holding.license_type,
+        quantity: u16::try_from(holding.purchased)
+            .ok()
+            .and_then(|n| Quantity::new(n).ok())
+            .ok_or_else(mismatch)?,
+    };
+    match cals {
+        Some(cals) if *cals != held => Err(mismatch()),
+        _ => Ok(held),
     }
-    Ok(())
 }
 
 /// Migrates CALs from a source license server to the target: the source's allocation
@@ -472,18 +511,22 @@ pub fn migrate_cals(
     request: &MigrateCalsRequest,
 ) -> Result<Answer, LedgerError> {
     let mut target = tx.receiving_server(request.license_server_id, "license_server_id")?;
+    check_version(&target, &request.cals)?;
     let source_info = &request.source;
-    if request.reason == MigrationReason::SourceReplaced {
-        if !source_info.reachable && source_info.license_server_id.is_none() {
-            return Err(LedgerError::SourceRequired(
-                "the source license server is not available on the network: give its license server ID and operating system",
-            ));
-        }
-        if source_info.license_server_id.is_none() && source_info.name.is_none() {
-            return Err(LedgerError::SourceRequired(
-                "give the name or the license server ID of the source license server",
-            ));
-        }
+    if request.reason.source_must_be_named(source_info.reachable)
+        && (source_info.license_server_id.is_none() || source_info.os.is_none())
+    {
+        return Err(LedgerError::SourceRequired(
+            "the source license server is being replaced and is not available on the network: give its license server ID and operating system",
+        ));
+    }
+    if request.reason == MigrationReason::SourceReplaced
+        && source_info.license_server_id.is_none()
+        && source_info.name.is_none()
+    {
+        return Err(LedgerError::SourceRequired(
+            "give the name or the license server ID of the source license server",
+        ));
     }
     let (source, purchase) = tx.purchase(&request.license)?;
     let cals = request.cals;
@@ -584,6 +627,7 @@ pub fn recover_cals(
     request: &RecoverCalsRequest,
 ) -> Result<Answer, LedgerError> {
     let server = tx.receiving_server(request.license_server_id, "license_server_id")?;
+    check_version(&server, &request.cals)?;
     let (source, _) = tx.purchase(&request.license)?;
     let cals = request.cals;
     // The new key pack goes to the same server: `to` is a copy that counts it.
@@ -606,6 +650,13 @@ pub fn recover_cals(
             held,
         }),
     }
+}
+
+/// Whether license server `id` can receive CALs (or be deactivated) now: its status if it
+/// can, the refusal a request for it would get if not.
+pub fn receiving(tx: &Tx<'_, '_>, id: LicenseServerId) -> Result<Answer, LedgerError> {
+    tx.receiving_server(id, "license_server_id")?;
+    status(tx, id)
 }
 
 /// What the Clearinghouse knows of a license server ID.

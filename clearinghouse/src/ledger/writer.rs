@@ -570,6 +570,7 @@ impl Writer {
             Command::MigrateCals(r) => rules::migrate_cals(&mut tx, r),
             Command::RecoverCals(r) => rules::recover_cals(&mut tx, r),
             Command::Status(id) => return rules::status(&tx, *id).map(|a| (a, None)),
+            Command::Receiving(id) => return rules::receiving(&tx, *id).map(|a| (a, None)),
             Command::VerifyKeyPack {
                 license_server_id,
                 key_pack_id,
@@ -643,7 +644,10 @@ mod tests {
         use rand::SeedableRng;
         let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(n);
         Command::Activate(ActivateRequest {
-            product_id: shared::id::ProductId::generate(&mut rng),
+            product_id: shared::id::ProductId::generate(
+                shared::vocab::WindowsServer::V2022,
+                &mut rng,
+            ),
             company: CompanyInfo::new(CompanyFields {
                 first_name: Some("A".into()),
                 last_name: Some("B".into()),

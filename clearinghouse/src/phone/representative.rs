@@ -8,7 +8,7 @@
 //! before that yes, so a call that ends earlier issues nothing.
 
 use shared::id::{GROUPS, check_group};
-use shared::vocab::{CompanyField, ConnectionMethod, CountryRegion, PhoneLine};
+use shared::vocab::{CompanyField, ConnectionMethod, PhoneLine};
 use shared::wire::DEFAULT_TENANT;
 
 use super::Switchboard;
@@ -19,6 +19,9 @@ use crate::tasks::{self, Field, Form, Input, Step, Task};
 
 /// How many wrong answers a question takes before the call ends.
 const MAX_TRIES: usize = 5;
+/// Where the form keeps the caller's answer to whether they give the optional company
+/// information (not a field of the request).
+const OPTIONAL_COMPANY: &str = "optional_company";
 
 /// One call.
 pub struct Call<'a> {
@@ -28,6 +31,8 @@ pub struct Call<'a> {
     exchange: String,
     /// The ID issued on this call, once there is one.
     issued: Option<Issued>,
+    /// The tenant called for, once the caller said.
+    tenant: Option<TenantName>,
 }
 
 /// An ID issued on a call, and the request it answers.
@@ -49,6 +54,7 @@ impl<'a> Call<'a> {
             board,
             exchange: format!("{number}-{:016x}", rand::random::<u64>()),
             issued: None,
+            tenant: None,
         }
     }
 
@@ -128,13 +134,14 @@ impl<'a> Call<'a> {
         ))
         .await?;
         let tenant = self.ask_tenant().await?;
+        self.tenant = Some(tenant.clone());
         let task = self.ask_purpose().await?;
         let path = format!("tel:{}", desk.number);
         let mut form = Form::new();
         let mut rounds = 0;
         loop {
             self.fill(task, &mut form).await?;
-            self.read_back(task, &form).await?;
+            let items = self.read_back(task, &form).await?;
             let go = self
                 .ask(
                     "confirm",
@@ -151,9 +158,13 @@ impl<'a> Call<'a> {
                 });
             }
             if !go {
-                self.say("Then let's go through it again from the start.")
-                    .await?;
-                form.clear();
+                let wrong = self.ask_which_is_wrong(&items).await?;
+                self.say(&format!(
+                    "Then let's take the {} again.",
+                    uncapitalised(&wrong.bare_label(task, tasks::chosen(task, &form)))
+                ))
+                .await?;
+                form.remove(wrong.name());
                 continue;
             }
             let command = match tasks::command(task, &form) {
@@ -319,7 +330,7 @@ impl<'a> Call<'a> {
                     what: "details of the request".into(),
                 });
             }
-            let steps = task.steps(tasks::program(form));
+            let steps = tasks::steps(task, form);
             let next = steps
                 .iter()
                 .flat_map(|s| s.fields.iter().map(move |f| (s, *f)))
@@ -327,7 +338,7 @@ impl<'a> Call<'a> {
             if let Some((step, field)) = next {
                 self.ask_field(task, step, field, form).await?;
                 if step.fields.iter().all(|f| form.contains_key(f.name()))
-                    && !self.recheck(step, form).await?
+                    && !self.recheck(task, step, form).await?
                 {
                     refusals += 1;
                 }
@@ -335,7 +346,7 @@ impl<'a> Call<'a> {
             }
             let mut all_good = true;
             for step in &steps {
-                all_good &= self.recheck(step, form).await?;
+                all_good &= self.recheck(task, step, form).await?;
             }
             if all_good {
                 return Ok(());
@@ -346,8 +357,8 @@ impl<'a> Call<'a> {
 
     /// Checks `step` as a whole; the fields found wrong are said and forgotten, to be
     /// asked again. Whether all was well.
-    async fn recheck(&mut self, step: &Step, form: &mut Form) -> Result<bool, Ended> {
-        let errors = tasks::check(step, form);
+    async fn recheck(&mut self, task: Task, step: &Step, form: &mut Form) -> Result<bool, Ended> {
+        let errors = tasks::check(task, step, form);
         for (field, message) in &errors {
             self.sorry(field.name(), message).await?;
             form.remove(field.name());
@@ -362,11 +373,17 @@ impl<'a> Call<'a> {
         field: Field,
         form: &mut Form,
     ) -> Result<(), Ended> {
-        let program = tasks::program(form);
-        let label = field.label(task, program);
+        let chosen = tasks::chosen(task, form);
+        let label = field.label(task, chosen);
+        if let Field::Company(company) = field
+            && !company.is_required()
+            && !self.wants_optional_company(form).await?
+        {
+            return Ok(());
+        }
         let answer = match field {
             Field::ProductId | Field::LicenseServerId | Field::SourceLicenseServerId => {
-                return self.ask_id(step, field, &label, form).await;
+                return self.ask_id(task, step, field, form).await;
             }
             Field::Company(CompanyField::CountryRegion) => {
                 let question = format!("{label}? (its name or two-letter code)");
@@ -380,7 +397,12 @@ impl<'a> Call<'a> {
                         .enumerate()
                         .map(|(i, (_, name))| format!("{} {name}", i + 1))
                         .collect();
-                    let question = format!("{label}? {}", listed.join("; "));
+                    let skip = if field.is_optional(chosen) {
+                        " (an empty line skips it)"
+                    } else {
+                        ""
+                    };
+                    let question = format!("{label}? {}{skip}", listed.join("; "));
                     self.ask_value(task, step, field, &question, form, |t| {
                         match t.parse::<usize>() {
                             Ok(n) if (1..=options.len()).contains(&n) => {
@@ -391,7 +413,7 @@ impl<'a> Call<'a> {
                     })
                     .await?
                 }
-                Input::Text(_) if field.is_optional() => {
+                Input::Text(_) if field.is_optional(chosen) => {
                     let question = format!("{label}? (an empty line skips it)");
                     self.ask_value(task, step, field, &question, form, |t| t.to_owned())
                         .await?
@@ -417,15 +439,16 @@ impl<'a> Call<'a> {
         form: &Form,
         read: impl Fn(&str) -> String,
     ) -> Result<String, Ended> {
-        let what = uncapitalised(&field.label(task, tasks::program(form)));
+        let chosen = tasks::chosen(task, form);
+        let what = uncapitalised(&field.bare_label(task, chosen));
         self.ask(field.name(), &what, question, |text| {
-            if text.is_empty() && !field.is_optional() {
+            if text.is_empty() && !field.is_optional(chosen) {
                 return Err("this is required".to_owned());
             }
             let mut trial = form.clone();
             trial.insert(field.name().to_owned(), read(text));
             tasks::normalise(task, &mut trial);
-            match tasks::check_field(step, field, &trial) {
+            match tasks::check_field(task, step, field, &trial) {
                 Some(message) => Err(message),
                 None => Ok(trial.remove(field.name()).unwrap_or_default()),
             }
@@ -438,13 +461,16 @@ impl<'a> Call<'a> {
     /// group in the wrong place) is taken again from its first group.
     async fn ask_id(
         &mut self,
+        task: Task,
         step: &Step,
         field: Field,
-        label: &str,
         form: &mut Form,
     ) -> Result<(), Ended> {
         let name = field.name();
-        if field.is_optional() {
+        let chosen = tasks::chosen(task, form);
+        let label = field.bare_label(task, chosen);
+        let label = label.as_str();
+        if field.is_optional(chosen) {
             let slot = format!("{name}.known");
             let question = format!("Do you know the {}? (yes or no)", uncapitalised(label));
             if !self.ask(&slot, "answer", &question, yes_or_no).await? {
@@ -475,7 +501,19 @@ impl<'a> Call<'a> {
                 groups.push(digits);
             }
             form.insert(name.to_owned(), groups.join("-"));
-            match tasks::check_field(step, field, form) {
+            let refused = match tasks::check_field(task, step, field, form) {
+                Some(message) => Some(message),
+                None => match &self.tenant {
+                    Some(tenant) => {
+                        submission::check_receiving(&self.board.ledger, tenant, task, step, form)
+                            .await
+                            .filter(|(f, _)| *f == field)
+                            .map(|(_, message)| message)
+                    }
+                    None => None,
+                },
+            };
+            match refused {
                 None => return Ok(()),
                 Some(message) => {
                     self.sorry(
@@ -493,40 +531,88 @@ impl<'a> Call<'a> {
         })
     }
 
-    /// Says everything taken, before asking whether to go ahead.
-    async fn read_back(&mut self, task: Task, form: &Form) -> Result<(), Ended> {
-        let program = tasks::program(form);
+    /// Says everything taken, numbered, before asking whether to go ahead: the fields
+    /// read back, in their order, so a "no" can name the one that is wrong.
+    async fn read_back(&mut self, task: Task, form: &Form) -> Result<Vec<Field>, Ended> {
+        let chosen = tasks::chosen(task, form);
         self.say(&format!(
             "Let me read back your request: {}.",
             uncapitalised(task.title())
         ))
         .await?;
-        for step in task.steps(program) {
-            for field in step.fields {
-                let value = form
-                    .get(field.name())
-                    .map(String::as_str)
-                    .unwrap_or_default();
-                // Choices are kept as codes; a person hears their names.
-                let value = match field {
-                    Field::Company(CompanyField::CountryRegion) => value
-                        .parse::<CountryRegion>()
-                        .map_or(value.to_owned(), |c| c.name().to_owned()),
-                    _ => match field.input() {
-                        Input::Choice(options) => options
-                            .iter()
-                            .find(|(code, _)| *code == value)
-                            .map_or(value.to_owned(), |(_, name)| (*name).to_owned()),
-                        Input::Text(_) => value.to_owned(),
-                    },
-                };
-                if !value.is_empty() {
-                    let line = format!("{}: {value}", field.label(task, program));
-                    self.say(&line).await?;
-                }
+        let mut items = Vec::new();
+        for field in task.fields(chosen) {
+            let value = form
+                .get(field.name())
+                .map(String::as_str)
+                .unwrap_or_default();
+            // Choices are kept as codes; a person hears their names.
+            if !value.is_empty() {
+                items.push(field);
+                let line = format!(
+                    "{} {}: {}",
+                    items.len(),
+                    field.bare_label(task, chosen),
+                    field.shown(value)
+                );
+                self.say(&line).await?;
             }
         }
-        Ok(())
+        Ok(items)
+    }
+
+    /// After a "no" at the read-back: which item is wrong, by its number or its words.
+    async fn ask_which_is_wrong(&mut self, items: &[Field]) -> Result<Field, Ended> {
+        let question = format!(
+            "Which item is wrong? Its number, 1 to {}, as I read them back.",
+            items.len()
+        );
+        self.ask("correct", "item to correct", &question, |text| {
+            let wanted = text.trim().trim_end_matches('.').to_lowercase();
+            if let Ok(n) = wanted.parse::<usize>() {
+                return n
+                    .checked_sub(1)
+                    .and_then(|i| items.get(i).copied())
+                    .ok_or_else(|| format!("say a number from 1 to {}", items.len()));
+            }
+            items
+                .iter()
+                .copied()
+                .find(|f| f.name().replace('_', " ") == wanted || f.name() == wanted)
+                .ok_or_else(|| format!("say the item's number, 1 to {}", items.len()))
+        })
+        .await
+    }
+
+    /// Whether the caller wants to give the optional company information: asked once,
+    /// before the first optional field, so it can be skipped in one answer. A "no" leaves
+    /// every optional field empty.
+    async fn wants_optional_company(&mut self, form: &mut Form) -> Result<bool, Ended> {
+        if form.contains_key(OPTIONAL_COMPANY) {
+            return Ok(form.get(OPTIONAL_COMPANY).is_some_and(|a| a == "yes"));
+        }
+        let optional: Vec<&str> = CompanyField::ALL
+            .iter()
+            .filter(|f| !f.is_required())
+            .map(|f| f.label())
+            .collect();
+        let question = format!(
+            "Would you like to give the optional company information ({})? (yes or no)",
+            optional.join(", ")
+        );
+        let wanted = self
+            .ask("company.optional", "answer", &question, yes_or_no)
+            .await?;
+        form.insert(
+            OPTIONAL_COMPANY.to_owned(),
+            if wanted { "yes" } else { "no" }.to_owned(),
+        );
+        if !wanted {
+            for field in CompanyField::ALL.iter().filter(|f| !f.is_required()) {
+                form.insert(field.key().to_owned(), String::new());
+            }
+        }
+        Ok(wanted)
     }
 
     /// Reads the ID out group by group; each waits for "ok", or is read again on "repeat".

@@ -80,7 +80,7 @@ pub enum ClearinghouseError {
     /// No answer came, after every retry. The request may have been applied: running the
     /// same command again is safe and gives its answer.
     #[error(
-        "the request to the Clearinghouse at {url} did not get through after {attempts} attempts (the last: {reason}); running the same command again is safe"
+        "the request to the Clearinghouse at {url} did not get through after {attempts} attempts (the last: {reason}); running the same command again is safe{hint}"
     )]
     NoAnswer {
         /// Where it was asked.
@@ -89,6 +89,8 @@ pub enum ClearinghouseError {
         attempts: u32,
         /// The last failure.
         reason: String,
+        /// What to check when nothing answered at the address at all.
+        hint: String,
     },
     /// An answer this client does not understand.
     #[error("the Clearinghouse gave an answer this license server does not understand: {0}")]
@@ -157,10 +159,12 @@ impl Clearinghouse {
                 Failure::Transient(reason, retry_after) => (reason, retry_after),
             };
             if attempt >= attempts {
+                let hint = self.hint(&reason);
                 return Err(ClearinghouseError::NoAnswer {
                     url,
                     attempts,
                     reason,
+                    hint,
                 });
             }
             let wait = retry_after.unwrap_or(delay).min(self.retry.max_delay);
@@ -173,6 +177,18 @@ impl Clearinghouse {
             delay = (delay * 2).min(self.retry.max_delay);
             attempt += 1;
         }
+    }
+
+    /// What to check when `reason` says nothing listens at the Clearinghouse's address: a
+    /// clearinghouse started on another port, or not started.
+    fn hint(&self, reason: &str) -> String {
+        if !reason.starts_with(COULD_NOT_CONNECT) {
+            return String::new();
+        }
+        format!(
+            ". Nothing answers at {}: start the clearinghouse there, or point this license server at the one that runs (`license-server set --clearinghouse URL`; a clearinghouse prints its URL on its `ready` line)",
+            self.address.url
+        )
     }
 
     async fn attempt(&self, url: &str, request: &Request, key: &str) -> Result<Reply, Failure> {
@@ -269,10 +285,14 @@ impl Clearinghouse {
             .with_tenant(self.http.get(&url))
             .send()
             .await
-            .map_err(|e| ClearinghouseError::NoAnswer {
-                url: url.clone(),
-                attempts: 1,
-                reason: describe(&e),
+            .map_err(|e| {
+                let reason = describe(&e);
+                ClearinghouseError::NoAnswer {
+                    url: url.clone(),
+                    attempts: 1,
+                    hint: self.hint(&reason),
+                    reason,
+                }
             })?;
         let status = response.status();
         let bytes = response
@@ -316,16 +336,19 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClearinghouseError> {
 }
 
 /// A reqwest failure in words, with its cause (reqwest's own message omits it).
+/// How `describe` begins when nothing listens at the address.
+const COULD_NOT_CONNECT: &str = "no answer, could not connect";
+
 fn describe(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
-        "timed out"
+        "no answer, timed out"
     } else if error.is_connect() {
-        "could not connect"
+        COULD_NOT_CONNECT
     } else {
-        "connection lost"
+        "no answer, connection lost"
     };
     match std::error::Error::source(error) {
-        Some(cause) => format!("no answer, {kind}: {cause}"),
-        None => format!("no answer, {kind}"),
+        Some(cause) => format!("{kind}: {cause}"),
+        None => kind.to_owned(),
     }
 }

@@ -5,10 +5,13 @@
 //! A [`Handoff`] says where to go and what to give; it also checks what is typed back,
 //! group by group, before anything is installed.
 
+use std::collections::HashMap;
+
 use shared::id::{AnyId, IdError, IdKind, LicenseServerId, check_group};
+use shared::tasks::Task;
 use shared::vocab::{CompanyField, CompanyInfo, CountryRegion, PhoneBook, Proof, Term};
 
-use shared::id::KeyPackError;
+use shared::id::{BindingError, KeyPackError};
 use thiserror::Error;
 
 use crate::methods::request::{Reply, Request};
@@ -32,8 +35,12 @@ pub enum Desk {
         country: CountryRegion,
         /// Whether the number is the international line (no local one for the country).
         international: bool,
-        /// The Clearinghouse whose phone line answers the number.
+        /// The Clearinghouse whose phone line answers the number (and the tenant the
+        /// representative asks for).
         clearinghouse: ClearinghouseAddress,
+        /// Where its simulated phone line answers (`host:port`), when the Clearinghouse
+        /// said.
+        line: Option<String>,
     },
 }
 
@@ -50,14 +57,19 @@ impl Desk {
 
     /// The telephone desk for `country` (from the phone book in `fixtures/`) of the
     /// Clearinghouse at `address`.
-    pub fn telephone(country: CountryRegion, address: &ClearinghouseAddress) -> Self {
-        let line = PhoneBook::embedded().line_for(country);
+    pub fn telephone(
+        country: CountryRegion,
+        address: &ClearinghouseAddress,
+        line: Option<String>,
+    ) -> Self {
+        let desk = PhoneBook::embedded().line_for(country);
         Desk::Telephone {
-            number: line.number.clone(),
-            desk: line.desk.clone(),
+            number: desk.number.clone(),
+            desk: desk.desk.clone(),
             country,
-            international: line.is_international(),
+            international: desk.is_international(),
             clearinghouse: address.clone(),
+            line,
         }
     }
 }
@@ -107,6 +119,29 @@ impl Handoff {
         answers(self)
     }
 
+    /// The Clearinghouse's task the request is for.
+    pub fn task(&self) -> Task {
+        self.request.task()
+    }
+
+    /// What to give the web site or the representative: every field they ask for this
+    /// request, in the order they ask, under the labels they use (`shared::tasks`), each
+    /// with this request's answer as a person reads it. Optional fields the license server
+    /// has no answer to are left out.
+    pub fn particulars(&self) -> Vec<(String, String)> {
+        let task = self.task();
+        let chosen = self.request.chosen();
+        let (_, answers) = self.answers();
+        let answers: HashMap<String, String> = answers.into_iter().collect();
+        task.fields(chosen)
+            .into_iter()
+            .filter_map(|field| {
+                let value = answers.get(field.name()).filter(|v| !v.is_empty())?;
+                Some((field.label(task, chosen), field.shown(value)))
+            })
+            .collect()
+    }
+
     /// Checks group `group` (1 to 7) as it is typed.
     pub fn check_group(&self, group: usize, text: &str) -> Result<(), EntryError> {
         check_group(group, text).map_err(EntryError::from)
@@ -125,8 +160,28 @@ impl Handoff {
             .into());
         }
         Ok(match expected {
-            IdKind::LicenseServerId => Reply::LicenseServerId(any.try_into()?),
-            IdKind::ConfirmationCode => Reply::ConfirmationCode(any.try_into()?),
+            IdKind::LicenseServerId => {
+                let id: LicenseServerId = any.try_into()?;
+                // Issued for this license server's product ID, and new on a reactivation.
+                match &self.request {
+                    Request::Activate(r) => id.check_issued_for(&r.product_id)?,
+                    Request::Reactivate(r) => {
+                        id.check_issued_for(&r.product_id)?;
+                        if id == r.license_server_id {
+                            return Err(EntryError::NotNew(id));
+                        }
+                    }
+                    _ => {}
+                }
+                Reply::LicenseServerId(id)
+            }
+            IdKind::ConfirmationCode => {
+                let code: shared::id::ConfirmationCode = any.try_into()?;
+                if let Request::Deactivate(r) = &self.request {
+                    code.check_issued_for(&r.license_server_id)?;
+                }
+                Reply::ConfirmationCode(code)
+            }
             IdKind::KeyPackId => {
                 let id = any.try_into()?;
                 if let Some(target) = &self.target {
@@ -155,6 +210,14 @@ pub enum EntryError {
     /// A key pack ID for another license server, or one changed after it was issued.
     #[error("{0}")]
     KeyPack(#[from] KeyPackError),
+    /// A license server ID or confirmation code issued for another license server.
+    #[error("{0}")]
+    Binding(#[from] BindingError),
+    /// The license server ID the server has now, typed back after a reactivation.
+    #[error(
+        "{0} is this license server's ID now: a reactivation gives a new one; type the license server ID the Clearinghouse gave for the reactivation"
+    )]
+    NotNew(LicenseServerId),
 }
 
 /// The Clearinghouse's name for the task of `handoff`, and its answer to each field the
@@ -171,30 +234,25 @@ fn answers(handoff: &Handoff) -> (&'static str, Vec<(String, String)>) {
             put(field.key(), value.to_owned());
         }
     }
-    let task = match &handoff.request {
+    match &handoff.request {
         Request::Activate(r) => {
             put("product_id", r.product_id.to_string());
-            "activate"
         }
         Request::Reactivate(r) => {
             put("license_server_id", r.license_server_id.to_string());
             put("product_id", r.product_id.to_string());
             put("reason", r.reason.slug().to_owned());
-            "reactivate"
         }
         Request::Deactivate(r) => {
             put("license_server_id", r.license_server_id.to_string());
-            "deactivate"
         }
         Request::InstallCals(r) => {
             put("license_server_id", r.license_server_id.to_string());
-            license_fields(&r.license, &r.cals, &mut put);
-            "install-cals"
+            license_fields(&r.license, r.cals.as_ref(), &mut put);
         }
         Request::RecoverCals(r) => {
             put("license_server_id", r.license_server_id.to_string());
-            license_fields(&r.license, &r.cals, &mut put);
-            "recover-cals"
+            license_fields(&r.license, Some(&r.cals), &mut put);
         }
         Request::MigrateCals(r) => {
             put("license_server_id", r.license_server_id.to_string());
@@ -202,17 +260,18 @@ fn answers(handoff: &Handoff) -> (&'static str, Vec<(String, String)>) {
             if let Some(id) = r.source.license_server_id {
                 put("source_license_server_id", id.to_string());
             }
-            put("source_os", r.source.os.slug().to_owned());
-            license_fields(&r.license, &r.cals, &mut put);
-            "manage-cals"
+            if let Some(os) = r.source.os {
+                put("source_os", os.slug().to_owned());
+            }
+            license_fields(&r.license, Some(&r.cals), &mut put);
         }
-    };
-    (task, fields)
+    }
+    (handoff.request.task().slug(), fields)
 }
 
 fn license_fields(
     license: &shared::vocab::LicenseProof,
-    cals: &shared::wire::CalRequest,
+    cals: Option<&shared::wire::CalRequest>,
     put: &mut impl FnMut(&str, String),
 ) {
     put("program", license.program().slug().to_owned());
@@ -227,7 +286,10 @@ fn license_fields(
         }
         Proof::AgreementNumber(number) => put("agreement_number", number.to_string()),
     }
-    put("product_version", cals.product_version.slug().to_owned());
-    put("license_type", cals.license_type.slug().to_owned());
-    put("quantity", cals.quantity.to_string());
+    // A retail license code says its CALs; the site asks for none then.
+    if let Some(cals) = cals {
+        put("product_version", cals.product_version.slug().to_owned());
+        put("license_type", cals.license_type.slug().to_owned());
+        put("quantity", cals.quantity.to_string());
+    }
 }

@@ -4,10 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 use shared::id::{ConfirmationCode, IdKind, KeyPackId, LicenseServerId};
-use shared::vocab::{LicenseProof, Proof};
+use shared::tasks::{Chosen, Task};
+
+pub use shared::tasks::capitalised;
 use shared::wire::{
-    ActivateRequest, CalRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest,
-    ReactivateRequest, RecoverCalsRequest,
+    ActivateRequest, DeactivateRequest, InstallCalsRequest, MigrateCalsRequest, ReactivateRequest,
+    RecoverCalsRequest,
 };
 
 /// A request to the Clearinghouse.
@@ -63,97 +65,36 @@ impl Request {
         }
     }
 
-    /// What is being asked, as the web site's options and a representative name it.
-    pub fn title(&self) -> &'static str {
+    /// The Clearinghouse's task it asks for: what the web site's options and the
+    /// representative call it, and which fields they ask.
+    pub fn task(&self) -> Task {
         match self {
-            Request::Activate(_) => "Activate a license server",
-            Request::Reactivate(_) => "Reactivate a license server",
-            Request::Deactivate(_) => "Deactivate a license server",
-            Request::InstallCals(_) => "Install client access licenses",
-            Request::MigrateCals(_) => "Manage CALs (migrate them to this license server)",
-            Request::RecoverCals(_) => "Recover CALs lost in a restore onto a new installation",
+            Request::Activate(_) => Task::Activate,
+            Request::Reactivate(_) => Task::Reactivate,
+            Request::Deactivate(_) => Task::Deactivate,
+            Request::InstallCals(_) => Task::Install,
+            Request::MigrateCals(_) => Task::Migrate,
+            Request::RecoverCals(_) => Task::Recover,
         }
     }
 
-    /// What to give the web site or the representative, as `(label, value)` lines.
-    pub fn particulars(&self) -> Vec<(String, String)> {
-        let mut lines = Vec::new();
-        let mut line = |label: &str, value: String| lines.push((label.to_owned(), value));
+    /// What the request chose that changes what is asked: its license program and
+    /// migration reason.
+    pub fn chosen(&self) -> Chosen {
         match self {
-            Request::Activate(r) => {
-                line("Product ID", r.product_id.to_string());
-                line("First name", r.company.first_name().to_owned());
-                line("Last name", r.company.last_name().to_owned());
-                line("Company", r.company.company().to_owned());
-                line("Country/region", r.company.country_region().to_string());
-            }
-            Request::Reactivate(r) => {
-                line("Product ID", r.product_id.to_string());
-                line("License server ID", r.license_server_id.to_string());
-                line("Reason", r.reason.to_string());
-            }
-            Request::Deactivate(r) => {
-                line("License server ID", r.license_server_id.to_string());
-            }
-            Request::InstallCals(r) => {
-                line("License server ID", r.license_server_id.to_string());
-                proof_lines(&r.license, &mut line);
-                cal_lines(&r.cals, &mut line);
-            }
-            Request::RecoverCals(r) => {
-                line("License server ID", r.license_server_id.to_string());
-                proof_lines(&r.license, &mut line);
-                cal_lines(&r.cals, &mut line);
-            }
-            Request::MigrateCals(r) => {
-                line("Target license server ID", r.license_server_id.to_string());
-                line("Reason for recovery", r.reason.to_string());
-                if let Some(id) = r.source.license_server_id {
-                    line("Source license server ID", id.to_string());
-                }
-                if let Some(name) = &r.source.name {
-                    line("Source license server name", name.clone());
-                }
-                line("Source operating system", r.source.os.to_string());
-                let reachable = if r.source.reachable { "yes" } else { "no" };
-                line("Source available on the network", reachable.to_owned());
-                proof_lines(&r.license, &mut line);
-                cal_lines(&r.cals, &mut line);
-            }
+            Request::InstallCals(r) => Chosen {
+                program: Some(r.license.program()),
+                reason: None,
+            },
+            Request::RecoverCals(r) => Chosen {
+                program: Some(r.license.program()),
+                reason: None,
+            },
+            Request::MigrateCals(r) => Chosen {
+                program: Some(r.license.program()),
+                reason: Some(r.reason),
+            },
+            _ => Chosen::default(),
         }
-        lines
-    }
-}
-
-fn proof_lines(license: &LicenseProof, line: &mut impl FnMut(&str, String)) {
-    line("License program", license.program().to_string());
-    match license.proof() {
-        Proof::LicenseCode(code) => line("License code", code.to_string()),
-        Proof::OpenLicense {
-            authorization_number,
-            license_number,
-        } => {
-            line("Authorization number", authorization_number.to_string());
-            line("License number", license_number.to_string());
-        }
-        Proof::AgreementNumber(number) => line(
-            &capitalised(license.program().agreement_number_label()),
-            number.to_string(),
-        ),
-    }
-}
-
-fn cal_lines(cals: &CalRequest, line: &mut impl FnMut(&str, String)) {
-    line("Product version", cals.product_version.to_string());
-    line("License type", cals.license_type.to_string());
-    line("Quantity", cals.quantity.to_string());
-}
-
-/// `text` with its first letter in capitals, as a label that starts a line.
-pub fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }

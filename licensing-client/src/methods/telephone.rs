@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use shared::vocab::CompanyField;
 use shared::wire::PhoneLines;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -108,6 +109,13 @@ impl Telephone {
             clearinghouse.tenant.clone().unwrap_or_default(),
         );
         answers.insert("purpose".into(), task.to_owned());
+        // The optional company information is offered in one question.
+        let optional = CompanyField::ALL
+            .iter()
+            .filter(|f| !f.is_required())
+            .any(|f| answers.contains_key(f.key()));
+        let optional = if optional { "yes" } else { "no" };
+        answers.insert("company.optional".into(), optional.to_owned());
         answers.insert("confirm".into(), "yes".into());
         self.hold(stream, &answers).await
     }

@@ -57,6 +57,21 @@ pub enum SourceError {
         /// The name or address given.
         name: String,
     },
+    /// The name or address given cannot be one of a license server.
+    #[error(
+        "{name:?} is not a license server's address: give its name or address with the port its daemon listens on, e.g. 127.0.0.1:9001 or old08.example:9001 ({reason})"
+    )]
+    BadAddress {
+        /// What was given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A source being replaced that is not on the network was not named.
+    #[error(
+        "the source license server is being replaced and is not available on the network: give its license server ID (--source-id) and operating system (--source-os)"
+    )]
+    NotNamed,
     /// The source given is this license server.
     #[error("the source license server is this license server: migrate from another one")]
     IsThisServer,
@@ -176,19 +191,31 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// The license server at `name`: `host:port` or an `http://` URL.
-    pub fn new(name: &str) -> Self {
+    /// The license server at `name`: `host:port` or an `http://` URL. Anything that
+    /// cannot be an address is refused here, before anything is sent.
+    pub fn new(name: &str) -> Result<Self, SourceError> {
         let name = name.trim().to_owned();
         let base = if name.starts_with("http://") || name.starts_with("https://") {
             name.trim_end_matches('/').to_owned()
         } else {
             format!("http://{name}")
         };
+        let bad = |reason: String| SourceError::BadAddress {
+            name: name.clone(),
+            reason,
+        };
+        let url = reqwest::Url::parse(&base).map_err(|e| bad(e.to_string()))?;
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("it names no host".to_owned()));
+        }
+        if url.path() != "/" || url.query().is_some() {
+            return Err(bad("it has a path; give only the host and port".to_owned()));
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
-        Peer { name, base, http }
+        Ok(Peer { name, base, http })
     }
 
     /// The name it was given.

@@ -28,6 +28,15 @@ pub enum StateError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// The path given is a file, not a directory.
+    #[error(
+        "{} is a file, not a directory: --state-dir names the directory a license server keeps its state in",
+        path.display()
+    )]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
     /// No license server is installed there.
     #[error(
         "no license server is installed in {}: run `license-server install` first, or pass --state-dir",
@@ -92,6 +101,7 @@ pub struct StateDir {
 impl StateDir {
     /// Creates a license server in `dir`, which must not hold one yet.
     pub fn create(dir: &Path, state: &ServerState) -> Result<Self, StateError> {
+        not_a_file(dir)?;
         fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
         let this = StateDir {
             dir: dir.to_owned(),
@@ -108,6 +118,7 @@ impl StateDir {
 
     /// Opens the license server in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StateError> {
+        not_a_file(dir)?;
         let this = StateDir {
             dir: dir.to_owned(),
         };
@@ -187,6 +198,16 @@ impl StateDir {
     }
 }
 
+/// Refuses a path that names a file where a directory belongs.
+pub fn not_a_file(path: &Path) -> Result<(), StateError> {
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_dir() => Err(StateError::NotADirectory {
+            path: path.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Replaces the file at `path` with `bytes`, so that a crash leaves the old file or the
 /// new one, never half of one: written beside it, synced, renamed over it, and the rename
 /// made durable by syncing the directory.
@@ -230,7 +251,7 @@ mod tests {
         let identity = Identity {
             name: "LS".into(),
             os: WindowsServer::V2022,
-            product_id: ProductId::generate(&mut rng),
+            product_id: ProductId::generate(WindowsServer::V2022, &mut rng),
             company,
             connection_method: ConnectionMethod::Automatic,
             clearinghouse: ClearinghouseAddress {

@@ -18,7 +18,7 @@ use shared::vocab::{
 use crate::methods::request::Request;
 
 pub use cals::{CalStatus, IssuedCal};
-pub use dir::{STATE_FILE, StateDir, StateError, replace_file};
+pub use dir::{STATE_FILE, StateDir, StateError, not_a_file, replace_file};
 pub use reports::{Line, Report, Scope};
 pub use stamp::Stamp;
 
@@ -177,6 +177,11 @@ pub struct InstalledKeyPack {
     /// installation.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub lost: u32,
+    /// How many were removed by hand (RD Licensing Manager's remove and uninstall, WMI's
+    /// `RemoveLicensesWithIdCount` and `UninstallLicenseKeyPackWithId`), as after a
+    /// migration whose source could not remove them itself.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub removed_by_hand: u32,
     /// How many are issued to clients.
     pub issued: u32,
     /// How it came here.
@@ -193,6 +198,13 @@ impl InstalledKeyPack {
         self.installed
             .saturating_sub(self.removed)
             .saturating_sub(self.lost)
+            .saturating_sub(self.removed_by_hand)
+    }
+
+    /// A key pack as RD Licensing Manager lists it, e.g. "Windows Server 2022 - Installed
+    /// RDS Per Device CALs".
+    pub fn label(&self) -> String {
+        self.product_version.installed_label(self.license_type)
     }
 
     /// The CALs it holds that are not issued to a client.
@@ -293,6 +305,26 @@ pub struct Pending {
     pub request: Request,
 }
 
+/// A request carried to the web site or a representative by a person, waiting for the ID
+/// they bring back: running the same command again with only the ID completes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// The request.
+    pub request: Request,
+    /// The connection method it went by.
+    pub method: ConnectionMethod,
+    /// For a migration whose source is on the network: the address it was reached at, to
+    /// ask it to remove the CALs once they are installed here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_address: Option<String>,
+    /// Whether the person confirmed the reminder to remove the CALs from the source by
+    /// hand before the request was carried (it is not asked again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reminder_confirmed: bool,
+    /// When it was carried.
+    pub since: String,
+}
+
 /// Everything the license server keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerState {
@@ -314,12 +346,19 @@ pub struct ServerState {
     /// Automatic requests still waiting for their answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<Pending>,
+    /// Requests carried to the web site or a representative, waiting for the ID: one per
+    /// task, the latest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<Waiting>,
     /// Its event log, oldest first.
     #[serde(default)]
     pub events: Vec<Event>,
     /// The CALs issued to clients, and those revoked that still count against the limit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issued: Vec<IssuedCal>,
+    /// The devices that were ever issued a temporary Per Device CAL: a device gets one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub had_temporary: Vec<String>,
     /// Its CAL usage reports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reports: Vec<Report>,
@@ -351,8 +390,10 @@ impl ServerState {
             key_packs: Vec::new(),
             removals: Vec::new(),
             pending: Vec::new(),
+            waiting: Vec::new(),
             events: Vec::new(),
             issued: Vec::new(),
+            had_temporary: Vec::new(),
             reports: Vec::new(),
             reports_made: 0,
             clock_offset_secs: 0,

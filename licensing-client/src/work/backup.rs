@@ -297,6 +297,8 @@ pub fn rebuild(state: &mut ServerState) -> Rebuilt {
         }
     }
     state.issued.clear();
+    // The new database knows no device: each gets a temporary CAL again.
+    state.had_temporary.clear();
     let reinstalled: u32 = rebuilt.reinstalled.iter().map(|(_, n)| n).sum();
     let to_recover: u32 = rebuilt.to_recover.iter().map(|(_, n)| n).sum();
     let message = format!(

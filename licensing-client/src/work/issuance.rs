@@ -93,6 +93,16 @@ pub enum Refusal {
         /// The CALs it needs, e.g. "Windows Server 2022 or newer".
         wanted: String,
     },
+    /// The device had its one temporary CAL, and no permanent one could be issued.
+    #[error(
+        "The remote session was disconnected because there are no Remote Desktop client access licenses available for this computer ({client} has had its one temporary CAL, and no {wanted} Per Device CAL is available on this license server)"
+    )]
+    NoCalForReturningDevice {
+        /// The device.
+        client: String,
+        /// The CALs it needs.
+        wanted: String,
+    },
     /// The license server is deactivated: it licenses no new client.
     #[error(
         "this license server is deactivated and licenses no new client: reactivate it (`license-server reactivate`)"
@@ -147,8 +157,9 @@ pub struct Revoked {
 /// Why CALs cannot be installed on this license server: they are newer than it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
-    "{version} CALs cannot be installed on this license server: it runs {os}, and a license server accepts only CALs of its own Windows Server version or older. Install them on a license server running {} or newer, or ask for CALs of {os} or older",
-    version.release()
+    "{version} CALs cannot be installed on this license server: it runs {os}, and a license server accepts only CALs of its own Windows Server version or older. Install them on a license server running {} or newer (if the Clearinghouse already issued them to this one, migrate them from it to that one), or ask for {} CALs or older",
+    version.release(),
+    newest_for(*os)
 )]
 pub struct TooNew {
     /// The CALs' version.
@@ -159,10 +170,15 @@ pub struct TooNew {
 
 /// The version rule of installation: CALs of the server's version or older.
 pub fn check_version(os: WindowsServer, version: ProductVersion) -> Result<(), TooNew> {
-    if version.release() > os {
+    if !version.installs_on(os) {
         return Err(TooNew { version, os });
     }
     Ok(())
+}
+
+/// The newest CALs a license server or session host running `os` takes.
+fn newest_for(os: WindowsServer) -> ProductVersion {
+    newest_version_for(os)
 }
 
 fn valid_client(client: &str) -> bool {
@@ -240,7 +256,7 @@ fn per_user(
             }
         }
         None => {
-            let version = newest_version_for(host);
+            let version = per_user_version(state, host);
             state.issued.push(IssuedCal {
                 client: client.to_owned(),
                 license_type: LicenseType::PerUser,
@@ -264,6 +280,98 @@ fn per_user(
     Grant::PerUser { expires_at }
 }
 
+/// The version a new Per User CAL for a user of a session host running `host` counts
+/// against: the oldest installed Per User CALs that serve the host (its version or newer)
+/// with one left, else the oldest that serve it at all (Per User CALs are not enforced),
+/// else, with none installed, the host's own version.
+fn per_user_version(state: &ServerState, host: WindowsServer) -> ProductVersion {
+    let serving: Vec<ProductVersion> = <ProductVersion as shared::vocab::Term>::ALL
+        .iter()
+        .copied()
+        .filter(|v| v.release() >= host)
+        .filter(|v| installed_count(state, LicenseType::PerUser, Some(*v)) > 0)
+        .collect();
+    let issued = |v: ProductVersion| {
+        state
+            .issued
+            .iter()
+            .filter(|c| {
+                c.license_type == LicenseType::PerUser
+                    && c.status == CalStatus::Active
+                    && c.product_version == v
+            })
+            .count()
+    };
+    serving
+        .iter()
+        .copied()
+        .find(|&v| {
+            let installed = installed_count(state, LicenseType::PerUser, Some(v));
+            usize::try_from(installed).unwrap_or(usize::MAX) > issued(v)
+        })
+        .or_else(|| serving.first().copied())
+        .unwrap_or_else(|| newest_version_for(host))
+}
+
+/// A permanent Per Device CAL taken from a key pack, not yet given to a device.
+struct Permanent {
+    key_pack: u32,
+    version: ProductVersion,
+    issued_at: Stamp,
+    expires_at: Stamp,
+}
+
+impl Permanent {
+    /// Makes the CAL `state.issued[index]` (a device's temporary CAL) this permanent one.
+    fn grant_to(self, state: &mut ServerState, index: usize) -> Grant {
+        let cal = &mut state.issued[index];
+        cal.status = CalStatus::Active;
+        cal.product_version = self.version;
+        cal.key_pack = Some(self.key_pack);
+        cal.issued_at = self.issued_at;
+        cal.expires_at = self.expires_at;
+        let message = format!(
+            "a permanent {} Per Device CAL from key pack {} was issued to {} until {}",
+            self.version, self.key_pack, cal.client, self.expires_at
+        );
+        state.log(EventLevel::Information, message);
+        Grant::Permanent {
+            expires_at: self.expires_at,
+            key_pack: self.key_pack,
+            change: Change::Issued,
+        }
+    }
+}
+
+/// Takes a permanent Per Device CAL for a session host running `host` from the oldest
+/// key pack of CALs that serve it with one available, if the server is activated.
+fn take_permanent(
+    state: &mut ServerState,
+    host: WindowsServer,
+    now: Stamp,
+    rng: &mut impl Rng,
+) -> Option<Permanent> {
+    if !matches!(state.activation, Activation::Activated { .. }) {
+        return None;
+    }
+    let pack = state
+        .key_packs
+        .iter_mut()
+        .filter(|k| {
+            k.license_type == LicenseType::PerDevice
+                && k.product_version.release() >= host
+                && k.available() > 0
+        })
+        .min_by_key(|k| (k.product_version.release(), k.local_id))?;
+    pack.issued += 1;
+    Some(Permanent {
+        key_pack: pack.local_id,
+        version: pack.product_version,
+        issued_at: now,
+        expires_at: now.plus(rng.random_range(PERMANENT_DAYS) * DAY),
+    })
+}
+
 fn per_device(
     state: &mut ServerState,
     client: &str,
@@ -277,6 +385,38 @@ fn per_device(
             && c.status != CalStatus::Revoked
     });
     let Some(index) = index else {
+        // A device gets one temporary CAL. One back after its permanent CAL expired or was
+        // revoked gets a permanent CAL if one is available, and is refused otherwise.
+        if state.had_temporary.iter().any(|c| c == client) {
+            return match take_permanent(state, host, now, rng) {
+                Some(permanent) => {
+                    state.issued.push(IssuedCal {
+                        client: client.to_owned(),
+                        license_type: LicenseType::PerDevice,
+                        status: CalStatus::Temporary,
+                        product_version: permanent.version,
+                        key_pack: None,
+                        ou: None,
+                        issued_at: now,
+                        expires_at: now,
+                    });
+                    let index = state.issued.len() - 1;
+                    Ok(permanent.grant_to(state, index))
+                }
+                None => {
+                    let wanted = format!("{host} or newer");
+                    let message = format!(
+                        "{client} was refused: it had its temporary CAL, and no {wanted} Per Device CAL is available"
+                    );
+                    state.log(EventLevel::Warning, message);
+                    Err(Refusal::NoCalForReturningDevice {
+                        client: client.to_owned(),
+                        wanted,
+                    })
+                }
+            };
+        }
+        state.had_temporary.push(client.to_owned());
         state.issued.push(IssuedCal {
             client: client.to_owned(),
             license_type: LicenseType::PerDevice,
@@ -317,39 +457,8 @@ fn per_device(
         });
     }
     // A temporary CAL: upgraded when the server is activated and a CAL is available.
-    let activated = matches!(state.activation, Activation::Activated { .. });
-    let pack = state
-        .key_packs
-        .iter_mut()
-        .filter(|k| {
-            k.license_type == LicenseType::PerDevice
-                && k.product_version.release() >= host
-                && k.available() > 0
-        })
-        .min_by_key(|k| (k.product_version.release(), k.local_id));
-    match pack {
-        Some(pack) if activated => {
-            pack.issued += 1;
-            let (local_id, version) = (pack.local_id, pack.product_version);
-            let expires_at = now.plus(rng.random_range(PERMANENT_DAYS) * DAY);
-            state.issued[index] = IssuedCal {
-                status: CalStatus::Active,
-                product_version: version,
-                key_pack: Some(local_id),
-                issued_at: now,
-                expires_at,
-                ..cal
-            };
-            let message = format!(
-                "a permanent {version} Per Device CAL from key pack {local_id} was issued to {client} until {expires_at}"
-            );
-            state.log(EventLevel::Information, message);
-            Ok(Grant::Permanent {
-                expires_at,
-                key_pack: local_id,
-                change: Change::Issued,
-            })
-        }
+    match take_permanent(state, host, now, rng) {
+        Some(permanent) => Ok(permanent.grant_to(state, index)),
         _ if cal.expires_at > now => Ok(Grant::Temporary {
             expires_at: cal.expires_at,
             new: false,

@@ -69,6 +69,23 @@ impl SessionHostState {
     }
 }
 
+/// What the RD Licensing Diagnoser says once the grace period has ended without a
+/// licensing mode and license server.
+const NOT_CONFIGURED_PAST_GRACE: &str = "The grace period for the Remote Desktop Session Host server has expired, but the RD Session Host server hasn't been configured with any license servers. Connections to the RD Session Host server will be denied unless a license server is configured for the RD Session Host server.";
+
+/// What the RD Licensing Diagnoser says of a license server that could not be used.
+fn not_available(name: &str, error: &SourceError) -> String {
+    let cause = match error {
+        SourceError::Unreachable { reason, .. } | SourceError::NotALicenseServer { reason, .. } => {
+            reason.clone()
+        }
+        other => other.to_string(),
+    };
+    format!(
+        "License server {name} is not available. This could be caused by network connectivity problems, the Remote Desktop Licensing service is stopped on the license server, or RD Licensing isn't available ({cause})."
+    )
+}
+
 /// A client let in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "admitted", rename_all = "kebab-case")]
@@ -149,6 +166,7 @@ impl SessionHost {
         os: WindowsServer,
         stations: Option<u32>,
     ) -> Result<Self, StateError> {
+        crate::state::not_a_file(dir)?;
         fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
         let host = SessionHost {
             dir: dir.to_owned(),
@@ -173,6 +191,7 @@ impl SessionHost {
 
     /// The session host in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StateError> {
+        crate::state::not_a_file(dir)?;
         let host = SessionHost {
             dir: dir.to_owned(),
         };
@@ -250,22 +269,20 @@ impl SessionHost {
         };
         let now = state.clock();
         let days_left = state.grace_days_left(now);
-        let grace = |why: &str| -> Result<Admitted, HostError> {
+        let Some(mode) = state.licensing_mode.filter(|_| state.configured()) else {
             if days_left == 0 {
                 return Err(ConnectError::NoLicenseServer {
-                    reason: format!("the grace period has ended and {why}"),
+                    reason: NOT_CONFIGURED_PAST_GRACE.to_owned(),
                 }
                 .into());
             }
             let warning = (days_left <= WARN_DAYS).then(|| {
+                let days = if days_left == 1 { "day" } else { "days" };
                 format!(
-                    "Remote Desktop licensing mode is not configured. Remote Desktop Services will stop working in {days_left} days. Set the licensing mode and the license servers to use ({why})."
+                    "Remote Desktop licensing mode is not configured. Remote Desktop Services will stop working in {days_left} {days}. Set the licensing mode and the license servers to use (`license-server session-host set --licensing-mode ... --license-servers ...`)."
                 )
             });
-            Ok(Admitted::Grace { days_left, warning })
-        };
-        let Some(mode) = state.licensing_mode.filter(|_| state.configured()) else {
-            return grace("no licensing mode or license server is set");
+            return Ok(Admitted::Grace { days_left, warning });
         };
         let connection = ClientConnection {
             client,
@@ -275,7 +292,11 @@ impl SessionHost {
         };
         let mut unreachable = Vec::new();
         for name in &state.license_servers {
-            match Peer::new(name).connect_client(&connection).await {
+            let asked = match Peer::new(name) {
+                Ok(peer) => peer.connect_client(&connection).await,
+                Err(e) => Err(e),
+            };
+            match asked {
                 Ok(grant) => {
                     return Ok(Admitted::Licensed {
                         license_server: name.clone(),
@@ -289,12 +310,21 @@ impl SessionHost {
                     }
                     .into());
                 }
-                Err(e) => unreachable.push(e.to_string()),
+                Err(e) => unreachable.push(not_available(name, &e)),
             }
         }
-        grace(&format!(
-            "no license server could be reached: {}",
-            unreachable.join("; ")
-        ))
+        // As the RD Licensing Diagnoser says it, for each license server that could not be
+        // used; the session host runs on its grace period meanwhile.
+        let diagnosis = unreachable.join(" ");
+        if days_left == 0 {
+            return Err(ConnectError::NoLicenseServer { reason: diagnosis }.into());
+        }
+        let days = if days_left == 1 { "day" } else { "days" };
+        Ok(Admitted::Grace {
+            days_left,
+            warning: Some(format!(
+                "{diagnosis} The session host lets clients in on its grace period meanwhile: {days_left} {days} left."
+            )),
+        })
     }
 }

@@ -91,6 +91,12 @@ pub enum KeyPackError {
         /// The license server that tried to open it.
         expected: LicenseServerId,
     },
+    /// The ID holds Windows Server 2012 R2 CALs, which were never sold: only an earlier
+    /// version of this simulator issued them.
+    #[error(
+        "this license key pack ID holds Windows Server 2012 R2 CALs, which do not exist (Windows Server 2012 CALs serve Windows Server 2012 R2); an earlier version of this simulator issued it: ask the Clearinghouse for Windows Server 2012 CALs instead"
+    )]
+    Retired2012R2,
     /// The ID passes its check digits but its content was changed after it was issued.
     #[error(
         "this license key pack ID fails its integrity check: it was changed after it was issued; ask the Clearinghouse for it again"
@@ -164,6 +170,9 @@ impl KeyPackId {
         let serial = content[6..]
             .iter()
             .fold(0u32, |n, &d| n * 10 + u32::from(d));
+        if content[0] == crate::vocab::RETIRED_2012_R2_CODE {
+            return Err(KeyPackError::Retired2012R2);
+        }
         let contents = KeyPackContents {
             product_version: ProductVersion::from_code(content[0]).ok_or(KeyPackError::Damaged)?,
             license_type: LicenseType::from_code(content[1]).ok_or(KeyPackError::Damaged)?,
@@ -232,11 +241,16 @@ mod tests {
     use rand::rngs::ChaCha8Rng;
 
     use super::*;
+    use crate::id::ProductId;
+    use crate::vocab::WindowsServer;
 
     #[test]
     fn the_target_opens_what_was_issued() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let target = LicenseServerId::generate(&mut rng);
+        let target = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng),
+            &mut rng,
+        );
         let serial = KeyPackSerial::new(1_234_567).unwrap();
         let id = KeyPackId::issue(&target, KeyPackContents::example(), serial);
         assert_eq!(id.open(&target), Ok(KeyPackContents::example()));
@@ -246,8 +260,14 @@ mod tests {
     #[test]
     fn another_license_server_cannot_open_it() {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let target = LicenseServerId::generate(&mut rng);
-        let other = LicenseServerId::generate(&mut rng);
+        let target = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng),
+            &mut rng,
+        );
+        let other = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng),
+            &mut rng,
+        );
         let id = KeyPackId::issue(&target, KeyPackContents::example(), KeyPackSerial(0));
         assert_eq!(
             id.open(&other),
@@ -257,7 +277,10 @@ mod tests {
 
     #[test]
     fn serials_of_one_server_give_different_ids() {
-        let target = LicenseServerId::generate(&mut ChaCha8Rng::seed_from_u64(6));
+        let target = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut ChaCha8Rng::seed_from_u64(6)),
+            &mut ChaCha8Rng::seed_from_u64(6),
+        );
         let ids: std::collections::HashSet<KeyPackId> = (0..1000)
             .map(|n| KeyPackId::issue(&target, KeyPackContents::example(), KeyPackSerial(n)))
             .collect();
@@ -268,7 +291,10 @@ mod tests {
     #[test]
     fn an_edited_digit_with_a_recomputed_check_digit_is_detected() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let target = LicenseServerId::generate(&mut rng);
+        let target = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng),
+            &mut rng,
+        );
         let id = KeyPackId::issue(&target, KeyPackContents::example(), KeyPackSerial(42));
         for index in 1..PAYLOAD_LEN {
             let mut payload = id.0.payload();

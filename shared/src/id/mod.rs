@@ -11,18 +11,29 @@
 //! [`ConfirmationCode`]); a value of one exists only if it was read from valid text or
 //! generated. Generation takes the random source as an argument, so a seeded source
 //! reproduces the same IDs.
+//!
+//! IDs are bound to what they were issued for, so a license server checks offline what a
+//! person types back: a product ID names the Windows Server release the license server
+//! runs; a license server ID is bound to the product ID it was issued for; a confirmation
+//! code to the license server ID it deactivated; a key pack ID to the license server ID it
+//! was issued for (see [`binding`](self) and [`KeyPackId::open`]). IDs of the first layout,
+//! issued before product IDs, license server IDs and confirmation codes were bound, are
+//! still read; they carry no binding to check.
 
+mod binding;
 mod damm;
 mod key_pack;
 
 use std::fmt;
 use std::str::FromStr;
 
-use rand::{Rng, RngExt};
+use rand::Rng;
 use thiserror::Error;
 
 use crate::grouped::{self, Grouping, LayoutError};
+use crate::vocab::{Term, WindowsServer};
 
+pub use binding::BindingError;
 pub use key_pack::{KeyPackContents, KeyPackError, KeyPackSerial};
 
 /// Groups in an ID.
@@ -45,7 +56,8 @@ const ID_GROUPING: Grouping = Grouping {
 /// The payload of an ID: 28 digits, each 0..=9 (not ASCII).
 type Payload = [u8; PAYLOAD_LEN];
 
-/// What an ID identifies. Its tag is the first payload digit of every ID of the kind.
+/// What an ID identifies. Its tag is the first payload digit of every ID of the kind; a
+/// kind whose layout changed keeps the tag of its first layout, which is still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IdKind {
     /// Shown by a license server before activation; given to the Clearinghouse to activate.
@@ -67,17 +79,25 @@ impl IdKind {
         IdKind::ConfirmationCode,
     ];
 
+    /// The tag of the IDs issued now.
     fn tag(self) -> u8 {
         match self {
-            IdKind::ProductId => 1,
-            IdKind::LicenseServerId => 2,
+            IdKind::ProductId => 5,
+            IdKind::LicenseServerId => 6,
             IdKind::KeyPackId => 3,
-            IdKind::ConfirmationCode => 4,
+            IdKind::ConfirmationCode => 7,
         }
     }
 
+    /// The kind a tag stands for, in either layout.
     fn from_tag(tag: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.tag() == tag)
+        match tag {
+            1 | 5 => Some(IdKind::ProductId),
+            2 | 6 => Some(IdKind::LicenseServerId),
+            3 => Some(IdKind::KeyPackId),
+            4 | 7 => Some(IdKind::ConfirmationCode),
+            _ => None,
+        }
     }
 
     /// The name people use for this kind of ID, e.g. "license key pack ID".
@@ -201,6 +221,12 @@ impl Digits {
         self.0[0] - b'0'
     }
 
+    /// Whether this ID is of the first layout, issued before IDs were bound (tags 1, 2
+    /// and 4).
+    fn first_layout(&self) -> bool {
+        matches!(self.kind_tag(), 1 | 2 | 4)
+    }
+
     fn as_str(&self) -> &str {
         // Only ASCII digits are ever stored.
         std::str::from_utf8(&self.0).unwrap_or_default()
@@ -237,10 +263,11 @@ impl fmt::Display for Digits {
 /// the moment a group is entered.
 ///
 /// ```
-/// use shared::id::{check_group, LicenseServerId};
+/// use shared::id::{check_group, LicenseServerId, ProductId};
+/// use shared::vocab::WindowsServer;
 /// # let mut rng = rand::rngs::ChaCha8Rng::from_seed([7; 32]);
 /// # use rand::SeedableRng;
-/// let id = LicenseServerId::generate(&mut rng);
+/// let id = LicenseServerId::issue(&ProductId::generate(WindowsServer::V2022, &mut rng), &mut rng);
 /// let groups = id.groups();
 /// assert!(check_group(3, groups[2]).is_ok());
 /// assert!(check_group(4, groups[2]).is_err()); // the right digits in the wrong place
@@ -298,18 +325,6 @@ impl AnyId {
                 found: self.kind,
                 expected,
             })
-        }
-    }
-
-    fn random(kind: IdKind, rng: &mut (impl Rng + ?Sized)) -> Self {
-        let mut payload = [0u8; PAYLOAD_LEN];
-        payload[0] = kind.tag();
-        for d in &mut payload[1..] {
-            *d = rng.random_range(0..10);
-        }
-        AnyId {
-            kind,
-            digits: Digits::from_payload(&payload),
         }
     }
 }
@@ -397,32 +412,18 @@ macro_rules! typed_id {
     };
 }
 
-/// Defines how a kind whose payload is random is generated.
-macro_rules! random_id {
-    ($name:ident) => {
-        impl $name {
-            /// A new ID of this kind, drawn from `rng` (a seeded `rng` gives the same IDs).
-            pub fn generate(rng: &mut (impl Rng + ?Sized)) -> Self {
-                $name(AnyId::random(Self::KIND, rng).digits)
-            }
-        }
-    };
-}
-
 typed_id!(
     /// The ID a license server shows before it is activated, and gives to the Clearinghouse
     /// to be activated or reactivated.
     ProductId,
     IdKind::ProductId
 );
-random_id!(ProductId);
 
 typed_id!(
     /// The ID the Clearinghouse gives a license server when it is activated or reactivated.
     LicenseServerId,
     IdKind::LicenseServerId
 );
-random_id!(LicenseServerId);
 
 typed_id!(
     /// The ID the Clearinghouse gives for a key pack of CALs, bound to one license server.
@@ -438,7 +439,93 @@ typed_id!(
     ConfirmationCode,
     IdKind::ConfirmationCode
 );
-random_id!(ConfirmationCode);
+
+/// Payload digits of a product ID drawn at random: all but the kind and the release.
+const PRODUCT_RANDOM: usize = PAYLOAD_LEN - 2;
+
+impl ProductId {
+    /// A new product ID for a license server running `release`, drawn from `rng` (a seeded
+    /// `rng` gives the same IDs).
+    pub fn generate(release: WindowsServer, rng: &mut (impl Rng + ?Sized)) -> Self {
+        let mut payload = [0u8; PAYLOAD_LEN];
+        payload[0] = IdKind::ProductId.tag();
+        payload[1] = release_code(release);
+        binding::random_digits(rng, &mut payload[2..2 + PRODUCT_RANDOM]);
+        ProductId(Digits::from_payload(&payload))
+    }
+
+    /// The Windows Server release the license server that shows this product ID runs;
+    /// `None` for a product ID of the first layout, which does not say.
+    pub fn release(&self) -> Option<WindowsServer> {
+        if self.0.first_layout() {
+            return None;
+        }
+        WindowsServer::ALL
+            .get(usize::from(self.0.payload()[1]))
+            .copied()
+    }
+}
+
+/// The digit that stands for `release` in a product ID: its place among the releases.
+fn release_code(release: WindowsServer) -> u8 {
+    WindowsServer::ALL
+        .iter()
+        .position(|r| *r == release)
+        .and_then(|i| u8::try_from(i).ok())
+        .filter(|d| *d < 10)
+        .unwrap_or(9)
+}
+
+impl LicenseServerId {
+    /// Issues the license server ID of the license server that shows `product_id`: random
+    /// digits drawn from `rng`, bound to `product_id`.
+    pub fn issue(product_id: &ProductId, rng: &mut (impl Rng + ?Sized)) -> Self {
+        LicenseServerId(binding::issue(
+            IdKind::LicenseServerId.tag(),
+            &product_id.0,
+            rng,
+        ))
+    }
+
+    /// Checks that this license server ID was issued for the license server that shows
+    /// `product_id`. An ID of the first layout carries no binding and passes.
+    pub fn check_issued_for(&self, product_id: &ProductId) -> Result<(), BindingError> {
+        if self.0.first_layout() || binding::holds(&self.0, &product_id.0) {
+            Ok(())
+        } else {
+            Err(BindingError::LicenseServerIdOfAnother {
+                product_id: *product_id,
+            })
+        }
+    }
+}
+
+impl ConfirmationCode {
+    /// Issues the confirmation code that `license_server_id` was deactivated: random digits
+    /// drawn from `rng`, bound to `license_server_id`.
+    pub fn issue(license_server_id: &LicenseServerId, rng: &mut (impl Rng + ?Sized)) -> Self {
+        ConfirmationCode(binding::issue(
+            IdKind::ConfirmationCode.tag(),
+            &license_server_id.0,
+            rng,
+        ))
+    }
+
+    /// Checks that this confirmation code was issued when `license_server_id` was
+    /// deactivated. A code of the first layout carries no binding and passes.
+    pub fn check_issued_for(
+        &self,
+        license_server_id: &LicenseServerId,
+    ) -> Result<(), BindingError> {
+        if self.0.first_layout() || binding::holds(&self.0, &license_server_id.0) {
+            Ok(())
+        } else {
+            Err(BindingError::ConfirmationCodeOfAnother {
+                license_server_id: *license_server_id,
+            })
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -453,7 +540,11 @@ mod tests {
 
     #[test]
     fn display_is_seven_groups_of_five_joined_by_dashes() {
-        let id = LicenseServerId::generate(&mut rng()).to_string();
+        let id = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng()),
+            &mut rng(),
+        )
+        .to_string();
         let groups: Vec<&str> = id.split('-').collect();
         assert_eq!(groups.len(), 7);
         assert!(
@@ -466,19 +557,29 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_ids() {
         let a: Vec<String> = (0..3)
-            .map(|_| ProductId::generate(&mut rng()).to_string())
+            .map(|_| ProductId::generate(WindowsServer::V2022, &mut rng()).to_string())
             .collect();
         assert!(a.iter().all(|id| id == &a[0]));
         let mut one = rng();
         assert_ne!(
-            LicenseServerId::generate(&mut one),
-            LicenseServerId::generate(&mut one)
+            LicenseServerId::issue(
+                &ProductId::generate(WindowsServer::V2022, &mut one),
+                &mut one
+            ),
+            LicenseServerId::issue(
+                &ProductId::generate(WindowsServer::V2022, &mut one),
+                &mut one
+            )
         );
     }
 
     #[test]
     fn a_license_server_id_is_refused_where_a_key_pack_id_is_expected() {
-        let id = LicenseServerId::generate(&mut rng()).to_string();
+        let id = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng()),
+            &mut rng(),
+        )
+        .to_string();
         assert_eq!(
             id.parse::<KeyPackId>(),
             Err(IdError::WrongKind {
@@ -495,7 +596,11 @@ mod tests {
 
     #[test]
     fn a_typo_names_its_group() {
-        let id = LicenseServerId::generate(&mut rng()).to_string();
+        let id = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng()),
+            &mut rng(),
+        )
+        .to_string();
         let mut bytes = id.into_bytes();
         // Group 4 starts at 3 * 6 (five digits and a dash per group).
         bytes[18] = if bytes[18] == b'9' {
@@ -514,7 +619,10 @@ mod tests {
 
     #[test]
     fn swapped_groups_are_named_together() {
-        let id = LicenseServerId::generate(&mut rng());
+        let id = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng()),
+            &mut rng(),
+        );
         let mut groups = id.groups();
         groups.swap(1, 4);
         let err = groups.join("-").parse::<LicenseServerId>().unwrap_err();
@@ -528,12 +636,59 @@ mod tests {
     #[test]
     fn compact_and_spaced_forms_read_the_same() {
         let id = KeyPackId::issue(
-            &LicenseServerId::generate(&mut rng()),
+            &LicenseServerId::issue(
+                &ProductId::generate(WindowsServer::V2022, &mut rng()),
+                &mut rng(),
+            ),
             KeyPackContents::example(),
             KeyPackSerial::new(7).unwrap(),
         );
         assert_eq!(id.compact().parse::<KeyPackId>(), Ok(id));
         assert_eq!(id.groups().join(" ").parse::<KeyPackId>(), Ok(id));
+    }
+
+    #[test]
+    fn ids_of_the_first_layout_are_still_read_and_carry_no_binding() {
+        // Issued before product IDs named their release and IDs were bound: kind digits
+        // 1, 2 and 4.
+        let product: ProductId = "10974-31221-16202-49672-18729-77270-17360".parse().unwrap();
+        assert_eq!(product.release(), None);
+        let mut payload = [0u8; PAYLOAD_LEN];
+        payload[0] = 2;
+        payload[9] = 7;
+        let old_server: LicenseServerId =
+            Digits::from_payload(&payload).to_string().parse().unwrap();
+        assert_eq!(old_server.check_issued_for(&product), Ok(()));
+        payload[0] = 4;
+        let old_code: ConfirmationCode =
+            Digits::from_payload(&payload).to_string().parse().unwrap();
+        assert_eq!(old_code.check_issued_for(&old_server), Ok(()));
+    }
+
+    #[test]
+    fn a_product_id_names_the_release_its_license_server_runs() {
+        for &release in WindowsServer::ALL {
+            let id = ProductId::generate(release, &mut rng());
+            let read: ProductId = id.to_string().parse().unwrap();
+            assert_eq!(read.release(), Some(release));
+        }
+    }
+
+    #[test]
+    fn a_license_server_id_typed_on_another_server_says_so() {
+        let mut rng = rng();
+        let mine = ProductId::generate(WindowsServer::V2019, &mut rng);
+        let theirs = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2019, &mut rng),
+            &mut rng,
+        );
+        let error = theirs.check_issued_for(&mine).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "this license server ID belongs to another license server: it was not issued for this one (product ID {mine}); type the license server ID the Clearinghouse gave for product ID {mine}"
+            )
+        );
     }
 
     #[test]
@@ -546,7 +701,10 @@ mod tests {
 
     #[test]
     fn check_group_catches_a_typo_in_the_group_being_typed() {
-        let id = LicenseServerId::generate(&mut rng());
+        let id = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng()),
+            &mut rng(),
+        );
         let group = id.groups()[5];
         assert_eq!(check_group(6, group), Ok(()));
         let mut typo = group.as_bytes().to_vec();
@@ -567,7 +725,10 @@ mod tests {
 
     #[test]
     fn serde_uses_the_grouped_text_and_reports_parse_errors() {
-        let id = LicenseServerId::generate(&mut rng());
+        let id = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng()),
+            &mut rng(),
+        );
         let json = serde_json::to_string(&id).unwrap();
         assert_eq!(json, format!("\"{id}\""));
         assert_eq!(serde_json::from_str::<LicenseServerId>(&json).unwrap(), id);

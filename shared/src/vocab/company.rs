@@ -333,6 +333,32 @@ impl CompanyFields {
     }
 }
 
+/// `value` of `field` trimmed, if given: `None` for an optional field left empty.
+fn clean_field(field: CompanyField, value: Option<&str>) -> Result<Option<String>, CompanyError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return if field.is_required() {
+            Err(CompanyError::Missing { field })
+        } else {
+            Ok(None)
+        };
+    };
+    if value.chars().count() > field.max_chars() {
+        return Err(CompanyError::TooLong { field });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(CompanyError::ControlCharacter { field });
+    }
+    match field {
+        CompanyField::Email if !is_email(value) => Err(CompanyError::InvalidEmail {
+            found: value.to_owned(),
+        }),
+        CompanyField::Phone if !is_phone(value) => Err(CompanyError::InvalidPhone {
+            found: value.to_owned(),
+        }),
+        _ => Ok(Some(value.to_owned())),
+    }
+}
+
 /// Valid company information: the required fields present, every field within bounds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "CompanyFields", into = "CompanyFields")]
@@ -345,45 +371,38 @@ pub struct CompanyInfo {
 impl CompanyInfo {
     /// Checks `fields`: the first error found, in the order of [`CompanyField::ALL`].
     pub fn new(fields: CompanyFields) -> Result<Self, CompanyError> {
+        Self::checked(&fields).map_err(|mut errors| errors.remove(0))
+    }
+
+    /// Checks `fields`: every field that is wrong, each with its error, in the order of
+    /// [`CompanyField::ALL`] (a form shows them all at once). Never an empty list.
+    pub fn checked(fields: &CompanyFields) -> Result<Self, Vec<CompanyError>> {
         let mut clean = CompanyFields::default();
+        let mut errors = Vec::new();
+        let mut country_region = None;
         for field in CompanyField::ALL {
-            let value = fields.get(field).map(str::trim).filter(|v| !v.is_empty());
-            let Some(value) = value else {
-                if field.is_required() {
-                    return Err(CompanyError::Missing { field });
+            match clean_field(field, fields.get(field)) {
+                Ok(None) => {}
+                Ok(Some(value)) if field == CompanyField::CountryRegion => {
+                    match value.parse::<CountryRegion>() {
+                        Ok(country) => {
+                            clean.set(field, Some(country.code().to_owned()));
+                            country_region = Some(country);
+                        }
+                        Err(e) => errors.push(e.into()),
+                    }
                 }
-                continue;
-            };
-            if value.chars().count() > field.max_chars() {
-                return Err(CompanyError::TooLong { field });
+                Ok(Some(value)) => clean.set(field, Some(value)),
+                Err(e) => errors.push(e),
             }
-            if value.chars().any(char::is_control) {
-                return Err(CompanyError::ControlCharacter { field });
-            }
-            match field {
-                CompanyField::Email if !is_email(value) => {
-                    return Err(CompanyError::InvalidEmail {
-                        found: value.to_owned(),
-                    });
-                }
-                CompanyField::Phone if !is_phone(value) => {
-                    return Err(CompanyError::InvalidPhone {
-                        found: value.to_owned(),
-                    });
-                }
-                _ => {}
-            }
-            clean.set(field, Some(value.to_owned()));
         }
-        let country_region: CountryRegion = clean
-            .get(CompanyField::CountryRegion)
-            .unwrap_or_default()
-            .parse()?;
-        clean.country_region = Some(country_region.code().to_owned());
-        Ok(CompanyInfo {
-            fields: clean,
-            country_region,
-        })
+        match country_region {
+            Some(country_region) if errors.is_empty() => Ok(CompanyInfo {
+                fields: clean,
+                country_region,
+            }),
+            _ => Err(errors),
+        }
     }
 
     /// The first name.
@@ -452,6 +471,32 @@ fn is_phone(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_wrong_field_is_reported_at_once() {
+        let fields = CompanyFields {
+            first_name: Some("Ada".into()),
+            email: Some("not an address".into()),
+            ..CompanyFields::default()
+        };
+        let errors = CompanyInfo::checked(&fields).unwrap_err();
+        let wrong: Vec<Option<CompanyField>> = errors.iter().map(CompanyError::field).collect();
+        assert_eq!(
+            wrong,
+            [
+                Some(CompanyField::LastName),
+                Some(CompanyField::Company),
+                Some(CompanyField::CountryRegion),
+                Some(CompanyField::Email),
+            ]
+        );
+        assert_eq!(
+            CompanyInfo::new(fields).unwrap_err(),
+            CompanyError::Missing {
+                field: CompanyField::LastName
+            }
+        );
+    }
 
     fn required() -> CompanyFields {
         CompanyFields {

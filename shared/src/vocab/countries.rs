@@ -1,9 +1,12 @@
 //! The countries and regions a license server's company information may name: ISO 3166-1
-//! alpha-2 codes with their English short names, sorted by name as the wizard lists them.
+//! alpha-2 codes with their English short names, sorted by name as the wizard lists them:
+//! as a person reads them, with accents ignored (Åland Islands among the A's), not by code
+//! point.
 
 /// `(code, name)` for every country or region, sorted by name.
 pub(crate) const COUNTRIES: &[(&str, &str)] = &[
     ("AF", "Afghanistan"),
+    ("AX", "Åland Islands"),
     ("AL", "Albania"),
     ("DZ", "Algeria"),
     ("AS", "American Samoa"),
@@ -56,12 +59,12 @@ pub(crate) const COUNTRIES: &[(&str, &str)] = &[
     ("CD", "Congo, The Democratic Republic of the"),
     ("CK", "Cook Islands"),
     ("CR", "Costa Rica"),
+    ("CI", "Côte d'Ivoire"),
     ("HR", "Croatia"),
     ("CU", "Cuba"),
     ("CW", "Curaçao"),
     ("CY", "Cyprus"),
     ("CZ", "Czechia"),
-    ("CI", "Côte d'Ivoire"),
     ("DK", "Denmark"),
     ("DJ", "Djibouti"),
     ("DM", "Dominica"),
@@ -182,10 +185,10 @@ pub(crate) const COUNTRIES: &[(&str, &str)] = &[
     ("PT", "Portugal"),
     ("PR", "Puerto Rico"),
     ("QA", "Qatar"),
+    ("RE", "Réunion"),
     ("RO", "Romania"),
     ("RU", "Russian Federation"),
     ("RW", "Rwanda"),
-    ("RE", "Réunion"),
     ("BL", "Saint Barthélemy"),
     ("SH", "Saint Helena, Ascension and Tristan da Cunha"),
     ("KN", "Saint Kitts and Nevis"),
@@ -229,10 +232,10 @@ pub(crate) const COUNTRIES: &[(&str, &str)] = &[
     ("TO", "Tonga"),
     ("TT", "Trinidad and Tobago"),
     ("TN", "Tunisia"),
+    ("TR", "Türkiye"),
     ("TM", "Turkmenistan"),
     ("TC", "Turks and Caicos Islands"),
     ("TV", "Tuvalu"),
-    ("TR", "Türkiye"),
     ("UG", "Uganda"),
     ("UA", "Ukraine"),
     ("AE", "United Arab Emirates"),
@@ -251,5 +254,45 @@ pub(crate) const COUNTRIES: &[(&str, &str)] = &[
     ("YE", "Yemen"),
     ("ZM", "Zambia"),
     ("ZW", "Zimbabwe"),
-    ("AX", "Åland Islands"),
 ];
+
+/// A name as a list sorts it: accented Latin letters as their base letter, case ignored.
+#[cfg(test)]
+fn sort_key(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'À'..='Å' => 'a',
+            'à'..='å' => 'a',
+            'Ç' | 'ç' => 'c',
+            'È'..='Ë' | 'è'..='ë' => 'e',
+            'Ì'..='Ï' | 'ì'..='ï' => 'i',
+            'Ñ' | 'ñ' => 'n',
+            'Ò'..='Ö' | 'ò'..='ö' => 'o',
+            'Ù'..='Ü' | 'ù'..='ü' => 'u',
+            other => other.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sorted_as_a_person_reads_them_not_by_code_point() {
+        for pair in COUNTRIES.windows(2) {
+            let (a, b) = (pair[0].1, pair[1].1);
+            assert!(sort_key(a) < sort_key(b), "{a} should come after {b}");
+        }
+        for (_, name) in COUNTRIES {
+            assert!(
+                sort_key(name).is_ascii(),
+                "{name} has a letter the sort key does not fold"
+            );
+        }
+        let position = |name: &str| COUNTRIES.iter().position(|(_, n)| *n == name);
+        assert!(position("Åland Islands") < position("Albania"));
+        assert!(position("Réunion") < position("Romania"));
+        assert!(position("Türkiye") < position("Turkmenistan"));
+    }
+}

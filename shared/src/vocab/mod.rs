@@ -21,10 +21,25 @@ pub use proof::{
     ProofError, ProofField, ProofFields, ValueError,
 };
 pub use quantity::{Quantity, QuantityError};
+pub(crate) use terms::RETIRED_2012_R2_CODE;
 pub use terms::{
     ConnectionMethod, LicenseProgram, LicenseType, MigrationReason, ProductVersion, ProofKind,
     ReactivationReason, WindowsServer,
 };
+
+/// `n` of a thing, the noun in the singular for one: `counted(1, "CAL")` is "1 CAL",
+/// `counted(5, "Windows Server 2019 Per Device CAL")` is "5 Windows Server 2019 Per Device
+/// CALs".
+pub fn counted<N>(n: N, noun: &str) -> String
+where
+    N: Copy + std::fmt::Display + PartialEq + From<u8>,
+{
+    if n == N::from(1) {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
 
 /// A closed set of terms, each with a display name, a slug and other accepted spellings.
 pub trait Term: Copy + Eq + 'static {
@@ -40,16 +55,24 @@ pub trait Term: Copy + Eq + 'static {
     fn aliases(self) -> &'static [&'static str] {
         &[]
     }
+    /// What to say of a word that names no term but is a known mistake, given folded
+    /// (lower-case letters and digits only).
+    fn hint(folded: &str) -> Option<&'static str> {
+        let _ = folded;
+        None
+    }
 }
 
 /// A word that names no term of the set it was read as.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("unknown {what} {found:?}: use one of {expected}")]
+#[error("unknown {what} {found:?}: {}use one of {expected}", .hint.map(|h| format!("{h}; ")).unwrap_or_default())]
 pub struct UnknownTerm {
     /// The set, e.g. "license type".
     pub what: &'static str,
     /// What was given.
     pub found: String,
+    /// Why it is no term, when it is a known mistake.
+    pub hint: Option<&'static str>,
     /// The slugs that would have been accepted.
     pub expected: String,
 }
@@ -81,6 +104,7 @@ pub fn parse_term<T: Term>(text: &str) -> Result<T, UnknownTerm> {
         .ok_or_else(|| UnknownTerm {
             what: T::WHAT,
             found: text.to_owned(),
+            hint: T::hint(&key),
             expected: T::ALL
                 .iter()
                 .map(|t| t.slug())

@@ -82,19 +82,22 @@ impl Term for WindowsServer {
     }
 }
 
-/// The Windows Server version a key pack of RDS CALs is for.
+/// The Windows Server version a key pack of CALs is for, as the Install Licenses wizard
+/// lists them: Terminal Services CALs of Windows Server 2003 and 2008, Remote Desktop
+/// Services CALs of 2008 R2 to 2025. There are no Windows Server 2012 R2 CALs: 2012 CALs
+/// serve 2012 R2.
 ///
-/// The Clearinghouse issues CALs for Windows Server 2008 to 2025. Ordered by release.
+/// Ordered by release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProductVersion {
+    /// Windows Server 2003 TS CALs.
+    WindowsServer2003,
     /// Windows Server 2008 TS CALs.
     WindowsServer2008,
     /// Windows Server 2008 R2 RDS CALs.
     WindowsServer2008R2,
-    /// Windows Server 2012 RDS CALs.
+    /// Windows Server 2012 RDS CALs (they serve Windows Server 2012 R2 too).
     WindowsServer2012,
-    /// Windows Server 2012 R2 RDS CALs.
-    WindowsServer2012R2,
     /// Windows Server 2016 RDS CALs.
     WindowsServer2016,
     /// Windows Server 2019 RDS CALs.
@@ -109,10 +112,10 @@ impl ProductVersion {
     /// The release these CALs are for.
     pub fn release(self) -> WindowsServer {
         match self {
+            Self::WindowsServer2003 => WindowsServer::V2003,
             Self::WindowsServer2008 => WindowsServer::V2008,
             Self::WindowsServer2008R2 => WindowsServer::V2008R2,
             Self::WindowsServer2012 => WindowsServer::V2012,
-            Self::WindowsServer2012R2 => WindowsServer::V2012R2,
             Self::WindowsServer2016 => WindowsServer::V2016,
             Self::WindowsServer2019 => WindowsServer::V2019,
             Self::WindowsServer2022 => WindowsServer::V2022,
@@ -120,23 +123,66 @@ impl ProductVersion {
         }
     }
 
-    /// The digit that stands for this version inside a key pack ID.
+    /// The version rule of installation: a license server takes CALs of its own Windows
+    /// Server release or older, so these CALs install on a license server running `os`
+    /// only if they are no newer than it.
+    pub fn installs_on(self, os: WindowsServer) -> bool {
+        self.release() <= os
+    }
+
+    /// The kind of CAL: Terminal Services CALs up to Windows Server 2008, Remote Desktop
+    /// Services CALs from 2008 R2.
+    pub fn cal_kind(self) -> &'static str {
+        match self {
+            Self::WindowsServer2003 | Self::WindowsServer2008 => "TS",
+            _ => "RDS",
+        }
+    }
+
+    /// A key pack of these CALs as RD Licensing Manager lists it, e.g. "Windows Server
+    /// 2022 - Installed RDS Per Device CALs". It lists 2008 and 2008 R2 CALs together, as
+    /// TS or RDS CALs.
+    pub fn installed_label(self, license_type: LicenseType) -> String {
+        let (product, kind) = match self {
+            Self::WindowsServer2008 | Self::WindowsServer2008R2 => {
+                ("Windows Server 2008 or Windows Server 2008 R2", "TS or RDS")
+            }
+            other => (other.release().name(), other.cal_kind()),
+        };
+        format!("{product} - Installed {kind} {license_type} CALs")
+    }
+
+    /// The digit that stands for this version inside a key pack ID. Digits never change
+    /// meaning: 3 stood for Windows Server 2012 R2 CALs, which do not exist, and is no
+    /// version now.
     pub(crate) fn code(self) -> u8 {
-        self as u8
+        match self {
+            Self::WindowsServer2008 => 0,
+            Self::WindowsServer2008R2 => 1,
+            Self::WindowsServer2012 => 2,
+            Self::WindowsServer2016 => 4,
+            Self::WindowsServer2019 => 5,
+            Self::WindowsServer2022 => 6,
+            Self::WindowsServer2025 => 7,
+            Self::WindowsServer2003 => 8,
+        }
     }
 
     pub(crate) fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.get(usize::from(code)).copied()
+        Self::ALL.iter().copied().find(|v| v.code() == code)
     }
 }
+
+/// The key pack ID digit that stood for Windows Server 2012 R2 CALs.
+pub(crate) const RETIRED_2012_R2_CODE: u8 = 3;
 
 impl Term for ProductVersion {
     const WHAT: &'static str = "product version";
     const ALL: &'static [Self] = &[
+        Self::WindowsServer2003,
         Self::WindowsServer2008,
         Self::WindowsServer2008R2,
         Self::WindowsServer2012,
-        Self::WindowsServer2012R2,
         Self::WindowsServer2016,
         Self::WindowsServer2019,
         Self::WindowsServer2022,
@@ -153,6 +199,11 @@ impl Term for ProductVersion {
 
     fn aliases(self) -> &'static [&'static str] {
         self.release().aliases()
+    }
+
+    fn hint(folded: &str) -> Option<&'static str> {
+        matches!(folded, "2012r2" | "windowsserver2012r2")
+            .then_some("there are no Windows Server 2012 R2 CALs: Windows Server 2012 CALs serve Windows Server 2012 R2 (use 2012)")
     }
 }
 
@@ -306,7 +357,14 @@ impl Term for LicenseProgram {
                 "services provider",
                 "service provider",
             ],
-            Self::OtherAgreement => &["other"],
+            // The programs the wizard files under "Other agreement".
+            Self::OtherAgreement => &[
+                "other",
+                "Open Value",
+                "Open Value Subscription",
+                "Multi-Year Open",
+                "Open Subscription",
+            ],
         }
     }
 }
@@ -318,6 +376,16 @@ pub enum MigrationReason {
     SourceReplaced,
     /// The source license server is no longer functioning.
     SourceNotFunctioning,
+}
+
+impl MigrationReason {
+    /// Whether the source license server must be named by its license server ID and
+    /// operating system: when it is being replaced but is not available on the network (so
+    /// the target cannot read them from it). When it no longer functions, what is known of
+    /// it is enough.
+    pub fn source_must_be_named(self, reachable: bool) -> bool {
+        self == Self::SourceReplaced && !reachable
+    }
 }
 
 impl Term for MigrationReason {
@@ -491,13 +559,65 @@ mod tests {
     }
 
     #[test]
-    fn windows_server_2003_is_an_os_but_not_a_cal_product_version() {
-        assert_eq!("2003".parse::<WindowsServer>(), Ok(WindowsServer::V2003));
-        let err = "2003".parse::<ProductVersion>().unwrap_err();
+    fn the_product_versions_are_the_cal_versions_microsoft_sold() {
+        let slugs: Vec<&str> = ProductVersion::ALL.iter().map(|v| v.slug()).collect();
+        assert_eq!(
+            slugs,
+            [
+                "2003", "2008", "2008-r2", "2012", "2016", "2019", "2022", "2025"
+            ]
+        );
+        assert_eq!(
+            "2003".parse::<ProductVersion>(),
+            Ok(ProductVersion::WindowsServer2003)
+        );
+    }
+
+    #[test]
+    fn windows_server_2012_r2_is_an_os_but_its_cals_are_2012_cals() {
+        assert_eq!(
+            "2012-r2".parse::<WindowsServer>(),
+            Ok(WindowsServer::V2012R2)
+        );
+        let err = "2012 R2".parse::<ProductVersion>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown product version \"2003\": use one of 2008, 2008-r2, 2012, 2012-r2, 2016, 2019, 2022, 2025"
+            "unknown product version \"2012 R2\": there are no Windows Server 2012 R2 CALs: Windows Server 2012 CALs serve Windows Server 2012 R2 (use 2012); use one of 2003, 2008, 2008-r2, 2012, 2016, 2019, 2022, 2025"
         );
+        assert!(ProductVersion::WindowsServer2012.installs_on(WindowsServer::V2012R2));
+    }
+
+    #[test]
+    fn key_packs_are_labelled_as_the_licensing_manager_lists_them() {
+        use LicenseType::*;
+        assert_eq!(
+            ProductVersion::WindowsServer2022.installed_label(PerDevice),
+            "Windows Server 2022 - Installed RDS Per Device CALs"
+        );
+        assert_eq!(
+            ProductVersion::WindowsServer2008R2.installed_label(PerUser),
+            "Windows Server 2008 or Windows Server 2008 R2 - Installed TS or RDS Per User CALs"
+        );
+        assert_eq!(
+            ProductVersion::WindowsServer2003.installed_label(PerDevice),
+            "Windows Server 2003 - Installed TS Per Device CALs"
+        );
+    }
+
+    #[test]
+    fn open_value_and_its_kin_are_other_agreements() {
+        for name in [
+            "Open Value",
+            "open-value",
+            "Multi-Year Open",
+            "Open Subscription",
+        ] {
+            assert_eq!(
+                name.parse::<LicenseProgram>(),
+                Ok(LicenseProgram::OtherAgreement),
+                "{name}"
+            );
+        }
     }
 
     #[test]
@@ -512,12 +632,14 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_the_position_in_all() {
-        for (i, &v) in ProductVersion::ALL.iter().enumerate() {
-            assert_eq!(usize::from(v.code()), i);
+    fn key_pack_codes_never_change_meaning() {
+        let codes: Vec<u8> = ProductVersion::ALL.iter().map(|v| v.code()).collect();
+        assert_eq!(codes, [8, 0, 1, 2, 4, 5, 6, 7]);
+        for &v in ProductVersion::ALL {
             assert_eq!(ProductVersion::from_code(v.code()), Some(v));
         }
-        assert_eq!(ProductVersion::from_code(8), None);
+        assert_eq!(ProductVersion::from_code(RETIRED_2012_R2_CODE), None);
+        assert_eq!(ProductVersion::from_code(9), None);
         assert_eq!(LicenseType::from_code(1), Some(LicenseType::PerUser));
         assert_eq!(LicenseType::from_code(2), None);
     }

@@ -73,8 +73,10 @@ pub struct InstallCalsRequest {
     pub license_server_id: LicenseServerId,
     /// The license program and its proof of purchase.
     pub license: LicenseProof,
-    /// The CALs.
-    pub cals: CalRequest,
+    /// The CALs. A retail license code says which CALs it is for, so with one they may be
+    /// left out (given, they must be those); every other program needs them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cals: Option<CalRequest>,
 }
 
 /// The license server CALs are migrated from.
@@ -87,8 +89,10 @@ pub struct SourceServer {
     /// Its name or IP address, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The operating system it runs.
-    pub os: WindowsServer,
+    /// The operating system it runs, when known (required when it is being replaced and
+    /// is not reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<WindowsServer>,
     /// Whether the target could reach it on the network.
     pub reachable: bool,
 }
@@ -216,11 +220,14 @@ mod tests {
             "cals": {"product_version": "2022", "license_type": "per-user", "quantity": 50}
         }"#;
         let mut rng = <rand::rngs::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(9);
-        let id = LicenseServerId::generate(&mut rng);
+        let id = LicenseServerId::issue(
+            &ProductId::generate(WindowsServer::V2022, &mut rng),
+            &mut rng,
+        );
         let body = body.replace("PLACEHOLDER", &id.to_string());
         let request: InstallCalsRequest = serde_json::from_str(&body).unwrap();
         assert_eq!(request.license_server_id, id);
-        assert_eq!(request.cals.quantity.get(), 50);
+        assert_eq!(request.cals.map(|c| c.quantity.get()), Some(50));
         assert_eq!(
             request.license.program(),
             LicenseProgram::EnterpriseAgreement

@@ -44,6 +44,9 @@ pub enum ErrorCode {
     AlreadyMigrated,
     /// The license server has no unissued CALs to recover.
     NothingToRecover,
+    /// The CALs are of a newer Windows Server version than the license server runs, which
+    /// cannot install them; `field` names the product version.
+    CalsTooNew,
     /// The idempotency key was used before with another request.
     IdempotencyKeyReused,
     /// A request with the same idempotency key is still being applied.
@@ -90,7 +93,7 @@ impl ErrorCode {
             | AlreadyExists => 409,
             PayloadTooLarge => 413,
             InvalidField | IdTypo | WrongIdKind | KeyPackNotForServer | IdempotencyKeyReused
-            | WrongProof | InvalidSnapshot => 422,
+            | WrongProof | InvalidSnapshot | CalsTooNew => 422,
             Internal | InjectedFault => 500,
             ServiceUnavailable => 503,
         }
@@ -116,6 +119,7 @@ impl ErrorCode {
             NothingToMigrate => "The source license server holds no such CALs",
             AlreadyMigrated => "These CALs were already migrated",
             NothingToRecover => "No CALs to recover",
+            CalsTooNew => "The license server cannot install CALs of that version",
             IdempotencyKeyReused => "The idempotency key was used with another request",
             RequestInProgress => "A request with this idempotency key is in progress",
             PayloadTooLarge => "The request body is too large",
@@ -131,7 +135,7 @@ impl ErrorCode {
     }
 
     /// Every code.
-    pub const ALL: [ErrorCode; 27] = {
+    pub const ALL: [ErrorCode; 28] = {
         use ErrorCode::*;
         [
             MalformedRequest,
@@ -150,6 +154,7 @@ impl ErrorCode {
             NothingToMigrate,
             AlreadyMigrated,
             NothingToRecover,
+            CalsTooNew,
             IdempotencyKeyReused,
             RequestInProgress,
             PayloadTooLarge,

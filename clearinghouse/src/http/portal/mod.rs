@@ -25,7 +25,7 @@ use super::admin::AdminToken;
 use crate::controls::Controls;
 use crate::ledger::clock::rfc3339;
 use crate::ledger::{Answer, Ledger, TenantName};
-use crate::submission::Submission;
+use crate::submission::{self, Submission};
 use crate::tasks::{self, Form, Task};
 use pages::Frame;
 
@@ -187,7 +187,7 @@ async fn start(
     };
     let mut form = Form::new();
     form.insert("nonce".into(), format!("{:032x}", rand::random::<u128>()));
-    let steps = task.steps(None);
+    let steps = task.steps(tasks::Chosen::default());
     let filling = pages::Filling {
         task,
         form: &form,
@@ -231,7 +231,7 @@ async fn advance(
         let markup = pages::trouble(&frame, "This form is damaged", "open the page again");
         return visit.answer(StatusCode::BAD_REQUEST, markup);
     }
-    let steps = task.steps(tasks::program(&form));
+    let steps = tasks::steps(task, &form);
     let index = form
         .get("step")
         .and_then(|s| s.parse::<usize>().ok())
@@ -284,9 +284,14 @@ async fn advance(
             visit.answer(StatusCode::OK, pages::verify(&frame, &filling, None))
         }
         _ => {
-            let errors = tasks::check(&steps[index], &form);
+            let errors = tasks::check(task, &steps[index], &form);
             if !errors.is_empty() {
                 return show_step(index, &errors);
+            }
+            if let Some(refused) =
+                submission::check_receiving(&ledger, tenant, task, &steps[index], &form).await
+            {
+                return show_step(index, &[refused]);
             }
             if index + 1 < steps.len() {
                 show_step(index + 1, &[])

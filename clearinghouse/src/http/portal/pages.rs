@@ -3,7 +3,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::tasks::{Field, FieldError, Form, Input, Step, Task, program};
+use crate::tasks::{Field, FieldError, Form, Input, Step, Task, chosen};
 
 /// What every page carries: the tenant and the anti-forgery token.
 pub struct Frame<'a> {
@@ -113,7 +113,7 @@ fn field(task: Task, form: &Form, field: Field, errors: &[FieldError]) -> Markup
     let error_id = format!("{id}-error");
     html! {
         div class=[error.map(|_| "invalid")] {
-            label for=(id) { (field.label(task, program(form))) }
+            label for=(id) { (field.label(task, chosen(task, form))) }
             @match field.input() {
                 Input::Text(max) => {
                     input type="text" id=(id) name=(name) value=(value) maxlength=(max)
@@ -192,7 +192,7 @@ pub fn step(
 /// said if it refused it.
 pub fn verify(frame: &Frame<'_>, filling: &Filling<'_>, banner: Option<&str>) -> Markup {
     let Filling { task, form, steps } = *filling;
-    let program = program(form);
+    let chosen = chosen(task, form);
     layout(
         frame,
         &format!(
@@ -210,7 +210,7 @@ pub fn verify(frame: &Frame<'_>, filling: &Filling<'_>, banner: Option<&str>) ->
                     @for &f in &step.fields {
                         @let value = form.get(f.name()).map(|v| v.trim()).unwrap_or_default();
                         @if !value.is_empty() {
-                            tr { th scope="row" { (f.label(task, program)) } td { (shown(f, value)) } }
+                            tr { th scope="row" { (f.label(task, chosen)) } td { (f.shown(value)) } }
                         }
                     }
                 }
@@ -227,20 +227,9 @@ pub fn verify(frame: &Frame<'_>, filling: &Filling<'_>, banner: Option<&str>) ->
     )
 }
 
-/// A chosen value by its label rather than its slug.
-fn shown(field: Field, value: &str) -> String {
-    match field.input() {
-        Input::Choice(choices) => choices
-            .iter()
-            .find(|(slug, _)| *slug == value)
-            .map_or(value.to_owned(), |(_, label)| (*label).to_owned()),
-        Input::Text(_) => value.to_owned(),
-    }
-}
-
 /// The result: the ID the Clearinghouse gave, large and grouped.
 pub fn result(frame: &Frame<'_>, task: Task, id: &str, details: &[(String, String)]) -> Markup {
-    let what = task.gives();
+    let what = task.gives().name();
     layout(
         frame,
         &format!("Your {what}"),

@@ -6,15 +6,19 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use licensing_client::LicenseServer;
+use licensing_client::Source;
 use licensing_client::id::LicenseServerId;
 use licensing_client::methods::automatic::RetryPolicy;
+use licensing_client::methods::request::Request;
+use licensing_client::state::Waiting;
 use licensing_client::state::{EventLevel, Stamp};
 use licensing_client::vocab::{
-    CompanyFields, ConnectionMethod, LicenseProgram, LicenseProof, LicenseType, MigrationReason,
-    ProductVersion, ProofFields, ProofKind, Quantity, ReactivationReason, WindowsServer,
+    CompanyField, CompanyFields, ConnectionMethod, LicenseProgram, LicenseProof, LicenseType,
+    MigrationReason, ProductVersion, ProofFields, ProofKind, Quantity, ReactivationReason, Term,
+    WindowsServer,
 };
 use licensing_client::wire::CalRequest;
-use licensing_client::{Migration, Source};
+use licensing_client::work::removal::KeyPackRef;
 
 use crate::Failure;
 use crate::operator::{ask, choose, complete};
@@ -60,9 +64,11 @@ fn default_state_dir() -> PathBuf {
 pub enum Command {
     /// Install a license server in the state directory.
     Install(InstallArgs),
-    /// Show the license server: identity, activation, key packs, recent events.
-    Status,
-    /// Change the license server's properties: connection method, Clearinghouse.
+    /// Show the license server: identity, activation, key packs, recent events; and the
+    /// key packs holding CALs the Clearinghouse says were migrated away.
+    Status(StatusArgs),
+    /// Change the license server's properties (the Properties dialog): connection method,
+    /// Clearinghouse, company information.
     Set(SetArgs),
     /// Run as a daemon that other license servers (migrations) and session hosts (CALs for
     /// their clients) reach.
@@ -79,6 +85,9 @@ pub enum Command {
     MigrateCals(MigrateCalsArgs),
     /// Recover CALs lost when the database was restored onto a new installation.
     RecoverCals(InstallCalsArgs),
+    /// Remove CALs from this license server by hand (a number of them, or a whole key
+    /// pack), as a migration's reminder asks of a source that could not remove them.
+    RemoveCals(RemoveCalsArgs),
     /// Write a backup of the license server database to a file.
     Backup {
         /// The backup file to write.
@@ -218,11 +227,11 @@ pub enum ReportCommand {
     },
 }
 
-/// A report's scope.
+/// A report's scope: asked on a terminal when not given.
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
     /// The users of this domain.
-    #[arg(long, required_unless_present = "all_trusted_domains")]
+    #[arg(long)]
     pub domain: Option<String>,
     /// Only the users of this organizational unit of the domain.
     #[arg(long, requires = "domain")]
@@ -233,13 +242,49 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    pub fn scope(self) -> licensing_client::state::Scope {
+    /// The scope the flags give, asking on a terminal when they give none.
+    pub fn scope(self, interactive: bool) -> Result<licensing_client::state::Scope, Failure> {
         use licensing_client::state::Scope;
-        match (self.domain, self.ou) {
-            (Some(domain), Some(ou)) => Scope::Ou { domain, ou },
-            (Some(domain), None) => Scope::Domain { domain },
-            (None, _) => Scope::AllTrustedDomains,
-        }
+        Ok(match (self.domain, self.ou, self.all_trusted_domains) {
+            (Some(domain), Some(ou), _) => Scope::Ou { domain, ou },
+            (Some(domain), None, _) => Scope::Domain { domain },
+            (None, _, true) => Scope::AllTrustedDomains,
+            (None, _, false) if interactive => {
+                let kinds = [
+                    "A domain",
+                    "An organizational unit of a domain",
+                    "All trusted domains",
+                ];
+                let kind = dialoguer::Select::new()
+                    .with_prompt("Scope of the CAL usage report")
+                    .items(kinds)
+                    .default(0)
+                    .interact()
+                    .map_err(|e| Failure::bad_input(format!("scope: {e}")))?;
+                let required = |text: &str| {
+                    if text.is_empty() {
+                        Err("required".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                };
+                match kind {
+                    0 => Scope::Domain {
+                        domain: ask("Domain, e.g. CONTOSO", required)?,
+                    },
+                    1 => Scope::Ou {
+                        domain: ask("Domain, e.g. CONTOSO", required)?,
+                        ou: ask("Organizational unit, e.g. Sales", required)?,
+                    },
+                    _ => Scope::AllTrustedDomains,
+                }
+            }
+            (None, _, false) => {
+                return Err(Failure::bad_input(
+                    "give the report's scope: --domain DOMAIN, --domain DOMAIN --ou OU, or --all-trusted-domains",
+                ));
+            }
+        })
     }
 }
 
@@ -271,25 +316,22 @@ pub struct EventsArgs {
     pub last: Option<usize>,
 }
 
-/// `install`.
+/// `install`. On a terminal, what the flags leave out is asked, each with its default;
+/// without one, the defaults are taken and said.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// The computer name.
-    #[arg(long, default_value = "LS01")]
-    pub name: String,
-    /// The operating system, e.g. 2022, 2008-r2, 2003.
-    #[arg(long, default_value = "2022")]
-    pub os: WindowsServer,
-    /// The connection method: automatic, web or telephone.
-    #[arg(long, default_value = "automatic")]
-    pub method: ConnectionMethod,
-    /// The Clearinghouse's base URL.
-    #[arg(
-        long,
-        env = "CLEARINGHOUSE_URL",
-        default_value = "http://127.0.0.1:8780"
-    )]
-    pub clearinghouse: String,
+    /// The computer name [default: LS01].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The operating system, e.g. 2022, 2008-r2, 2003 [default: 2022].
+    #[arg(long)]
+    pub os: Option<WindowsServer>,
+    /// The connection method: automatic, web or telephone [default: automatic].
+    #[arg(long)]
+    pub method: Option<ConnectionMethod>,
+    /// The Clearinghouse's base URL [default: http://127.0.0.1:8780].
+    #[arg(long, env = "CLEARINGHOUSE_URL")]
+    pub clearinghouse: Option<String>,
     /// The Clearinghouse tenant (none: the default tenant).
     #[arg(long, env = "CLEARINGHOUSE_TENANT")]
     pub tenant: Option<String>,
@@ -315,26 +357,51 @@ pub struct CompanyArgs {
     /// Country/region, as a code or a name (required; it chooses the telephone number).
     #[arg(long)]
     pub country: Option<String>,
-    /// E-mail.
+    /// E-mail address.
     #[arg(long)]
     pub email: Option<String>,
-    /// Phone.
+    /// Phone number.
     #[arg(long)]
     pub phone: Option<String>,
-    /// Organizational unit.
+    /// Organizational unit: the unit within the organization this license server serves.
     #[arg(long)]
     pub organizational_unit: Option<String>,
+    /// Street address.
+    #[arg(long)]
+    pub address: Option<String>,
+    /// City.
+    #[arg(long)]
+    pub city: Option<String>,
+    /// State or province.
+    #[arg(long)]
+    pub state_province: Option<String>,
+    /// Postal code.
+    #[arg(long)]
+    pub postal_code: Option<String>,
 }
 
 impl CompanyArgs {
+    /// Writes the fields given into `fields`, leaving the others as they are.
     pub fn fill(self, fields: &mut CompanyFields) {
-        fields.first_name = self.first_name;
-        fields.last_name = self.last_name;
-        fields.company = self.company;
-        fields.country_region = self.country;
-        fields.email = self.email;
-        fields.phone = self.phone;
-        fields.organizational_unit = self.organizational_unit;
+        let given = [
+            (CompanyField::FirstName, self.first_name),
+            (CompanyField::LastName, self.last_name),
+            (CompanyField::Company, self.company),
+            (CompanyField::CountryRegion, self.country),
+            (CompanyField::Email, self.email),
+            (CompanyField::Phone, self.phone),
+            (CompanyField::OrganizationalUnit, self.organizational_unit),
+            (CompanyField::Address, self.address),
+            (CompanyField::City, self.city),
+            (CompanyField::StateProvince, self.state_province),
+            (CompanyField::PostalCode, self.postal_code),
+        ];
+        for (field, value) in given {
+            if let Some(value) = value {
+                // An empty optional field clears it.
+                fields.set(field, Some(value).filter(|v| !v.trim().is_empty()));
+            }
+        }
     }
 }
 
@@ -353,6 +420,33 @@ pub struct SetArgs {
     /// Use the Clearinghouse's default tenant.
     #[arg(long)]
     pub default_tenant: bool,
+    /// Company information to change (an empty value clears an optional field).
+    #[command(flatten)]
+    pub company: CompanyArgs,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Do not ask the Clearinghouse whether the key packs still hold only what it
+    /// allocates them (CALs migrated away but not removed by hand).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// `remove-cals`.
+#[derive(Debug, Args)]
+pub struct RemoveCalsArgs {
+    /// The key pack: its number on this server (the # column of `status`) or its license
+    /// key pack ID.
+    #[arg(long, value_name = "NUMBER|ID")]
+    pub key_pack: KeyPackRef,
+    /// How many of its unissued CALs to remove.
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    pub count: Option<u32>,
+    /// Uninstall the whole key pack (none of its CALs may be issued to a client).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `serve`.
@@ -388,10 +482,17 @@ pub struct FlowArgs {
 }
 
 impl FlowArgs {
-    pub fn method(&self, server: &LicenseServer) -> Result<ConnectionMethod, Failure> {
-        match self.method {
-            Some(method) => Ok(method),
-            None => Ok(server.state()?.identity.connection_method),
+    /// The method for this command: the flag's, else that of the request being completed
+    /// (`carried`), else the license server's.
+    pub fn method(
+        &self,
+        server: &LicenseServer,
+        carried: Option<&Waiting>,
+    ) -> Result<ConnectionMethod, Failure> {
+        match (self.method, carried) {
+            (Some(method), _) => Ok(method),
+            (None, Some(waiting)) => Ok(waiting.method),
+            (None, None) => Ok(server.state()?.identity.connection_method),
         }
     }
 
@@ -457,7 +558,20 @@ pub struct CalArgs {
 
 impl CalArgs {
     /// The program, proof and CALs, asking on the terminal for what the flags leave out.
-    pub fn resolve(&self, interactive: bool) -> Result<(LicenseProof, CalRequest), Failure> {
+    /// A retail license code says its CALs, so where `code_says_cals` none are asked for
+    /// with one (given, they must be those). With `carried` (the request a person took to
+    /// the web site or a representative, now completed with `--id`), that request's are
+    /// taken, and flags given must match them.
+    pub fn resolve(
+        &self,
+        interactive: bool,
+        code_says_cals: bool,
+        carried: Option<(&LicenseProof, Option<CalRequest>)>,
+    ) -> Result<(LicenseProof, Option<CalRequest>), Failure> {
+        if let Some((license, cals)) = carried {
+            self.check_matches(license, cals)?;
+            return Ok((license.clone(), cals));
+        }
         let program = match self.program {
             Some(p) => p,
             None if interactive => choose("License program")?,
@@ -493,6 +607,19 @@ impl CalArgs {
             |field| prompt_for(field.key(), program),
             |fields, field, value| set_field(fields, field.key(), value),
         )?;
+        let given = [
+            self.product_version.is_some(),
+            self.license_type.is_some(),
+            self.quantity.is_some(),
+        ];
+        if code_says_cals && program == LicenseProgram::RetailPurchase && given == [false; 3] {
+            return Ok((license, None));
+        }
+        Ok((license, Some(self.cals(interactive)?)))
+    }
+
+    /// The CALs, asking on the terminal for what the flags leave out.
+    fn cals(&self, interactive: bool) -> Result<CalRequest, Failure> {
         let product_version = match self.product_version {
             Some(v) => v,
             None if interactive => choose("Product version")?,
@@ -516,14 +643,85 @@ impl CalArgs {
             }
             None => return Err(missing("--quantity")),
         };
-        Ok((
-            license,
-            CalRequest {
-                product_version,
-                license_type,
-                quantity,
-            },
-        ))
+        Ok(CalRequest {
+            product_version,
+            license_type,
+            quantity,
+        })
+    }
+
+    /// Checks that the flags given say what the carried request said.
+    fn check_matches(
+        &self,
+        license: &LicenseProof,
+        cals: Option<CalRequest>,
+    ) -> Result<(), Failure> {
+        let differs = |flag: &str,
+                       given: &dyn std::fmt::Display,
+                       carried: &dyn std::fmt::Display| {
+            Failure::bad_input(format!(
+                "{flag} {given} is not what the request taken to the web site or the representative said ({carried}): leave it out to complete that request with --id, or leave out --id to start a new request"
+            ))
+        };
+        if let Some(program) = self.program
+            && program != license.program()
+        {
+            return Err(differs("--program", &program, &license.program()));
+        }
+        let proof_given = self.license_code.is_some()
+            || self.authorization_number.is_some()
+            || self.license_number.is_some()
+            || self.agreement_number.is_some();
+        if proof_given {
+            let fields = ProofFields {
+                program: Some(license.program()),
+                license_code: self.license_code.clone(),
+                authorization_number: self.authorization_number.clone(),
+                license_number: self.license_number.clone(),
+                agreement_number: self.agreement_number.clone(),
+            };
+            let given = LicenseProof::from_fields(license.program(), &fields)
+                .map_err(|e| Failure::bad_input(e.to_string()))?;
+            if given != *license {
+                return Err(differs(
+                    "the proof of purchase",
+                    &describe_proof(&given),
+                    &describe_proof(license),
+                ));
+            }
+        }
+        let none = "CALs the license code says";
+        match (self.product_version, cals) {
+            (Some(v), Some(c)) if v != c.product_version => {
+                return Err(differs("--product-version", &v, &c.product_version));
+            }
+            (Some(v), None) => return Err(differs("--product-version", &v, &none)),
+            _ => {}
+        }
+        match (self.license_type, cals) {
+            (Some(t), Some(c)) if t != c.license_type => {
+                return Err(differs("--license-type", &t, &c.license_type));
+            }
+            (Some(t), None) => return Err(differs("--license-type", &t, &none)),
+            _ => {}
+        }
+        match (self.quantity, cals) {
+            (Some(q), Some(c)) if q != c.quantity => Err(differs("--quantity", &q, &c.quantity)),
+            (Some(q), None) => Err(differs("--quantity", &q, &none)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A proof of purchase in words, e.g. "agreement number 4412903".
+fn describe_proof(license: &LicenseProof) -> String {
+    use licensing_client::vocab::Proof;
+    match license.proof() {
+        Proof::LicenseCode(code) => format!("license code {code}"),
+        Proof::OpenLicense { license_number, .. } => format!("Open License {license_number}"),
+        Proof::AgreementNumber(number) => {
+            format!("{} {number}", license.program().agreement_number_label())
+        }
     }
 }
 
@@ -550,6 +748,7 @@ fn missing(flag: &str) -> Failure {
     Failure::bad_input(format!(
         "{flag} is required when no terminal is attached (or with --no-input)"
     ))
+    .with_code("missing_flag")
 }
 
 /// `install-cals`.
@@ -593,16 +792,57 @@ pub struct MigrateCalsArgs {
 }
 
 impl MigrateCalsArgs {
-    /// The migration, asking on the terminal for what the flags leave out.
-    pub fn resolve(&self, interactive: bool) -> Result<Migration, Failure> {
+    /// Why the CALs move and where from, asking on the terminal for what the flags leave
+    /// out, as the wizard asks it: a source being replaced is named (on the network, or by
+    /// its license server ID and operating system); of one that no longer functions, the
+    /// wizard asks nothing, and flags may say what is known of it. With `carried` (the
+    /// request a person took to the web site or a representative), that request's.
+    pub fn resolve_source(
+        &self,
+        interactive: bool,
+        carried: Option<&Waiting>,
+    ) -> Result<(MigrationReason, Source), Failure> {
+        if let Some(waiting) = carried
+            && let Request::MigrateCals(request) = &waiting.request
+        {
+            if let Some(reason) = self.reason
+                && reason != request.reason
+            {
+                return Err(Failure::bad_input(format!(
+                    "--reason {} is not what the request taken to the web site or the representative said ({}): leave it out to complete that request with --id, or leave out --id to start a new request",
+                    reason.slug(),
+                    request.reason.slug()
+                )));
+            }
+            let source = match &waiting.source_address {
+                Some(address) => Source::Reachable(address.clone()),
+                None => Source::Unreachable {
+                    license_server_id: request.source.license_server_id,
+                    os: request.source.os,
+                    name: request.source.name.clone(),
+                },
+            };
+            return Ok((request.reason, source));
+        }
         let reason = match self.reason {
             Some(r) => r,
             None if interactive => choose("Reason for migrating the CALs")?,
             None => return Err(missing("--reason")),
         };
+        let described = self.source_unreachable
+            || self.source_id.is_some()
+            || self.source_os.is_some()
+            || self.source_name.is_some();
         let source = if let Some(name) = &self.source {
             Source::Reachable(name.clone())
-        } else if self.source_unreachable || self.source_id.is_some() {
+        } else if reason == MigrationReason::SourceNotFunctioning {
+            // The wizard goes straight to the reminder: what is known of it is optional.
+            Source::Unreachable {
+                license_server_id: self.source_id,
+                os: self.source_os,
+                name: self.source_name.clone(),
+            }
+        } else if described {
             self.unreachable_source(interactive)?
         } else if interactive {
             let name = ask(
@@ -616,16 +856,10 @@ impl MigrateCalsArgs {
             }
         } else {
             return Err(Failure::bad_input(
-                "give the source license server: --source HOST:PORT, or --source-unreachable with --source-id and --source-os",
+                "give the source license server: --source HOST:PORT, or --source-unreachable with --source-id and --source-os (when it no longer functions, --reason source-not-functioning needs none)",
             ));
         };
-        let (license, cals) = self.cals.resolve(interactive)?;
-        Ok(Migration {
-            reason,
-            source,
-            license,
-            cals,
-        })
+        Ok((reason, source))
     }
 
     fn unreachable_source(&self, interactive: bool) -> Result<Source, Failure> {
@@ -648,8 +882,8 @@ impl MigrateCalsArgs {
             None => return Err(missing("--source-os")),
         };
         Ok(Source::Unreachable {
-            license_server_id,
-            os,
+            license_server_id: Some(license_server_id),
+            os: Some(os),
             name: self.source_name.clone(),
         })
     }

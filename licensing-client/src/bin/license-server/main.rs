@@ -24,9 +24,13 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use licensing_client::state::ClearinghouseAddress;
 use licensing_client::vocab::{CompanyFields, CompanyInfo};
-use licensing_client::{ClearinghouseError, Error, LicenseServer, SourceError};
+use licensing_client::{ClearinghouseError, Error, LicenseServer, Operator, SourceError};
 
 use args::{Cli, Command, ReportCommand};
+use licensing_client::Reminder;
+use licensing_client::methods::request::Request;
+use licensing_client::tasks::Task;
+use licensing_client::vocab::{ConnectionMethod, Term, WindowsServer};
 use licensing_client::work::session_host::ConnectError;
 use operator::CliOperator;
 use output::Output;
@@ -45,16 +49,25 @@ enum Exit {
 struct Failure {
     exit: Exit,
     message: String,
-    code: Option<String>,
+    /// A stable code for scripts (`--json`).
+    code: String,
+    /// The reminder to remove CALs by hand, when it was not confirmed.
+    reminder: Option<Reminder>,
 }
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
+        use licensing_client::StateError;
+        use licensing_client::work::removal::RemovalError;
         let exit = match &error {
             Error::Entry(_)
             | Error::NotWhatWasAsked { .. }
             | Error::BadAddress(_)
-            | Error::Source(SourceError::IsThisServer) => Exit::BadInput,
+            | Error::CalsRequired(_)
+            | Error::Removal(RemovalError::NoSuchKeyPack(_) | RemovalError::Nothing)
+            | Error::Source(
+                SourceError::IsThisServer | SourceError::BadAddress { .. } | SourceError::NotNamed,
+            ) => Exit::BadInput,
             // An answer not understood leaves the request pending: a rerun is safe.
             Error::Clearinghouse(
                 ClearinghouseError::NoAnswer { .. } | ClearinghouseError::Unexpected(_),
@@ -64,7 +77,7 @@ impl From<Error> for Failure {
             | Error::PhoneLineUnreachable(_)
             // The call dropped: running it again is safe, and gets an ID issued on it.
             | Error::PhoneLine(_) => Exit::NoAnswer,
-            Error::Cancelled(_) => Exit::Stopped,
+            Error::Cancelled(_) | Error::Unconfirmed(_) => Exit::Stopped,
             Error::BadClock(_)
             | Error::Backup(_)
             | Error::NotLost { .. }
@@ -73,17 +86,23 @@ impl From<Error> for Failure {
             | Error::Session(
                 ConnectError::NoSuchStation { .. } | ConnectError::NotMultiPoint,
             ) => Exit::BadInput,
+            // Something is installed there already: the command is refused, the
+            // directory is fine.
+            Error::State(
+                StateError::AlreadyInstalled { .. } | StateError::SessionHostInstalled { .. },
+            ) => Exit::Refused,
             Error::State(_) | Error::Serve { .. } => Exit::State,
             _ => Exit::Refused,
         };
-        let code = match &error {
-            Error::Clearinghouse(e) => e.code().map(|c| c.as_str()),
+        let reminder = match &error {
+            Error::Unconfirmed(reminder) => Some(reminder.clone()),
             _ => None,
         };
         Failure {
             exit,
             message: error.to_string(),
-            code,
+            code: error.code(),
+            reminder,
         }
     }
 }
@@ -93,8 +112,14 @@ impl Failure {
         Failure {
             exit: Exit::BadInput,
             message: message.into(),
-            code: None,
+            code: "bad_input".to_owned(),
+            reminder: None,
         }
+    }
+
+    fn with_code(mut self, code: &str) -> Self {
+        self.code = code.to_owned();
+        self
     }
 }
 
@@ -108,14 +133,19 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            output.failure(&format!("cannot start: {e}"), None);
+            output.failure(&Failure {
+                exit: Exit::State,
+                message: format!("cannot start: {e}"),
+                code: "cannot_start".to_owned(),
+                reminder: None,
+            });
             return ExitCode::from(Exit::State as u8);
         }
     };
     match runtime.block_on(run(cli, output)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            output.failure(&failure.message, failure.code.as_deref());
+            output.failure(&failure);
             ExitCode::from(failure.exit as u8)
         }
     }
@@ -128,6 +158,23 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
     let dir = cli.state_dir.clone();
     match cli.command {
         Command::Install(install) => {
+            let defaults = operator::Defaults::new(interactive, output.json);
+            let name = defaults.text("Computer name", "--name", install.name, "LS01")?;
+            let os =
+                defaults.choice("Operating system", "--os", install.os, WindowsServer::V2022)?;
+            let method = defaults.choice(
+                "Connection method",
+                "--method",
+                install.method,
+                ConnectionMethod::Automatic,
+            )?;
+            let clearinghouse = defaults.text(
+                "Clearinghouse URL",
+                "--clearinghouse",
+                install.clearinghouse,
+                "http://127.0.0.1:8780",
+            )?;
+            defaults.said();
             let mut fields = CompanyFields::default();
             install.company.fill(&mut fields);
             let company = operator::complete(
@@ -139,12 +186,12 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
                 |fields, field, value| fields.set(field, Some(value)),
             )?;
             let setup = licensing_client::Setup {
-                name: install.name,
-                os: install.os,
+                name,
+                os,
                 company,
-                connection_method: install.method,
+                connection_method: method,
                 clearinghouse: ClearinghouseAddress {
-                    url: install.clearinghouse,
+                    url: clearinghouse,
                     tenant: install.tenant,
                 },
             };
@@ -156,11 +203,24 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
                 }
                 None => LicenseServer::install(&dir, setup, &mut rand::rng())?,
             };
-            output.status(&server.state()?, server.dir());
+            output.status(&server.state()?, server.dir(), None);
+            if interactive && !output.json {
+                eprintln!(
+                    "Optional company information (e-mail, phone, organizational unit, address, city, state/province, postal code) can be given with `license-server set --email ... --phone ...`."
+                );
+            }
         }
-        Command::Status => {
+        Command::Status(status) => {
             let server = LicenseServer::open(&dir)?;
-            output.status(&server.state()?, server.dir());
+            let state = server.state()?;
+            // A trainer sees here when CALs migrated away were not removed by hand.
+            let check = match state.activation.license_server_id() {
+                Some(_) if !status.offline => {
+                    Some(server.reconcile(std::time::Duration::from_secs(2)).await)
+                }
+                _ => None,
+            };
+            output.status(&state, server.dir(), check.as_ref());
         }
         Command::Set(set) => {
             let server = LicenseServer::open(&dir)?;
@@ -169,12 +229,21 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
             } else {
                 set.tenant.map(Some)
             };
+            let mut fields = server.state()?.identity.company.fields().clone();
+            let before = fields.clone();
+            set.company.fill(&mut fields);
+            let company = if fields == before {
+                None
+            } else {
+                Some(CompanyInfo::new(fields).map_err(|e| Failure::bad_input(e.to_string()))?)
+            };
             server.set_properties(licensing_client::Properties {
                 connection_method: set.method,
                 clearinghouse_url: set.clearinghouse,
                 tenant,
+                company,
             })?;
-            output.status(&server.state()?, server.dir());
+            output.status(&server.state()?, server.dir(), None);
         }
         Command::Serve(serve) => {
             let server = LicenseServer::open(&dir)?;
@@ -195,7 +264,8 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::Activate(flow) => {
             let server = open_with_retry(&dir, &flow)?;
-            let method = flow.method(&server)?;
+            let carried = carried(&server, Task::Activate, &flow)?;
+            let method = flow.method(&server, carried.as_ref())?;
             let mut operator = CliOperator::new(interactive, &output, &flow, false);
             let id = server.activate(method, &mut operator).await;
             operator.done();
@@ -203,11 +273,25 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::Reactivate(reactivate) => {
             let server = open_with_retry(&dir, &reactivate.flow)?;
-            let method = reactivate.flow.method(&server)?;
-            let reason = match reactivate.reason {
-                Some(reason) => reason,
-                None if interactive => operator::choose("Why is the license server reactivated?")?,
-                None => {
+            let carried = carried(&server, Task::Reactivate, &reactivate.flow)?;
+            let method = reactivate.flow.method(&server, carried.as_ref())?;
+            let carried_reason = carried.as_ref().and_then(|w| match &w.request {
+                Request::Reactivate(r) => Some(r.reason),
+                _ => None,
+            });
+            let reason = match (reactivate.reason, carried_reason) {
+                (Some(reason), Some(carried)) if reason != carried => {
+                    return Err(Failure::bad_input(format!(
+                        "--reason {} is not what the request taken to the web site or the representative said ({}): leave it out to complete that request with --id, or leave out --id to start a new request",
+                        reason.slug(),
+                        carried.slug()
+                    )));
+                }
+                (Some(reason), _) | (None, Some(reason)) => reason,
+                (None, None) if interactive => {
+                    operator::choose("Why is the license server reactivated?")?
+                }
+                (None, None) => {
                     return Err(Failure::bad_input(
                         "give the reason for reactivating: --reason (redeployed, certificate-corrupted, private-key-compromised, activation-expired, upgraded)",
                     ));
@@ -220,7 +304,8 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::Deactivate(flow) => {
             let server = open_with_retry(&dir, &flow)?;
-            let method = flow.method(&server)?;
+            let carried = carried(&server, Task::Deactivate, &flow)?;
+            let method = flow.method(&server, carried.as_ref())?;
             let mut operator = CliOperator::new(interactive, &output, &flow, false);
             let code = server.deactivate(method, &mut operator).await;
             operator.done();
@@ -228,8 +313,16 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::InstallCals(install) => {
             let server = open_with_retry(&dir, &install.flow)?;
-            let method = install.flow.method(&server)?;
-            let (license, cals) = install.cals.resolve(interactive)?;
+            let carried = carried(&server, Task::Install, &install.flow)?;
+            let method = install.flow.method(&server, carried.as_ref())?;
+            let parts = carried.as_ref().and_then(|w| match &w.request {
+                Request::InstallCals(r) => Some((&r.license, r.cals)),
+                _ => None,
+            });
+            let (license, cals) = install
+                .cals
+                .resolve(interactive, true, parts)
+                .map_err(|f| nothing_carried(f, &install.flow))?;
             let mut operator = CliOperator::new(interactive, &output, &install.flow, false);
             let pack = server
                 .install_cals(license, cals, method, &mut operator)
@@ -239,28 +332,77 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::MigrateCals(migrate) => {
             let server = open_with_retry(&dir, &migrate.flow)?;
-            let method = migrate.flow.method(&server)?;
-            let migration = migrate.resolve(interactive)?;
+            let carried = carried(&server, Task::Migrate, &migrate.flow)?;
+            let method = migrate.flow.method(&server, carried.as_ref())?;
+            let (reason, source) = migrate
+                .resolve_source(interactive, carried.as_ref())
+                .map_err(|f| nothing_carried(f, &migrate.flow))?;
             let mut operator = CliOperator::new(
                 interactive,
                 &output,
                 &migrate.flow,
                 migrate.confirm_manual_removal,
             );
+            if interactive && carried.is_none() {
+                // The wizard reminds right after the source's page, before the CALs.
+                let (_, reminder) = server.check_source(reason, &source).await?;
+                if let Some(reminder) = reminder
+                    && !operator.confirm(&reminder).await
+                {
+                    return Err(Error::Unconfirmed(reminder).into());
+                }
+            }
+            let parts = carried.as_ref().and_then(|w| match &w.request {
+                Request::MigrateCals(r) => Some((&r.license, Some(r.cals))),
+                _ => None,
+            });
+            let (license, cals) = migrate
+                .cals
+                .resolve(interactive, false, parts)
+                .map_err(|f| nothing_carried(f, &migrate.flow))?;
+            let Some(cals) = cals else {
+                return Err(
+                    Failure::bad_input("give the CALs to migrate").with_code("missing_flag")
+                );
+            };
+            let migration = licensing_client::Migration {
+                reason,
+                source,
+                license,
+                cals,
+            };
             let migrated = server.migrate_cals(migration, method, &mut operator).await;
             operator.done();
             output.migrated(&migrated?);
         }
         Command::RecoverCals(recover) => {
             let server = open_with_retry(&dir, &recover.flow)?;
-            let method = recover.flow.method(&server)?;
-            let (license, cals) = recover.cals.resolve(interactive)?;
+            let carried = carried(&server, Task::Recover, &recover.flow)?;
+            let method = recover.flow.method(&server, carried.as_ref())?;
+            let parts = carried.as_ref().and_then(|w| match &w.request {
+                Request::RecoverCals(r) => Some((&r.license, Some(r.cals))),
+                _ => None,
+            });
+            let (license, cals) = recover
+                .cals
+                .resolve(interactive, false, parts)
+                .map_err(|f| nothing_carried(f, &recover.flow))?;
+            let Some(cals) = cals else {
+                return Err(
+                    Failure::bad_input("give the CALs to recover").with_code("missing_flag")
+                );
+            };
             let mut operator = CliOperator::new(interactive, &output, &recover.flow, false);
             let pack = server
                 .recover_cals(license, cals, method, &mut operator)
                 .await;
             operator.done();
             output.key_pack("recovered", &pack?);
+        }
+        Command::RemoveCals(remove) => {
+            let server = LicenseServer::open(&dir)?;
+            let count = if remove.all { None } else { remove.count };
+            output.removed_by_hand(&server.remove_cals(&remove.key_pack, count)?);
         }
         Command::Rebuild { yes } => {
             let server = LicenseServer::open(&dir)?;
@@ -305,7 +447,7 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
             let server = LicenseServer::open(&dir)?;
             match report {
                 ReportCommand::Create(scope) => {
-                    output.report(&server.create_report(scope.scope())?);
+                    output.report(&server.create_report(scope.scope(interactive)?)?);
                 }
                 ReportCommand::List => output.reports(&server.state()?.reports),
                 ReportCommand::Show { id } => output.report(&server.report(id)?),
@@ -397,6 +539,33 @@ async fn session_host(host: args::SessionHostArgs, output: &Output) -> Result<()
 
 fn open_with_retry(dir: &std::path::Path, flow: &args::FlowArgs) -> Result<LicenseServer, Failure> {
     Ok(LicenseServer::open(dir)?.with_retry(flow.retry_policy()))
+}
+
+/// The request of `task` a person took to the web site or a representative, when the
+/// command is run again with the ID they brought (`--id`) to complete it.
+fn carried(
+    server: &LicenseServer,
+    task: Task,
+    flow: &args::FlowArgs,
+) -> Result<Option<licensing_client::state::Waiting>, Failure> {
+    if flow.id.is_none() {
+        return Ok(None);
+    }
+    Ok(server.waiting(task)?)
+}
+
+/// A flag missing with `--id` given: say that no request is waiting for the ID.
+fn nothing_carried(failure: Failure, flow: &args::FlowArgs) -> Failure {
+    if flow.id.is_none() || failure.code != "missing_flag" {
+        return failure;
+    }
+    Failure {
+        message: format!(
+            "{}: no request taken to the web site or a representative is waiting for an ID on this license server (one is kept from the run that showed where to go, until the ID it brings is typed)",
+            failure.message
+        ),
+        ..failure
+    }
 }
 
 async fn shutdown_signal() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use dialoguer::{Confirm, Input, Select};
 use indicatif::{ProgressBar, ProgressStyle};
-use licensing_client::id::GROUPS;
+use licensing_client::id::{GROUPS, IdError};
 use licensing_client::methods::automatic::Progress;
 use licensing_client::methods::telephone::Telephone;
 use licensing_client::methods::web::WebSite;
@@ -26,6 +26,8 @@ pub struct CliOperator {
     fill_forms: bool,
     hold_call: bool,
     confirm_removal: bool,
+    /// Reminders the person confirmed on this run: not asked twice.
+    confirmed: Vec<Reminder>,
     spinner: Option<ProgressBar>,
 }
 
@@ -39,6 +41,7 @@ impl CliOperator {
             fill_forms: flow.fill_forms,
             hold_call: flow.hold_call,
             confirm_removal,
+            confirmed: Vec::new(),
             spinner: None,
         }
     }
@@ -57,35 +60,133 @@ impl CliOperator {
         }
         let shown = handoff.shown_id;
         let what = shown.kind();
+        let title = handoff.task().title();
         match &handoff.desk {
             Desk::Web { url } => {
                 eprintln!("Open the Remote Desktop Licensing web site: {url}");
-                eprintln!("Choose \"{}\" and give:", handoff.request.title());
+                eprintln!("Choose \"{title}\" and give, page by page:");
             }
             Desk::Telephone {
                 number,
                 desk,
                 country,
                 international,
-                ..
+                clearinghouse,
+                line,
             } => {
-                let line = if *international {
+                let desk = if *international {
                     format!("the {desk} desk: there is no local number for {country}")
                 } else {
                     format!("the {desk} desk")
                 };
                 eprintln!(
-                    "Call the Microsoft Clearinghouse at {number} ({line}; a simulated line)."
+                    "Call the Microsoft Clearinghouse at {number} ({desk}; a simulated line)."
                 );
-                eprintln!(
-                    "Ask to \"{}\" and read to the representative:",
-                    handoff.request.title().to_lowercase()
-                );
+                if let Some(line) = line {
+                    eprintln!(
+                        "  The simulated line answers at {line} (`nc {}`); this command offers to dial it.",
+                        line.replace(':', " ")
+                    );
+                }
+                eprintln!("The representative asks, in this order:");
+                eprintln!("  Number dialled: {number}");
+                let tenant = match &clearinghouse.tenant {
+                    Some(tenant) => tenant.clone(),
+                    None => "the default one (an empty answer)".to_owned(),
+                };
+                eprintln!("  Tenant: {tenant}");
+                eprintln!("  Purpose of the call: \"{title}\"");
                 eprintln!("  {what}, group by group: {}", shown.groups().join("  "));
             }
         }
-        for (label, value) in handoff.request.particulars() {
+        for (label, value) in handoff.particulars() {
             eprintln!("  {label}: {value}");
+        }
+    }
+}
+
+/// The defaults `install` takes for what the flags leave out: asked for on a terminal
+/// (the default offered), said on standard error without one.
+pub struct Defaults {
+    interactive: bool,
+    quiet: bool,
+    taken: std::cell::RefCell<Vec<String>>,
+}
+
+impl Defaults {
+    pub fn new(interactive: bool, quiet: bool) -> Self {
+        Defaults {
+            interactive,
+            quiet,
+            taken: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// A text value: the flag's, else asked for, else `default`.
+    pub fn text(
+        &self,
+        prompt: &str,
+        flag: &str,
+        given: Option<String>,
+        default: &str,
+    ) -> Result<String, Failure> {
+        if let Some(value) = given {
+            return Ok(value);
+        }
+        if self.interactive {
+            return Input::<String>::new()
+                .with_prompt(prompt)
+                .default(default.to_owned())
+                .interact_text()
+                .map(|t| t.trim().to_owned())
+                .map_err(|e| Failure::bad_input(format!("{prompt}: {e}")));
+        }
+        self.taken
+            .borrow_mut()
+            .push(format!("{prompt} {default} ({flag})"));
+        Ok(default.to_owned())
+    }
+
+    /// One term of a closed set: the flag's, else chosen, else `default`.
+    pub fn choice<T: Term>(
+        &self,
+        prompt: &str,
+        flag: &str,
+        given: Option<T>,
+        default: T,
+    ) -> Result<T, Failure> {
+        if let Some(value) = given {
+            return Ok(value);
+        }
+        if self.interactive {
+            let names: Vec<&str> = T::ALL.iter().map(|t| t.name()).collect();
+            let at = T::ALL.iter().position(|t| *t == default).unwrap_or(0);
+            let index = Select::new()
+                .with_prompt(prompt)
+                .items(&names)
+                .default(at)
+                .interact()
+                .map_err(|e| Failure::bad_input(format!("{prompt}: {e}")))?;
+            return Ok(T::ALL.get(index).copied().unwrap_or(default));
+        }
+        self.taken.borrow_mut().push(format!(
+            "{prompt} {} ({flag} {})",
+            default.name(),
+            default.slug()
+        ));
+        Ok(default)
+    }
+
+    /// Says which defaults were taken without a terminal to ask on.
+    pub fn said(&self) {
+        let taken = self.taken.borrow();
+        if !taken.is_empty() && !self.quiet {
+            eprintln!(
+                "Taking the defaults (change them with the flags, or later with `license-server set`):"
+            );
+            for default in taken.iter() {
+                eprintln!("  {default}");
+            }
         }
     }
 }
@@ -124,22 +225,26 @@ impl Operator for CliOperator {
 
     async fn confirm(&mut self, reminder: &Reminder) -> bool {
         self.done();
-        if self.confirm_removal {
-            if !self.json {
-                eprintln!("{reminder}");
-            }
+        // Confirmed by a flag or already on this run: the outcome shows it once, at the
+        // end, if the migration goes through.
+        if self.confirm_removal || self.confirmed.contains(reminder) {
             return true;
         }
         if !self.interactive {
-            eprintln!("{reminder}");
-            eprintln!("Confirm it with --confirm-manual-removal to go on.");
+            if !self.json {
+                eprintln!("Confirm the reminder with --confirm-manual-removal to go on.");
+            }
             return false;
         }
-        Confirm::new()
+        let confirmed = Confirm::new()
             .with_prompt(format!("{reminder}\nDo you understand and want to go on?"))
             .default(false)
             .interact()
-            .unwrap_or(false)
+            .unwrap_or(false);
+        if confirmed {
+            self.confirmed.push(reminder.clone());
+        }
+        confirmed
     }
 
     fn progress(&mut self, progress: Progress) {
@@ -219,9 +324,12 @@ fn by_group(handoff: &Handoff) -> Option<String> {
                     if text.trim().is_empty() || (group == 1 && handoff.accept(text).is_ok()) {
                         return Ok(());
                     }
-                    handoff
-                        .check_group(group, text)
-                        .map_err(|e| format!("{e}: check it against what {from}"))
+                    handoff.check_group(group, text).map_err(|e| match e {
+                        licensing_client::EntryError::Id(IdError::Typo { .. }) => {
+                            format!("group {group} has a typo: check its five digits against what {from}")
+                        }
+                        other => format!("{other}; check it against what {from}"),
+                    })
                 })
                 .interact_text()
                 .ok()?;

@@ -9,10 +9,14 @@ use licensing_client::id::{ConfirmationCode, LicenseServerId};
 use licensing_client::state::{
     Event, InstalledKeyPack, IssuedCal, KeyPackSource, Report, ServerState, Stamp,
 };
+use licensing_client::vocab::counted;
 use licensing_client::work::backup::{Rebuilt, Restored};
 use licensing_client::work::issuance::{Change, Grant, Revoked};
+use licensing_client::work::removal::{Discrepancy, RemovedByHand};
 use licensing_client::work::session_host::{Admitted, SessionHostState};
-use licensing_client::{Desk, Handoff, Migrated};
+use licensing_client::{Desk, Error, Handoff, Migrated};
+
+use crate::Failure;
 use serde_json::{Value, json};
 
 /// How to print.
@@ -29,11 +33,19 @@ impl Output {
         out!("{value}");
     }
 
-    pub fn failure(&self, message: &str, code: Option<&str>) {
+    pub fn failure(&self, failure: &Failure) {
         if self.json {
-            eprintln!("{}", json!({"error": message, "code": code}));
+            let mut value = json!({"error": failure.message, "code": failure.code});
+            if let Some(reminder) = &failure.reminder {
+                let mut shown = serde_json::to_value(reminder).unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut shown {
+                    map.insert("text".into(), json!(reminder.to_string()));
+                }
+                value["reminder"] = shown;
+            }
+            eprintln!("{value}");
         } else {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", failure.message);
         }
     }
 
@@ -45,11 +57,25 @@ impl Output {
         }
     }
 
-    pub fn status(&self, state: &ServerState, dir: &Path) {
+    /// The license server, and what `check` found when the key packs were compared with
+    /// what the Clearinghouse allocates them.
+    pub fn status(
+        &self,
+        state: &ServerState,
+        dir: &Path,
+        check: Option<&Result<Vec<Discrepancy>, Error>>,
+    ) {
         if self.json {
             let mut value = serde_json::to_value(state).unwrap_or(Value::Null);
             if let Value::Object(map) = &mut value {
                 map.insert("state_dir".into(), json!(dir.display().to_string()));
+                if let Some(check) = check {
+                    let checked = match check {
+                        Ok(found) => json!({"checked": true, "not_removed": found}),
+                        Err(e) => json!({"checked": false, "error": e.to_string()}),
+                    };
+                    map.insert("clearinghouse_check".into(), checked);
+                }
             }
             self.print_json(&value);
             return;
@@ -81,9 +107,9 @@ impl Output {
         );
         if state.clock_offset_secs > 0 {
             out!(
-                "  clock                {} (moved forward {} days)",
+                "  clock                {} (moved forward {})",
                 state.clock(),
-                state.clock_offset_secs / 86_400
+                counted(state.clock_offset_secs / 86_400, "day")
             );
         }
         if !state.issued.is_empty() {
@@ -97,26 +123,43 @@ impl Output {
         } else {
             out!("Key packs:");
             out!(
-                "  {:>3}  {:<41}  {:<28}  {:<10}  {:>6}  {:>9}  how",
+                "  {:>3}  {:<41}  {:<72}  {:>6}  {:>9}  how",
                 "#",
                 "license key pack ID",
-                "product version",
-                "type",
+                "CALs",
                 "total",
                 "available"
             );
             for pack in &state.key_packs {
                 out!(
-                    "  {:>3}  {:<41}  {:<28}  {:<10}  {:>6}  {:>9}  {}",
+                    "  {:>3}  {:<41}  {:<72}  {:>6}  {:>9}  {}",
                     pack.local_id,
                     pack.key_pack_id.to_string(),
-                    pack.product_version.to_string(),
-                    pack.license_type.to_string(),
+                    pack.label(),
                     pack.total(),
                     pack.available(),
                     how(pack)
                 );
             }
+        }
+        match check {
+            Some(Ok(found)) => {
+                for d in found {
+                    out!(
+                        "WARNING: key pack {} holds {}, but the Clearinghouse says {} of them were migrated to another license server ({} still allocated here): remove them by hand with `license-server remove-cals --key-pack {} --count {}`",
+                        d.local_id,
+                        counted(d.holds, "CAL"),
+                        d.moved_away(),
+                        d.allocated,
+                        d.local_id,
+                        d.moved_away()
+                    );
+                }
+            }
+            Some(Err(e)) => out!(
+                "(The key packs could not be compared with the Clearinghouse: {e}. `status --offline` skips it.)"
+            ),
+            None => {}
         }
         let skip = state.events.len().saturating_sub(RECENT_EVENTS);
         out!("Recent events:");
@@ -167,12 +210,12 @@ impl Output {
         out!("{}", key_pack_line("migrated", &migrated.key_pack));
         if let Some(removed) = &migrated.removed_from_source {
             out!(
-                "The source license server removed {} CALs.",
-                removed.removed
+                "The source license server removed {}.",
+                counted(removed.removed, "CAL")
             );
             if removed.short > 0 {
                 out!(
-                    "It did not hold {} of them unissued: remove those from it by hand.",
+                    "It did not hold {} of them unissued: remove those from it by hand (`license-server remove-cals` on the source).",
                     removed.short
                 );
             }
@@ -195,7 +238,8 @@ impl Output {
                 desk,
                 country,
                 international,
-                ..
+                clearinghouse,
+                line,
             } => json!({
                 "method": "telephone",
                 "number": number,
@@ -203,10 +247,11 @@ impl Output {
                 "simulated": true,
                 "country_region": country.code(),
                 "international": international,
+                "tenant": clearinghouse.tenant,
+                "line": line,
             }),
         };
         let particulars: Vec<Value> = handoff
-            .request
             .particulars()
             .into_iter()
             .map(|(label, value)| json!({"label": label, "value": value}))
@@ -215,7 +260,8 @@ impl Output {
             "status": "waiting",
             "handoff": {
                 "desk": desk,
-                "task": handoff.request.title(),
+                "task": handoff.task().title(),
+                "task_slug": handoff.task().slug(),
                 "shown_id": handoff.shown_id.to_string(),
                 "shown_id_kind": handoff.shown_id.kind().name(),
                 "particulars": particulars,
@@ -227,6 +273,27 @@ impl Output {
 }
 
 impl Output {
+    pub fn removed_by_hand(&self, removed: &RemovedByHand) {
+        if self.json {
+            self.print_json(&serde_json::to_value(removed).unwrap_or(Value::Null));
+        } else if removed.uninstalled {
+            out!(
+                "Key pack {} ({}) uninstalled: {} removed.",
+                removed.local_id,
+                removed.label,
+                counted(removed.removed, "CAL")
+            );
+        } else {
+            out!(
+                "{} removed from key pack {} ({}); it holds {} now.",
+                counted(removed.removed, "CAL"),
+                removed.local_id,
+                removed.label,
+                removed.left
+            );
+        }
+    }
+
     pub fn grant(&self, client: &str, grant: &Grant) {
         if self.json {
             self.print_json(&serde_json::to_value(grant).unwrap_or(Value::Null));
@@ -368,13 +435,13 @@ impl Output {
         out!("  license servers    {servers}");
         if state.configured() {
             out!(
-                "  grace period       {} days left, used only while no license server answers",
-                state.grace_days_left(now)
+                "  grace period       {} left, used only while no license server answers",
+                counted(state.grace_days_left(now), "day")
             );
         } else {
             out!(
-                "  grace period       {} days left (of 120, from {})",
-                state.grace_days_left(now),
+                "  grace period       {} left (of 120, from {})",
+                counted(state.grace_days_left(now), "day"),
                 state.installed_at
             );
         }
@@ -387,7 +454,10 @@ impl Output {
         }
         match admitted {
             Admitted::Grace { days_left, warning } => {
-                out!("Connected on the grace period ({days_left} days left).");
+                out!(
+                    "Connected on the grace period ({} left).",
+                    counted(*days_left, "day")
+                );
                 if let Some(warning) = warning {
                     eprintln!("Warning: {warning}");
                 }
@@ -514,8 +584,12 @@ fn how(pack: &InstalledKeyPack) -> String {
 }
 
 fn key_pack_line(what: &str, pack: &InstalledKeyPack) -> String {
+    let cals = counted(
+        pack.installed,
+        &format!("{} {} CAL", pack.product_version, pack.license_type),
+    );
     format!(
-        "CALs {what}: key pack {} holds {} {} {} CALs. License key pack ID: {} (keep a copy)",
-        pack.local_id, pack.installed, pack.product_version, pack.license_type, pack.key_pack_id
+        "CALs {what}: key pack {} holds {cals}. License key pack ID: {} (keep a copy)",
+        pack.local_id, pack.key_pack_id
     )
 }
