@@ -891,3 +891,135 @@ async fn a_retail_code_migrated_away_still_names_the_key_pack_it_was_used_for() 
     .await;
     assert!(p.detail.contains(&first.to_string()), "{}", p.detail);
 }
+
+// What the real Clearinghouse does that the simulator once did otherwise.
+
+#[tokio::test]
+async fn a_retail_license_code_without_cals_installs_the_cals_it_is_for() {
+    let mut app = TestApp::spawn().await;
+    let id = app.activate().await;
+    let response = app
+        .post(
+            "/api/v1/key-packs",
+            &json!({"license_server_id": id, "license": retail("XYYB3-KGC8Y-7F84V-XGXKF-68W7X")}),
+            Some("retail-1"),
+        )
+        .await;
+    let issued: Value = created(response).await;
+    assert_eq!(issued["cals"], cals("2022", "per-user", 20));
+}
+
+#[tokio::test]
+async fn other_proofs_need_their_cals_said() {
+    let mut app = TestApp::spawn().await;
+    let id = app.activate().await;
+    let response = app
+        .post(
+            "/api/v1/key-packs",
+            &json!({"license_server_id": id, "license": select_4412903()}),
+            Some("no-cals"),
+        )
+        .await;
+    let p = problem(response, ErrorCode::InvalidField).await;
+    assert_eq!(p.field.as_deref(), Some("cals.product_version"));
+    assert!(
+        p.detail.contains("only a retail license code says them"),
+        "{}",
+        p.detail
+    );
+}
+
+#[tokio::test]
+async fn cals_newer_than_the_license_server_runs_are_refused_before_they_are_issued() {
+    let mut app = TestApp::spawn().await;
+    let product_id = app.product_id_of(shared::vocab::WindowsServer::V2019);
+    let id = app.activate_product(product_id).await;
+    let p = problem(
+        app.install(
+            id,
+            json!({"program": "select", "agreement_number": "4417718"}),
+            cals("2022", "per-user", 5),
+        )
+        .await,
+        ErrorCode::CalsTooNew,
+    )
+    .await;
+    assert_eq!(p.field.as_deref(), Some("cals.product_version"));
+    assert!(
+        p.detail.contains("runs Windows Server 2019"),
+        "{}",
+        p.detail
+    );
+    assert_eq!(app.held(id).await, 0);
+    assert_eq!(app.status(id).await["key_packs"], json!([]));
+}
+
+#[tokio::test]
+async fn an_agreement_of_another_program_is_named_in_plain_words() {
+    let mut app = TestApp::spawn().await;
+    let id = app.activate().await;
+    let p = problem(
+        app.install(
+            id,
+            json!({"program": "select", "agreement_number": "6523019"}),
+            cals("2022", "per-user", 5),
+        )
+        .await,
+        ErrorCode::WrongProof,
+    )
+    .await;
+    assert_eq!(
+        p.detail,
+        "agreement 6523019 was bought under Enterprise Agreement, not Select License: choose Enterprise Agreement as the license program"
+    );
+}
+
+#[tokio::test]
+async fn activating_a_deactivated_servers_product_id_says_it_is_deactivated() {
+    let mut app = TestApp::spawn().await;
+    let product_id = app.product_id();
+    let id = app.activate_product(product_id).await;
+    let off = app
+        .post(
+            "/api/v1/deactivations",
+            &json!({"license_server_id": id}),
+            Some("off"),
+        )
+        .await;
+    assert_eq!(off.status(), reqwest::StatusCode::OK);
+    let again = app
+        .post(
+            "/api/v1/activations",
+            &json!({"product_id": product_id, "company": company()}),
+            Some("again"),
+        )
+        .await;
+    let p = problem(again, ErrorCode::AlreadyActivated).await;
+    assert!(
+        p.detail.contains(&format!(
+            "was activated as license server {id}, which is deactivated now"
+        )),
+        "{}",
+        p.detail
+    );
+}
+
+#[tokio::test]
+async fn a_shortfall_of_one_cal_is_said_in_the_singular() {
+    let mut app = TestApp::spawn().await;
+    let id = app.activate().await;
+    app.install_ok(id, select_4412903(), cals("2016", "per-device", 74))
+        .await;
+    let p = problem(
+        app.install(id, select_4412903(), cals("2016", "per-device", 2))
+            .await,
+        ErrorCode::QuantityExhausted,
+    )
+    .await;
+    assert!(
+        p.detail
+            .contains("has 1 Windows Server 2016 Per Device CAL left"),
+        "{}",
+        p.detail
+    );
+}

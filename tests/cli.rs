@@ -322,7 +322,8 @@ async fn a_person_holds_the_telephone_call_and_types_the_key_pack_id() {
         if i == 2 {
             tmux.send(&misheard(group));
             // Refused as typed: the prompt asks for the group again, empty.
-            tmux.wait_for("group 3 of 7 has a typo").await;
+            tmux.wait_for("group 3 of 7 has a typo: check its five digits against what the representative read out")
+                .await;
         }
         tmux.send(group);
     }
@@ -358,7 +359,10 @@ impl Tmux {
     fn start(command: &str) -> Tmux {
         // The shell stays a while after the command ends, so its last words can be read.
         let command = format!("{command}; sleep 60");
-        let socket = format!("license-server-test-{}", std::process::id());
+        // A server of its own for each terminal, so that tests run side by side.
+        static TERMINALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = TERMINALS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let socket = format!("license-server-test-{}-{n}", std::process::id());
         let status = std::process::Command::new("tmux")
             .args([
                 "-L",
@@ -428,4 +432,673 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
+/// Select License 4400017's Windows Server 2008 Per Device CALs (30 of them).
+const SELECT_2008: &[&str] = &[
+    "--program",
+    "select",
+    "--agreement-number",
+    "4400017",
+    "--product-version",
+    "2008",
+    "--license-type",
+    "per-device",
+];
+
+/// An activated Windows Server 2008 source holding 30 2008 Per Device CALs, as its daemon
+/// serves it, and its license server ID.
+async fn old_source(lab: &Lab) -> (ServerCli, String, tokio::process::Child, String) {
+    let source = activated(lab, "OLD08", "2008").await;
+    let install = [&["install-cals"], SELECT_2008, &["--quantity", "30"]].concat();
+    source.run(&install).await.ok();
+    let id = license_server_id(&source.run(&["status", "--json"]).await.json());
+    let (daemon, addr) = source.serve().await;
+    (source, id, daemon, addr)
+}
+
+#[tokio::test]
+async fn a_source_older_than_2008_r2_keeps_its_cals_until_they_are_removed_by_hand() {
+    let lab = Lab::new().await;
+    let (source, source_id, mut daemon, addr) = old_source(&lab).await;
+    let target = activated(&lab, "NEW", "2022").await;
+    let migrate = [
+        &[
+            "migrate-cals",
+            "--reason",
+            "source-replaced",
+            "--source",
+            &addr,
+        ],
+        SELECT_2008,
+        &["--quantity", "17", "--confirm-manual-removal"],
+    ]
+    .concat();
+    let migrated = target.run(&migrate).await.ok();
+    assert!(migrated.stdout.contains("manually"), "{migrated:?}");
+    assert_eq!(lab.app.held(source_id.parse().unwrap()).await, 13);
+
+    // The step skipped shows on the source: it holds 30, the Clearinghouse allocates 13.
+    let status = source.run(&["status"]).await.ok();
+    assert!(
+        status.stdout.contains(
+            "WARNING: key pack 1 holds 30 CALs, but the Clearinghouse says 17 of them were migrated"
+        ),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status
+            .stdout
+            .contains("license-server remove-cals --key-pack 1 --count 17"),
+        "{}",
+        status.stdout
+    );
+    let json = source.run(&["status", "--json"]).await.json();
+    assert_eq!(json["clearinghouse_check"]["not_removed"][0]["holds"], 30);
+    assert_eq!(
+        json["clearinghouse_check"]["not_removed"][0]["allocated"],
+        13
+    );
+
+    let removed = source
+        .run(&["remove-cals", "--key-pack", "1", "--count", "17"])
+        .await
+        .ok();
+    assert!(
+        removed.stdout.contains("17 CALs removed from key pack 1"),
+        "{}",
+        removed.stdout
+    );
+    let status = source.run(&["status", "--json"]).await.json();
+    assert_eq!(status["key_packs"][0]["removed_by_hand"], 17);
+    assert_eq!(
+        status["clearinghouse_check"]["not_removed"],
+        serde_json::json!([])
+    );
+    let events = source
+        .run(&["events", "--contains", "removed by hand"])
+        .await
+        .ok();
+    assert_eq!(events.stdout.lines().count(), 1, "{}", events.stdout);
+    daemon.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn removing_more_cals_than_a_key_pack_holds_unissued_is_refused_and_removes_nothing() {
+    let lab = Lab::new().await;
+    let (source, _, mut daemon, _) = old_source(&lab).await;
+    let refused = source
+        .run(&["remove-cals", "--key-pack", "1", "--count", "31"])
+        .await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("30 unissued CALs"),
+        "{}",
+        refused.stderr
+    );
+    let unknown = source
+        .run(&["remove-cals", "--key-pack", "7", "--all"])
+        .await;
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+    let status = source.run(&["status", "--json"]).await.json();
+    assert!(status["key_packs"][0].get("removed_by_hand").is_none());
+    daemon.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_whole_key_pack_is_uninstalled_by_hand() {
+    let lab = Lab::new().await;
+    let (source, _, mut daemon, _) = old_source(&lab).await;
+    let removed = source
+        .run(&["remove-cals", "--key-pack", "1", "--all", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(removed["uninstalled"], true);
+    assert_eq!(removed["removed"], 30);
+    assert_eq!(
+        removed["label"],
+        "Windows Server 2008 or Windows Server 2008 R2 - Installed TS or RDS Per Device CALs"
+    );
+    let status = source.run(&["status", "--json"]).await.json();
+    assert_eq!(status["key_packs"][0]["removed_by_hand"], 30);
+    daemon.kill().await.unwrap();
+}
+
+/// What a license server running `os` shows by the telephone method, and the ID its
+/// representative gives: a second license server to type IDs of onto another.
+async fn by_telephone(lab: &Lab, name: &str) -> ServerCli {
+    let cli = lab.cli_install(name, "2022").await;
+    cli.run(&["set", "--method", "telephone"]).await.ok();
+    cli
+}
+
+#[tokio::test]
+async fn a_license_server_id_of_another_server_is_refused_offline() {
+    let lab = Lab::new().await;
+    let other = activated(&lab, "OTHER", "2022").await;
+    let theirs = license_server_id(&other.run(&["status", "--json"]).await.json());
+    let cli = by_telephone(&lab, "X5").await;
+    let refused = cli.run(&["activate", "--id", &theirs]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("belongs to another license server: it was not issued for this one"),
+        "{}",
+        refused.stderr
+    );
+    let status = cli.run(&["status", "--json"]).await.json();
+    assert_eq!(status["activation"]["status"], "not-activated");
+}
+
+#[tokio::test]
+async fn a_reactivation_refuses_another_servers_id_and_the_current_one() {
+    let lab = Lab::new().await;
+    let other = activated(&lab, "OTHER", "2022").await;
+    let theirs = license_server_id(&other.run(&["status", "--json"]).await.json());
+    let cli = by_telephone(&lab, "X5").await;
+    cli.run(&["activate", "--method", "automatic"]).await.ok();
+    let mine = license_server_id(&cli.run(&["status", "--json"]).await.json());
+    for (typed, says) in [
+        (&theirs, "belongs to another license server"),
+        (&mine, "a reactivation gives a new one"),
+    ] {
+        let refused = cli
+            .run(&["reactivate", "--reason", "upgraded", "--id", typed])
+            .await;
+        assert_eq!(refused.code, 2, "{refused:?}");
+        assert!(refused.stderr.contains(says), "{}", refused.stderr);
+    }
+    let status = cli.run(&["status", "--json"]).await.json();
+    assert_eq!(license_server_id(&status), mine);
+}
+
+#[tokio::test]
+async fn a_confirmation_code_of_another_server_is_refused_offline() {
+    let lab = Lab::new().await;
+    let other = activated(&lab, "OTHER", "2022").await;
+    let code = other.run(&["deactivate", "--json"]).await.ok().json()["confirmation_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cli = by_telephone(&lab, "X5").await;
+    cli.run(&["activate", "--method", "automatic"]).await.ok();
+    let refused = cli.run(&["deactivate", "--id", &code]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("this confirmation code belongs to another license server"),
+        "{}",
+        refused.stderr
+    );
+    let status = cli.run(&["status", "--json"]).await.json();
+    assert_eq!(status["activation"]["status"], "activated");
+}
+
+#[tokio::test]
+async fn a_web_request_is_completed_with_the_key_pack_id_alone() {
+    let lab = Lab::new().await;
+    let cli = activated(&lab, "LS", "2022").await;
+    let first = [SELECT_40, &["--method", "web", "--json"]].concat();
+    let handoff = cli.run(&first).await;
+    assert_eq!(handoff.code, 4, "{handoff:?}");
+    let id = lab.answer_handoff(&handoff.json()).await;
+    let installed = cli
+        .run(&["install-cals", "--id", &id, "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(installed["key_pack"]["installed"], 40);
+    assert_eq!(installed["key_pack"]["method"], "web");
+    let status = cli.run(&["status", "--json"]).await.json();
+    assert!(status.get("waiting").is_none(), "{status}");
+}
+
+#[tokio::test]
+async fn a_telephone_migration_is_completed_with_the_key_pack_id_alone() {
+    let lab = Lab::new().await;
+    let source = activated(&lab, "SOURCE", "2019").await;
+    source.run(SELECT_40).await.ok();
+    let target = activated(&lab, "TARGET", "2022").await;
+    let first = [
+        &[
+            "migrate-cals",
+            "--method",
+            "telephone",
+            "--reason",
+            "source-not-functioning",
+            "--confirm-manual-removal",
+            "--json",
+        ],
+        &SELECT_40[1..9],
+        &["--quantity", "25"],
+    ]
+    .concat();
+    let handoff = target.run(&first).await;
+    assert_eq!(handoff.code, 4, "{handoff:?}");
+    let id = lab.answer_handoff(&handoff.json()).await;
+    let migrated = target
+        .run(&["migrate-cals", "--id", &id, "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(migrated["key_pack"]["installed"], 25);
+    assert!(migrated["reminder"].is_string(), "{migrated}");
+}
+
+#[tokio::test]
+async fn flags_given_with_the_id_must_match_the_request_taken_to_the_site() {
+    let lab = Lab::new().await;
+    let cli = activated(&lab, "LS", "2022").await;
+    let first = [SELECT_40, &["--method", "web", "--json"]].concat();
+    let id = lab.answer_handoff(&cli.run(&first).await.json()).await;
+    let refused = cli
+        .run(&["install-cals", "--id", &id, "--quantity", "5"])
+        .await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("--quantity 5 is not what the request taken to the web site or the representative said (40)"),
+        "{}",
+        refused.stderr
+    );
+    let nothing_waiting = activated(&lab, "OTHER", "2022").await;
+    let refused = nothing_waiting.run(&["install-cals", "--id", &id]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("no request taken to the web site or a representative is waiting"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_retail_license_code_alone_installs_the_cals_it_is_for() {
+    let lab = Lab::new().await;
+    let cli = activated(&lab, "LS", "2022").await;
+    for method in METHODS {
+        let code = match method {
+            "automatic" => "XYYB3-KGC8Y-7F84V-XGXKF-68W7X",
+            "web" => "883PB-8RRWV-DT32X-FVY4X-TYMV3",
+            _ => "FQYY6-FK442-V329X-3WKB4-DFPFW",
+        };
+        let args = [
+            "install-cals",
+            "--program",
+            "retail",
+            "--license-code",
+            code,
+        ];
+        let installed = flow(&lab, &cli, method, &args).await.ok().json();
+        let (version, kind, quantity) = match method {
+            "automatic" => ("2022", "per-user", 20),
+            "web" => ("2022", "per-device", 10),
+            _ => ("2019", "per-device", 5),
+        };
+        let pack = &installed["key_pack"];
+        assert_eq!(pack["product_version"], version, "{method}");
+        assert_eq!(pack["license_type"], kind, "{method}");
+        assert_eq!(pack["installed"], quantity, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn a_source_no_longer_functioning_needs_no_details_and_is_reminded_of_once() {
+    let lab = Lab::new().await;
+    let source = activated(&lab, "SOURCE", "2019").await;
+    source.run(SELECT_40).await.ok();
+    let target = activated(&lab, "TARGET", "2022").await;
+    let args = [
+        &[
+            "migrate-cals",
+            "--reason",
+            "source-not-functioning",
+            "--confirm-manual-removal",
+        ],
+        &SELECT_40[1..9],
+        &["--quantity", "25"],
+    ]
+    .concat();
+    let migrated = target.run(&args).await.ok();
+    let said = format!("{}{}", migrated.stdout, migrated.stderr);
+    assert_eq!(said.matches("manually").count(), 1, "{said}");
+    assert!(
+        said.contains("25 Windows Server 2019 Per Device CALs"),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_migration_prints_only_the_refusal() {
+    let lab = Lab::new().await;
+    let target = activated(&lab, "TARGET", "2022").await;
+    let mut args = vec![
+        "migrate-cals",
+        "--reason",
+        "source-not-functioning",
+        "--confirm-manual-removal",
+    ];
+    args.extend_from_slice(&SELECT_40[1..9]);
+    args.extend_from_slice(&["--quantity", "25"]);
+    let refused = target.run(&args).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(!refused.stderr.contains("manually"), "{}", refused.stderr);
+}
+
+#[tokio::test]
+async fn the_reminder_names_the_source_by_the_name_its_daemon_gives() {
+    let lab = Lab::new().await;
+    let (_source, _, mut daemon, addr) = old_source(&lab).await;
+    let target = activated(&lab, "NEW", "2022").await;
+    let migrate = [
+        &[
+            "migrate-cals",
+            "--reason",
+            "source-replaced",
+            "--source",
+            &addr,
+        ],
+        SELECT_2008,
+        &["--quantity", "5", "--confirm-manual-removal", "--json"],
+    ]
+    .concat();
+    let migrated = target.run(&migrate).await.ok().json();
+    let reminder = migrated["reminder"].as_str().unwrap();
+    assert!(
+        reminder.starts_with("You must remove the RDS CALs from the source license server OLD08 ("),
+        "{reminder}"
+    );
+    assert!(!reminder.contains(&addr), "{reminder}");
+    daemon.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_windows_server_2003_license_server_installs_terminal_services_cals() {
+    let lab = Lab::new().await;
+    let cli = activated(&lab, "TS2003", "2003").await;
+    let install = [
+        "install-cals",
+        "--program",
+        "select",
+        "--agreement-number",
+        "4400017",
+        "--product-version",
+        "2003",
+        "--license-type",
+        "per-device",
+        "--quantity",
+        "25",
+    ];
+    cli.run(&install).await.ok();
+    let status = cli.run(&["status"]).await.ok();
+    assert!(
+        status
+            .stdout
+            .contains("Windows Server 2003 - Installed TS Per Device CALs"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_is_no_address_is_bad_input_not_no_answer() {
+    let lab = Lab::new().await;
+    let target = activated(&lab, "TARGET", "2022").await;
+    let args = [
+        &[
+            "migrate-cals",
+            "--reason",
+            "source-replaced",
+            "--source",
+            "::::",
+        ],
+        &SELECT_40[1..],
+    ]
+    .concat();
+    let refused = target.run(&args).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("is not a license server's address"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_state_directory_that_is_a_file_is_called_a_file() {
+    let lab = Lab::new().await;
+    let file = lab.dir.path().join("afile");
+    std::fs::write(&file, "not a directory").unwrap();
+    let cli = ServerCli { state_dir: file };
+    let refused = cli.run(&["status"]).await;
+    assert_eq!(refused.code, 5, "{refused:?}");
+    assert!(
+        refused.stderr.contains("is a file, not a directory"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[tokio::test]
+async fn every_json_error_has_a_code_and_an_unconfirmed_reminder_is_in_it() {
+    let lab = Lab::new().await;
+    let missing = lab.cli("NOBODY").run(&["status", "--json"]).await;
+    let error: Value = serde_json::from_str(missing.stderr.trim()).unwrap();
+    assert_eq!(error["code"], "not_installed");
+
+    let target = activated(&lab, "TARGET", "2022").await;
+    let args = [
+        &[
+            "migrate-cals",
+            "--reason",
+            "source-not-functioning",
+            "--json",
+        ],
+        &SELECT_40[1..],
+    ]
+    .concat();
+    let stopped = target.run(&args).await;
+    assert_eq!(stopped.code, 4, "{stopped:?}");
+    let error: Value = serde_json::from_str(stopped.stderr.trim()).unwrap();
+    assert_eq!(error["code"], "reminder_not_confirmed");
+    assert_eq!(error["reminder"]["cause"], "not-functioning");
+    assert!(
+        error["reminder"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("manually")
+    );
+}
+
+#[tokio::test]
+async fn a_report_without_a_scope_names_every_scope() {
+    let lab = Lab::new().await;
+    let cli = lab.cli_install("LS", "2022").await;
+    let refused = cli.run(&["report", "create"]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    for scope in ["--domain", "--ou", "--all-trusted-domains"] {
+        assert!(refused.stderr.contains(scope), "{}", refused.stderr);
+    }
+}
+
+#[tokio::test]
+async fn one_cal_is_said_in_the_singular() {
+    let lab = Lab::new().await;
+    let cli = activated(&lab, "LS", "2022").await;
+    let mut args = SELECT_40.to_vec();
+    args[10] = "1";
+    let installed = cli.run(&args).await.ok();
+    assert!(
+        installed
+            .stdout
+            .contains("holds 1 Windows Server 2019 Per Device CAL."),
+        "{}",
+        installed.stdout
+    );
+}
+
+#[tokio::test]
+async fn install_without_a_terminal_says_the_defaults_it_takes() {
+    let lab = Lab::new().await;
+    let cli = lab.cli("LS");
+    let installed = cli
+        .run(&[
+            "install",
+            "--first-name",
+            "Ada",
+            "--last-name",
+            "Lovelace",
+            "--company",
+            "Engines",
+            "--country",
+            "GB",
+            "--city",
+            "London",
+            "--postal-code",
+            "N1 9GU",
+        ])
+        .await
+        .ok();
+    for default in [
+        "Computer name LS01 (--name)",
+        "Operating system Windows Server 2022 (--os 2022)",
+        "Connection method Automatic connection (--method automatic)",
+        "Clearinghouse URL http://127.0.0.1:8780 (--clearinghouse)",
+    ] {
+        assert!(installed.stderr.contains(default), "{}", installed.stderr);
+    }
+    let status = cli.run(&["status", "--json"]).await.json();
+    assert_eq!(status["identity"]["company"]["city"], "London");
+    assert_eq!(status["identity"]["company"]["postal_code"], "N1 9GU");
+}
+
+#[tokio::test]
+async fn set_changes_the_company_information_as_the_properties_dialog_does() {
+    let lab = Lab::new().await;
+    let cli = lab.cli_install("LS", "2022").await;
+    cli.run(&[
+        "set",
+        "--company",
+        "Difference Engines",
+        "--email",
+        "ada@example.org",
+    ])
+    .await
+    .ok();
+    let status = cli.run(&["status", "--json"]).await.json();
+    assert_eq!(
+        status["identity"]["company"]["company"],
+        "Difference Engines"
+    );
+    assert_eq!(status["identity"]["company"]["email"], "ada@example.org");
+    let refused = cli.run(&["set", "--email", "not an address"]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    let status = cli.run(&["status", "--json"]).await.json();
+    assert_eq!(status["identity"]["company"]["email"], "ada@example.org");
+}
+
+#[tokio::test]
+async fn a_clearinghouse_not_where_the_server_points_says_how_to_point_it_elsewhere() {
+    let lab = Lab::new().await;
+    let cli = lab.cli_install("LS", "2022").await;
+    let nowhere = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    cli.run(&["set", "--clearinghouse", &nowhere]).await.ok();
+    let failed = cli.run(&["activate", "--attempts", "1"]).await;
+    assert_eq!(failed.code, 3, "{failed:?}");
+    assert!(
+        failed
+            .stderr
+            .contains("license-server set --clearinghouse URL"),
+        "{}",
+        failed.stderr
+    );
+}
+
+#[tokio::test]
+async fn the_telephone_handoff_names_the_tenant_and_where_the_line_answers() {
+    let lab = Lab::new().await;
+    let cli = by_telephone(&lab, "LS").await;
+    let handoff = cli.run(&["activate"]).await;
+    assert_eq!(handoff.code, 4, "{handoff:?}");
+    let line = lab.app.server.phone_addr().unwrap().to_string();
+    assert!(
+        handoff.stderr.contains(&format!("answers at {line}")),
+        "{}",
+        handoff.stderr
+    );
+    assert!(
+        handoff.stderr.contains("Tenant: the default one"),
+        "{}",
+        handoff.stderr
+    );
+    assert!(
+        handoff
+            .stderr
+            .contains("Purpose of the call: \"Activate a license server\""),
+        "{}",
+        handoff.stderr
+    );
+}
+
+#[tokio::test]
+async fn install_on_a_terminal_asks_for_each_default() {
+    let lab = Lab::new().await;
+    let dir = lab.state_dir("LS");
+    let mut tmux = Tmux::start(&format!(
+        "{} --state-dir {} install --first-name Ada --last-name Lovelace --company Engines --country GB",
+        license_server_bin().display(),
+        dir.display()
+    ));
+    tmux.wait_for("Computer name [LS01]").await;
+    tmux.send("LS07");
+    tmux.wait_for("Operating system").await;
+    tmux.key("Enter");
+    tmux.wait_for("Connection method").await;
+    tmux.key("Enter");
+    tmux.wait_for("Clearinghouse URL [http://127.0.0.1:8780]")
+        .await;
+    tmux.send(&lab.app.server.url());
+    tmux.wait_for("License server LS07 (Windows Server 2022)")
+        .await;
+    let status = ServerCli { state_dir: dir }
+        .run(&["status", "--json"])
+        .await
+        .json();
+    assert_eq!(
+        status["identity"]["clearinghouse"]["url"],
+        lab.app.server.url()
+    );
+}
+
+#[tokio::test]
+async fn on_a_terminal_the_reminder_comes_right_after_the_source_before_the_cals() {
+    let lab = Lab::new().await;
+    let (_source, _, mut daemon, addr) = old_source(&lab).await;
+    let target = activated(&lab, "NEW", "2022").await;
+    let mut tmux = Tmux::start(&format!(
+        "{} --state-dir {} migrate-cals",
+        license_server_bin().display(),
+        target.state_dir.display()
+    ));
+    tmux.wait_for("Reason for migrating the CALs").await;
+    tmux.key("Enter");
+    tmux.wait_for("Source license server name or address").await;
+    tmux.send(&addr);
+    tmux.wait_for("Do you understand and want to go on?").await;
+    let screen = tmux.capture();
+    assert!(screen.contains("source license server OLD08"), "{screen}");
+    assert!(!screen.contains("License program"), "{screen}");
+    tmux.send("n");
+    tmux.wait_for("The reminder was not confirmed").await;
+    daemon.kill().await.unwrap();
 }

@@ -949,3 +949,131 @@ async fn a_source_refuses_a_key_pack_migrated_from_another_source() {
     assert_eq!(local_total(&bystander), 40);
     running.stop().await;
 }
+
+/// The labels of the fields the licensing web site asks for `handoff`, page after page in
+/// its order, keeping those the handoff has an answer to: the site walked with the
+/// handoff's own answers.
+async fn labels_the_site_asks(lab: &Lab, handoff: &licensing_client::Handoff) -> Vec<String> {
+    let (task, answers) = handoff.answers();
+    let answered: std::collections::HashSet<String> = answers
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut portal = crate::helpers::Portal::new(&lab.app);
+    let (mut page, mut fields) = portal.start(task).await;
+    fields.extend(answers.iter().cloned());
+    let mut labels = Vec::new();
+    loop {
+        for (at, _) in page.html.match_indices("<label for=\"f-") {
+            let rest = &page.html[at + "<label for=\"f-".len()..];
+            let name = &rest[..rest.find('"').unwrap()];
+            let text = &rest[rest.find('>').unwrap() + 1..];
+            let text = &text[..text.find('<').unwrap()];
+            if answered.contains(name) {
+                labels.push(text.to_owned());
+            }
+        }
+        if page.html.contains("value=\"submit\"") {
+            return labels;
+        }
+        let step = page.input("step").unwrap();
+        let mut posted = fields.clone();
+        posted.push(("step".into(), step));
+        posted.push(("go".into(), "next".into()));
+        page = portal.post(task, &posted).await;
+        assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.html);
+    }
+}
+
+/// A person who, before taking each request to the web site, holds its handoff sheet
+/// against the fields the site asks.
+struct SheetChecker<'a> {
+    lab: &'a Lab,
+    person: crate::helpers::Person,
+}
+
+impl licensing_client::Operator for SheetChecker<'_> {
+    async fn obtain(
+        &mut self,
+        handoff: &licensing_client::Handoff,
+    ) -> Result<Option<String>, Error> {
+        let sheet: Vec<String> = handoff.particulars().into_iter().map(|(l, _)| l).collect();
+        let site = labels_the_site_asks(self.lab, handoff).await;
+        assert_eq!(sheet, site, "{}", handoff.task().title());
+        self.person.obtain(handoff).await
+    }
+
+    async fn confirm(&mut self, _: &licensing_client::Reminder) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn the_handoff_sheet_lists_every_field_the_web_site_asks_in_its_order() {
+    let lab = Lab::new().await;
+    let web = ConnectionMethod::WebBrowser;
+    let mut person = SheetChecker {
+        lab: &lab,
+        person: lab.person(),
+    };
+    let source = lab.source("SOURCE", WindowsServer::V2019).await;
+    let server = lab.install("LS", WindowsServer::V2022);
+    server.activate(web, &mut person).await.unwrap();
+    server
+        .install_cals(select_proof(), Some(v2019_per_device(5)), web, &mut person)
+        .await
+        .unwrap();
+    let retail = serde_json::from_value(
+        json!({"program": "retail", "license_code": "XYYB3-KGC8Y-7F84V-XGXKF-68W7X"}),
+    )
+    .unwrap();
+    server
+        .install_cals(retail, None, web, &mut person)
+        .await
+        .unwrap();
+    for source in [
+        unreachable(&source, WindowsServer::V2019),
+        Source::unknown(),
+    ] {
+        server
+            .migrate_cals(
+                Migration {
+                    cals: v2019_per_device(10),
+                    ..migration(MigrationReason::SourceNotFunctioning, source)
+                },
+                web,
+                &mut person,
+            )
+            .await
+            .unwrap();
+    }
+    server
+        .reactivate(ReactivationReason::Upgraded, web, &mut person)
+        .await
+        .unwrap();
+    server.deactivate(web, &mut person).await.unwrap();
+    let handoffs = &person.person.handoffs;
+    assert_eq!(handoffs.len(), 7);
+    // The company information the site asks of installations and migrations is on the
+    // sheet, and nothing the site does not ask.
+    let install: Vec<String> = handoffs[1]
+        .particulars()
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    for label in ["First name", "Last name", "Company", "Country/region"] {
+        assert!(install.iter().any(|l| l == label), "{install:?}");
+    }
+    let migrate: Vec<String> = handoffs[3]
+        .particulars()
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert!(
+        !migrate
+            .iter()
+            .any(|l| l.contains("available on the network")),
+        "{migrate:?}"
+    );
+}

@@ -503,3 +503,32 @@ async fn a_snapshot_whose_ledger_does_not_balance_is_refused() {
     assert!(p.detail.contains("does not pass the audit"), "{}", p.detail);
     assert_eq!(app.tenant_names().await, vec!["default"]);
 }
+
+#[tokio::test]
+async fn a_journal_spanning_a_moved_clock_replays_with_the_same_ids() {
+    let mut app = TestApp::spawn().await;
+    app.create_tenant("original", 77).await;
+    app.tenant = Some("original".to_owned());
+    let server = app.activate().await;
+    let body = |quantity: u32| json!({"license_server_id": server, "license": select_4412903(), "cals": cals("2019", "per-device", quantity)});
+    created::<Value>(app.post("/api/v1/key-packs", &body(3), Some("K")).await).await;
+    app.advance_clock("original", "25h").await;
+    // The key expired with the day: the same key with another request is a new request.
+    created::<Value>(app.post("/api/v1/key-packs", &body(4), Some("K")).await).await;
+    let journal = app.journal_lines("original").await;
+
+    app.create_tenant("rerun", 77).await;
+    let response = app
+        .client
+        .post(app.url("/admin/v1/tenants/rerun/replay"))
+        .bearer_auth(app.server.admin_token())
+        .body(journal)
+        .send()
+        .await
+        .unwrap();
+    let report: ReplayReport = ok(response).await;
+    assert_eq!(report.mismatches, Vec::<String>::new());
+    assert_eq!((report.replayed, report.ids_reproduced), (3, 3));
+    app.tenant = Some("rerun".to_owned());
+    assert_eq!(app.held(server).await, 7);
+}

@@ -693,3 +693,146 @@ async fn two_hundred_callers_saying_anything_never_break_the_line_or_the_ledger(
     let panicked = panicked_threads().lock().unwrap().clone();
     assert!(!panicked.contains(&this), "a call panicked");
 }
+
+/// Gets an install-CALs call through the license server ID, the program `program` and the
+/// company's required information, with the optional information declined.
+async fn install_with_program(caller: &mut Caller, server: LicenseServerId, program: &str) {
+    caller
+        .give_id("license_server_id", &server.to_string())
+        .await;
+    caller.answer("ASK program", program).await;
+    caller.answer("ASK first_name", "Ada").await;
+    caller.answer("ASK last_name", "Lovelace").await;
+    caller.answer("ASK company", "Analytical Engines Ltd").await;
+    caller.answer("ASK country_region", "United Kingdom").await;
+    caller.answer("ASK company.optional", "no").await;
+}
+
+#[tokio::test]
+async fn a_retail_license_code_is_asked_for_no_cals_on_the_phone() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut caller = Caller::dial_for(&app, "install-cals").await;
+    install_with_program(&mut caller, server, "retail").await;
+    caller
+        .answer("ASK license_code", "XYYB3-KGC8Y-7F84V-XGXKF-68W7X")
+        .await;
+    let next = caller.until("ASK ").await;
+    assert!(next.starts_with("ASK confirm "), "{:#?}", caller.heard);
+    caller.say("yes").await;
+    let key_pack = caller.take_id().await;
+    let contents = key_pack
+        .parse::<shared::id::KeyPackId>()
+        .unwrap()
+        .open(&server)
+        .unwrap();
+    assert_eq!(contents.quantity.get(), 20);
+}
+
+#[tokio::test]
+async fn the_optional_company_information_is_declined_in_one_answer() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut caller = Caller::dial_for(&app, "install-cals").await;
+    install_with_program(&mut caller, server, "select").await;
+    let next = caller.until("ASK ").await;
+    assert!(
+        next.starts_with("ASK agreement_number "),
+        "{:#?}",
+        caller.heard
+    );
+    assert!(
+        caller
+            .heard
+            .iter()
+            .any(|l| l.starts_with("ASK company.optional Would you like to give the optional company information (e-mail address, phone number, organizational unit, address, city, state/province, postal code)?")),
+        "{:#?}",
+        caller.heard
+    );
+}
+
+#[tokio::test]
+async fn a_no_at_the_read_back_takes_back_only_the_item_named() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut caller = Caller::dial_for(&app, "install-cals").await;
+    install_up_to_quantity(&mut caller, server).await;
+    caller.answer("ASK quantity", "12").await;
+    let quantity_item = caller.heard.len();
+    caller.until("ASK confirm").await;
+    let item = caller.heard[quantity_item..]
+        .iter()
+        .find(|l| l.contains(" Quantity: 12"))
+        .and_then(|l| l.strip_prefix("SAY "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("{:#?}", caller.heard))
+        .to_owned();
+    caller.say("no").await;
+    caller.answer("ASK correct", &item).await;
+    // Only the quantity is asked again, not the ID's seven groups or the rest.
+    let next = caller.until("ASK ").await;
+    assert!(next.starts_with("ASK quantity "), "{:#?}", caller.heard);
+    caller.say("7").await;
+    caller.answer("ASK confirm", "yes").await;
+    caller.take_id().await;
+    assert_eq!(app.held(server).await, 7);
+}
+
+#[tokio::test]
+async fn open_value_is_taken_as_an_other_agreement_on_the_phone() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut caller = Caller::dial_for(&app, "install-cals").await;
+    install_with_program(&mut caller, server, "Open Value").await;
+    caller.answer("ASK agreement_number", "5270046").await;
+    caller.answer("ASK product_version", "2016").await;
+    caller.answer("ASK license_type", "per-user").await;
+    caller.answer("ASK quantity", "4").await;
+    caller.answer("ASK confirm", "yes").await;
+    caller.take_id().await;
+    assert!(
+        !caller.heard.iter().any(|l| l.starts_with("SORRY program")),
+        "{:#?}",
+        caller.heard
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_source_is_asked_about_once_in_plain_words() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let mut caller = Caller::dial_for(&app, "manage-cals").await;
+    caller
+        .give_id("license_server_id", &server.to_string())
+        .await;
+    caller.answer("ASK reason", "source-not-functioning").await;
+    caller.answer("ASK program", "select").await;
+    caller.answer("ASK first_name", "Ada").await;
+    caller.answer("ASK last_name", "Lovelace").await;
+    caller.answer("ASK company", "Analytical Engines Ltd").await;
+    caller.answer("ASK country_region", "GB").await;
+    caller.answer("ASK company.optional", "no").await;
+    let asked = caller.until("ASK source_license_server_id.known").await;
+    assert_eq!(
+        asked,
+        "ASK source_license_server_id.known Do you know the source license server ID? (yes or no)"
+    );
+}
+
+#[tokio::test]
+async fn cals_newer_than_the_license_server_runs_are_refused_at_the_product_version_on_the_phone() {
+    let mut app = TestApp::spawn().await;
+    let product_id = app.product_id_of(WindowsServer::V2019);
+    let server = app.activate_product(product_id).await;
+    let mut caller = Caller::dial_for(&app, "install-cals").await;
+    install_with_program(&mut caller, server, "select").await;
+    caller.answer("ASK agreement_number", "4417718").await;
+    caller.answer("ASK product_version", "2022").await;
+    caller.answer("ASK license_type", "per-user").await;
+    caller.answer("ASK quantity", "5").await;
+    caller.answer("ASK confirm", "yes").await;
+    let sorry = caller.until("SORRY product_version").await;
+    assert!(sorry.contains("runs Windows Server 2019"), "{sorry}");
+    caller.until("ASK product_version").await;
+    assert_eq!(app.held(server).await, 0);
+}

@@ -473,3 +473,216 @@ async fn a_form_sent_twice_at_once_gets_one_answer() {
     assert_eq!(first.result_id(), second.result_id());
     assert_eq!(app.held(server).await, 6);
 }
+
+/// Posts `values` as page `step` of `task`, with the page's anti-forgery token and nonce.
+async fn post_step(
+    portal: &mut Portal,
+    task: &str,
+    step: usize,
+    values: &[(&str, &str)],
+) -> crate::helpers::Page {
+    let (_, mut fields) = portal.start(task).await;
+    fields.extend(values.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    fields.push(("step".into(), step.to_string()));
+    fields.push(("go".into(), "next".into()));
+    portal.post(task, &fields).await
+}
+
+/// The labels of the fields a page shows, in order.
+fn labels(html: &str) -> Vec<String> {
+    html.match_indices("<label for=\"f-")
+        .filter_map(|(at, _)| {
+            let rest = &html[at..];
+            let text = &rest[rest.find('>')? + 1..];
+            Some(text[..text.find('<')?].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_retail_license_code_asks_for_no_cals_and_installs_the_ones_it_is_for() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await.to_string();
+    let mut portal = Portal::new(&app);
+    let page = post_step(
+        &mut portal,
+        "install-cals",
+        1,
+        &with_company(vec![("license_server_id", &server), ("program", "retail")]),
+    )
+    .await;
+    assert_eq!(labels(&page.html), ["License code"], "{}", page.html);
+    let page = portal
+        .complete(
+            "install-cals",
+            &with_company(vec![
+                ("license_server_id", &server),
+                ("program", "retail"),
+                ("license_code", "XYYB3-KGC8Y-7F84V-XGXKF-68W7X"),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let key_pack: KeyPackId = page.result_id().parse().unwrap();
+    let contents = key_pack.open(&server.parse().unwrap()).unwrap();
+    assert_eq!(contents.quantity.get(), 20);
+    assert_eq!(contents.product_version.to_string(), "Windows Server 2022");
+}
+
+#[tokio::test]
+async fn every_wrong_company_field_is_shown_at_once() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await.to_string();
+    let mut portal = Portal::new(&app);
+    let page = post_step(
+        &mut portal,
+        "install-cals",
+        1,
+        &[
+            ("license_server_id", &server),
+            ("program", "select"),
+            ("email", "not an address"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in [
+        "first_name",
+        "last_name",
+        "company",
+        "country_region",
+        "email",
+    ] {
+        assert!(page.error_at(field).is_some(), "{field}: {}", page.html);
+    }
+}
+
+#[tokio::test]
+async fn a_deactivated_license_server_is_refused_on_the_page_its_id_is_typed() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let deactivated = app
+        .post(
+            "/api/v1/deactivations",
+            &serde_json::json!({"license_server_id": server}),
+            Some("off"),
+        )
+        .await;
+    assert_eq!(deactivated.status(), StatusCode::OK);
+    let id = server.to_string();
+    let page = post_step(
+        &mut Portal::new(&app),
+        "install-cals",
+        0,
+        &[("license_server_id", &id), ("program", "select")],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        page.input("step").as_deref(),
+        Some("0"),
+        "the first page again"
+    );
+    let error = page.error_at("license_server_id").unwrap();
+    assert!(error.contains("is deactivated"), "{error}");
+}
+
+#[tokio::test]
+async fn the_source_license_server_id_is_labelled_and_checked_as_its_rule_is() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await.to_string();
+    let mut portal = Portal::new(&app);
+    for (reason, label) in [
+        ("source-replaced", "Source license server ID"),
+        (
+            "source-not-functioning",
+            "Source license server ID (if known)",
+        ),
+    ] {
+        let page = post_step(
+            &mut portal,
+            "manage-cals",
+            1,
+            &with_company(vec![
+                ("license_server_id", &server),
+                ("reason", reason),
+                ("program", "select"),
+            ]),
+        )
+        .await;
+        let shown = labels(&page.html);
+        assert_eq!(shown[0], label, "{reason}: {shown:?}");
+    }
+    let page = post_step(
+        &mut portal,
+        "manage-cals",
+        2,
+        &with_company(vec![
+            ("license_server_id", &server),
+            ("reason", "source-replaced"),
+            ("program", "select"),
+            ("agreement_number", "4412903"),
+            ("product_version", "2019"),
+            ("license_type", "per-device"),
+            ("quantity", "5"),
+        ]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = page.error_at("source_license_server_id").unwrap();
+    assert!(error.contains("required"), "{error}");
+}
+
+#[tokio::test]
+async fn cals_newer_than_the_license_server_runs_are_refused_at_the_product_version() {
+    let mut app = TestApp::spawn().await;
+    let product_id = app.product_id_of(shared::vocab::WindowsServer::V2019);
+    let server = app.activate_product(product_id).await.to_string();
+    let page = Portal::new(&app)
+        .complete(
+            "install-cals",
+            &with_company(vec![
+                ("license_server_id", &server),
+                ("program", "select"),
+                ("agreement_number", "4417718"),
+                ("product_version", "2022"),
+                ("license_type", "per-user"),
+                ("quantity", "5"),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = page.error_at("product_version").unwrap();
+    assert!(error.contains("runs Windows Server 2019"), "{error}");
+    assert!(
+        app.status(server.parse().unwrap()).await["key_packs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_instructor_page_names_the_license_server_and_why_a_request_was_refused() {
+    let mut app = TestApp::spawn().await;
+    let server = app.activate().await;
+    let refused = app
+        .install(server, select_4412903(), cals("2019", "per-device", 9999))
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let page = Portal::new(&app)
+        .get(&format!("/instructor?token={}", app.server.admin_token()))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let row = page.html.find("CALs installed").unwrap();
+    let rest = &page.html[row..];
+    assert!(rest.contains(&server.to_string()), "{}", page.html);
+    assert!(
+        rest.contains("refused (409): Select License agreement number 4412903 has 250"),
+        "{}",
+        page.html
+    );
+    // The activation names the server it activated.
+    let activation = &page.html[page.html.find("License server activated").unwrap()..];
+    assert!(activation.contains(&server.to_string()));
+}

@@ -53,3 +53,92 @@ fn every_company_fixture_is_valid_company_information() {
     let companies: Vec<shared::vocab::CompanyInfo> = serde_json::from_str(&text).unwrap();
     assert!(companies.len() >= 5);
 }
+
+/// The modules of a crate's `src` (its binaries left out), by their path from the crate
+/// root (`state::dir`), each with its code: comments and tests taken out.
+fn modules(src: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files
+        .iter()
+        .filter(|f| !f.starts_with(src.join("bin")) && !f.ends_with("lib.rs"))
+        .map(|f| {
+            let relative = f.strip_prefix(src).unwrap().with_extension("");
+            let name = relative
+                .to_string_lossy()
+                .trim_end_matches("/mod")
+                .replace('/', "::");
+            let text = std::fs::read_to_string(f).unwrap();
+            let code: String = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (name, code)
+        })
+        .collect()
+}
+
+#[test]
+fn the_licensing_clients_modules_import_one_another_one_way() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let modules = modules(&root.join("licensing-client/src"));
+    assert!(modules.contains_key("state::dir"), "{:?}", modules.keys());
+    // Module -> the modules it names through `crate::`, each as the longest module path.
+    let mut imports: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        std::collections::BTreeMap::new();
+    for (name, code) in &modules {
+        let named = imports.entry(name.as_str()).or_default();
+        for (at, _) in code.match_indices("crate::") {
+            let rest = &code[at + "crate::".len()..];
+            let path: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            let mut parts: Vec<&str> = path.split("::").collect();
+            while !parts.is_empty() {
+                let candidate = parts.join("::");
+                if let Some((module, _)) = modules.get_key_value(&candidate) {
+                    if module != name {
+                        named.insert(module.as_str());
+                    }
+                    break;
+                }
+                parts.pop();
+            }
+        }
+    }
+    // A depth-first walk: a module met again on the path is a circle.
+    fn walk<'a>(
+        module: &'a str,
+        imports: &std::collections::BTreeMap<&'a str, std::collections::BTreeSet<&'a str>>,
+        path: &mut Vec<&'a str>,
+        done: &mut std::collections::BTreeSet<&'a str>,
+    ) {
+        if let Some(at) = path.iter().position(|m| *m == module) {
+            panic!(
+                "licensing-client modules import one another in a circle: {}",
+                [&path[at..], &[module]].concat().join(" -> ")
+            );
+        }
+        if !done.insert(module) {
+            return;
+        }
+        path.push(module);
+        for next in imports.get(module).into_iter().flatten() {
+            walk(next, imports, path, done);
+        }
+        path.pop();
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for module in imports.keys() {
+        walk(module, &imports, &mut Vec::new(), &mut done);
+    }
+    // The parts of the crate are folders.
+    for part in ["state", "methods", "work", "peer"] {
+        assert!(modules.contains_key(part), "no {part}/ in licensing-client");
+    }
+}

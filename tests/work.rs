@@ -154,6 +154,136 @@ async fn a_device_is_refused_once_its_temporary_cal_expires_with_none_available(
 }
 
 #[tokio::test]
+async fn a_device_back_after_its_permanent_cal_expired_gets_a_permanent_cal_not_a_second_temporary_one()
+ {
+    let lab = Lab::new().await;
+    let server = lab.source("LS", WindowsServer::V2019).await;
+    let (expires_at, _) = permanent(&server, "PC-A");
+    server.move_clock(None, Some(expires_at)).unwrap();
+    assert_eq!(available(&server), 40, "the expired CAL went back");
+    assert!(matches!(
+        connect(&server, "PC-A").unwrap(),
+        Grant::Permanent {
+            change: Change::Issued,
+            ..
+        }
+    ));
+    assert_eq!(available(&server), 39);
+}
+
+#[tokio::test]
+async fn a_device_whose_cal_went_to_another_is_refused_rather_than_given_a_new_temporary_cal() {
+    let lab = Lab::new().await;
+    let server = lab.activated("LS", WindowsServer::V2019).await;
+    server
+        .install_cals(
+            select_proof(),
+            Some(cal_request(
+                ProductVersion::WindowsServer2019,
+                LicenseType::PerDevice,
+                1,
+            )),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+    let (expires_at, _) = permanent(&server, "PC-A");
+    server.move_clock(None, Some(expires_at)).unwrap();
+    // While PC-A was away, PC-B took the one CAL.
+    permanent(&server, "PC-B");
+    let refused = connect(&server, "PC-A").unwrap_err();
+    assert!(
+        matches!(refused, Error::Cal(Refusal::NoCalForReturningDevice { .. })),
+        "{refused}"
+    );
+    assert!(
+        refused
+            .to_string()
+            .contains("has had its one temporary CAL"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_per_user_cal_counts_against_the_newer_cals_that_serve_its_session_host() {
+    let lab = Lab::new().await;
+    let server = lab.activated("LS", WindowsServer::V2022).await;
+    let agreement = "4417718"; // Select License: 2022 Per User 400.
+    server
+        .install_cals(
+            serde_json::from_value(
+                serde_json::json!({"program": "select", "agreement_number": agreement}),
+            )
+            .unwrap(),
+            Some(cal_request(
+                ProductVersion::WindowsServer2022,
+                LicenseType::PerUser,
+                10,
+            )),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+    server
+        .connect_user(
+            r"CONTOSO\alice",
+            LicenseType::PerUser,
+            WindowsServer::V2019,
+            None,
+        )
+        .unwrap();
+    let report = server
+        .create_report(licensing_client::state::Scope::AllTrustedDomains)
+        .unwrap();
+    let lines: Vec<(ProductVersion, u32, u32)> = report
+        .lines
+        .iter()
+        .map(|l| (l.product_version, l.installed, l.issued))
+        .collect();
+    assert_eq!(lines, [(ProductVersion::WindowsServer2022, 10, 1)]);
+}
+
+#[tokio::test]
+async fn a_key_pack_of_cals_newer_than_the_server_says_they_stay_allocated_to_it() {
+    let lab = Lab::new().await;
+    let server = lab.install("LS", WindowsServer::V2019);
+    // A product ID of the first layout names no release, so the Clearinghouse cannot
+    // apply the version rule and the license server is the one that refuses.
+    let state_file = server.dir().join(licensing_client::state::STATE_FILE);
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    state["identity"]["product_id"] = "10974-31221-16202-49672-18729-77270-17360".into();
+    std::fs::write(&state_file, serde_json::to_vec(&state).unwrap()).unwrap();
+    server
+        .activate(ConnectionMethod::Automatic, &mut lab.person())
+        .await
+        .unwrap();
+    let retail: shared::vocab::LicenseProof = serde_json::from_value(
+        serde_json::json!({"program": "retail", "license_code": "883PB-8RRWV-DT32X-FVY4X-TYMV3"}),
+    )
+    .unwrap();
+    let refused = server
+        .install_cals(
+            retail,
+            None,
+            ConnectionMethod::WebBrowser,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::IssuedTooNew { .. }), "{refused}");
+    let message = refused.to_string();
+    assert!(
+        message.contains("holds 10 Windows Server 2022 Per Device CALs"),
+        "{message}"
+    );
+    assert!(message.contains("stay allocated to it"), "{message}");
+    assert!(message.contains("migrate them from it"), "{message}");
+    assert!(server.state().unwrap().key_packs.is_empty());
+}
+
+#[tokio::test]
 async fn a_not_activated_server_issues_only_temporary_cals() {
     let lab = Lab::new().await;
     let server = lab.install("LS", WindowsServer::V2019);
@@ -893,6 +1023,34 @@ mod session_hosts {
             "{refused}"
         );
         daemon.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_host_whose_license_server_is_down_says_so_in_the_diagnosers_words() {
+        let lab = Lab::new().await;
+        let rdsh = host(&lab, "RDSH", WindowsServer::V2022, None);
+        let missing = nobody();
+        rdsh.configure(Some(LicenseType::PerUser), Some(vec![missing.clone()]))
+            .unwrap();
+        let Admitted::Grace {
+            warning: Some(warning),
+            days_left,
+        } = rdsh.connect(r"CONTOSO\alice", None).await.unwrap()
+        else {
+            panic!("the host runs on its grace period and warns");
+        };
+        assert_eq!(days_left, 120);
+        assert!(
+            warning.starts_with(&format!(
+                "License server {missing} is not available. This could be caused by network connectivity problems, the Remote Desktop Licensing service is stopped on the license server, or RD Licensing isn't available"
+            )),
+            "{warning}"
+        );
+        assert!(
+            !warning.contains("licensing mode is not configured"),
+            "{warning}"
+        );
+        assert!(!warning.contains("--source-unreachable"), "{warning}");
     }
 
     #[tokio::test]

@@ -82,6 +82,7 @@ impl Submission<'_> {
                     body: Some(body),
                     applied: reply.applied,
                     replayed: reply.replayed,
+                    refusal: reply.outcome.as_ref().err().map(|p| p.detail.clone()),
                     faults: Vec::new(),
                     connection_method: self.method,
                 },

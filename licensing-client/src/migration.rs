@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use shared::id::{KeyPackId, LicenseServerId};
 use shared::vocab::{MigrationReason, WindowsServer};
 
-use crate::error::Error;
 use crate::methods::handoff::EntryError;
 use crate::peer::{CalsRemoved, ServerInfo};
 use crate::state::{Activation, EventLevel, Removal, ServerState};
@@ -193,8 +192,8 @@ pub(crate) fn give_up_cals(
     state: &mut ServerState,
     target: &LicenseServerId,
     key_pack_id: &KeyPackId,
-) -> Result<CalsRemoved, Error> {
-    let contents = key_pack_id.open(target).map_err(EntryError::from)?;
+) -> Result<CalsRemoved, EntryError> {
+    let contents = key_pack_id.open(target)?;
     let wanted = u32::from(contents.quantity.get());
     if let Some(done) = state
         .removals

@@ -771,7 +771,7 @@ impl LicenseServer {
             .into());
         }
         self.state
-            .update(|s| migration::give_up_cals(s, target, key_pack_id))
+            .update(|s| migration::give_up_cals(s, target, key_pack_id).map_err(Error::from))
     }
 
     /// Sends `request` by `method` and returns the ID the Clearinghouse gave.

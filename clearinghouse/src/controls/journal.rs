@@ -41,6 +41,8 @@ pub struct Recorded {
     pub applied: Option<u64>,
     /// Whether the answer was a replay.
     pub replayed: bool,
+    /// Why it was refused, if it was.
+    pub refusal: Option<String>,
     /// The faults that hit it.
     pub faults: Vec<&'static str>,
     /// The door it came through.
@@ -80,6 +82,10 @@ pub struct Change {
     pub route: String,
     /// The status answered.
     pub status: u16,
+    /// The license server it was about, as the request named it.
+    pub license_server_id: Option<String>,
+    /// Why it was refused, if it was.
+    pub refusal: Option<String>,
     /// The IDs issued.
     pub ids: Vec<String>,
     /// Whether the answer was a replay.
@@ -181,6 +187,12 @@ impl Journal {
                 at_ms: r.at_ms,
                 route: r.route.clone(),
                 status: r.status,
+                license_server_id: r
+                    .body
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                    .and_then(|v| v.get("license_server_id")?.as_str().map(str::to_owned)),
+                refusal: r.refusal.clone(),
                 ids: r.ids.clone(),
                 replayed: r.replayed,
                 connection_method: r.connection_method,
@@ -212,6 +224,7 @@ mod tests {
             body: None,
             applied: None,
             replayed: false,
+            refusal: None,
             faults: Vec::new(),
             connection_method: ConnectionMethod::Automatic,
         }

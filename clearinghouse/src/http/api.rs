@@ -154,10 +154,24 @@ async fn run_mutation(
                     .as_ref()
                     .map(Answer::issued_ids)
                     .unwrap_or_default();
+                note.refusal = answer.outcome.as_ref().err().map(|p| p.detail.clone());
             }
             reply::reply(answer, success)
         }
-        Err(p) => reply::problem(&p),
+        Err(p) => {
+            let mut extensions = request.extensions_mut();
+            match extensions.get_mut::<Note>() {
+                Some(note) => note.refusal = Some(p.detail.clone()),
+                None => {
+                    extensions.insert(Note {
+                        refusal: Some(p.detail.clone()),
+                        ..Note::default()
+                    });
+                }
+            }
+            drop(extensions);
+            reply::problem(&p)
+        }
     }
 }
 

@@ -372,8 +372,9 @@ fn journal_entries(bytes: &Bytes) -> Result<Vec<JournalEntry>, Problem> {
         .collect()
 }
 
-/// Applies again, in their order, the journal's requests that changed the ledger, and
-/// compares the IDs issued with the journal's.
+/// Applies again, in their order, the journal's requests that changed the ledger, each at
+/// the time on the tenant's clock the journal gives it (the clock is left at the last),
+/// and compares the IDs issued with the journal's.
 async fn replay_into(ctx: &Ctx, entries: Vec<JournalEntry>) -> ReplayReport {
     let mut report = ReplayReport {
         tenant: ctx.tenant.to_string(),
@@ -419,6 +420,22 @@ async fn replay_into(ctx: &Ctx, entries: Vec<JournalEntry>) -> ReplayReport {
                 continue;
             }
         };
+        // The tenant's clock as it read when the entry was answered: idempotency keys
+        // expire, and are reused, at the same moments as in the journal.
+        let clock = ctx
+            .ledger
+            .execute(
+                ctx.tenant.clone(),
+                Command::SetClock(ClockChange::SetTo(entry.at_ms)),
+                None,
+            )
+            .await;
+        if let Err(p) = &clock.outcome {
+            report.mismatches.push(format!(
+                "entry {}: the tenant's clock could not be set to {}: {}",
+                entry.n, entry.at, p.detail
+            ));
+        }
         let reply = ctx
             .ledger
             .execute(ctx.tenant.clone(), command, entry.idempotency_key.clone())

@@ -34,6 +34,8 @@ pub struct Note {
     pub applied: Option<u64>,
     /// Whether the answer was a replay.
     pub replayed: bool,
+    /// Why it was refused, if it was.
+    pub refusal: Option<String>,
 }
 
 /// Routes that describe the API rather than reach a tenant: no faults, no journal.
@@ -109,6 +111,7 @@ pub async fn door(
             body: note.body,
             applied: note.applied,
             replayed: note.replayed,
+            refusal: note.refusal,
             faults: plan.hits,
             connection_method: ConnectionMethod::Automatic,
         },

@@ -357,15 +357,23 @@ async fn instructor(
         .into_iter()
         .filter_map(|c| {
             let what = activity(&c.route)?;
+            // An activation names no license server ID: the one it issued is the server.
+            let license_server = c.license_server_id.clone().or_else(|| {
+                (c.route.ends_with("/activations"))
+                    .then(|| c.ids.first().cloned())
+                    .flatten()
+            });
             Some(pages::Activity {
                 at: rfc3339(c.at_ms),
                 method: c.connection_method,
                 what,
+                license_server,
                 ids: c.ids,
-                outcome: match c.status {
-                    200..=299 if c.replayed => "done (a repeat)".to_owned(),
-                    200..=299 => "done".to_owned(),
-                    status => format!("refused ({status})"),
+                outcome: match (c.status, &c.refusal) {
+                    (200..=299, _) if c.replayed => "done (a repeat)".to_owned(),
+                    (200..=299, _) => "done".to_owned(),
+                    (status, Some(why)) => format!("refused ({status}): {why}"),
+                    (status, None) => format!("refused ({status})"),
                 },
             })
         })

@@ -273,6 +273,8 @@ pub struct Activity {
     pub method: shared::vocab::ConnectionMethod,
     /// What.
     pub what: &'static str,
+    /// The license server it was about.
+    pub license_server: Option<String>,
     /// The IDs it issued.
     pub ids: Vec<String>,
     /// Done, or refused with which status.
@@ -290,13 +292,14 @@ pub fn instructor(frame: &Frame<'_>, tenant: &str, rows: &[Activity]) -> Markup 
                 p { "Nothing yet." }
             } @else {
                 table {
-                    thead { tr { th { "When" } th { "Method" } th { "What" } th { "IDs issued" } th { "Outcome" } } }
+                    thead { tr { th { "When" } th { "Method" } th { "What" } th { "License server" } th { "IDs issued" } th { "Outcome" } } }
                     tbody {
                         @for row in rows {
                             tr {
                                 td { (row.at) }
                                 td { (row.method) }
                                 td { (row.what) }
+                                td { @if let Some(id) = &row.license_server { code { (id) } } }
                                 td { @for id in &row.ids { code { (id) } br; } }
                                 td { (row.outcome) }
                             }

@@ -326,7 +326,9 @@ fn by_group(handoff: &Handoff) -> Option<String> {
                     }
                     handoff.check_group(group, text).map_err(|e| match e {
                         licensing_client::EntryError::Id(IdError::Typo { .. }) => {
-                            format!("group {group} has a typo: check its five digits against what {from}")
+                            format!(
+                                "group {group} of {GROUPS} has a typo: check its five digits against what {from}"
+                            )
                         }
                         other => format!("{other}; check it against what {from}"),
                     })
