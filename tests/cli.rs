@@ -533,7 +533,9 @@ async fn removing_more_cals_than_a_key_pack_holds_unissued_is_refused_and_remove
         .await;
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(
-        refused.stderr.contains("30 unissued CALs"),
+        refused.stderr.contains(
+            "key pack 1 has 30 CALs unissued, fewer than the 31 asked to remove: remove at most 30"
+        ),
         "{}",
         refused.stderr
     );

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use shared::id::KeyPackId;
+use shared::vocab::counted;
 use shared::wire::LicenseServerStatus;
 use thiserror::Error;
 
@@ -65,7 +66,13 @@ pub enum RemovalError {
     Nothing,
     /// More CALs asked for than are unissued.
     #[error(
-        "key pack {local_id} has {available} unissued CALs ({issued} more are issued to clients), fewer than the {asked} asked to remove: revoke or let expire the issued ones first, or remove at most {available}"
+        "key pack {local_id} has {} unissued, fewer than the {asked} asked to remove: {}",
+        counted(*.available, "CAL"),
+        if *.issued == 0 {
+            format!("remove at most {available}")
+        } else {
+            format!("{issued} more are issued to clients; revoke them or let them expire first, or remove at most {available}")
+        }
     )]
     NotThatMany {
         /// The key pack.

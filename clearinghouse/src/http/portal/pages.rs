@@ -41,10 +41,21 @@ td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd;vertical
 .id{font-family:ui-monospace,monospace;font-size:1.6rem;letter-spacing:.05em;word-spacing:.6rem;background:#f2f6fa;padding:1rem;border-radius:4px}
 .copy{font-family:ui-monospace,monospace;width:100%;font-size:1rem}
 fieldset{border:none;padding:0;margin:0}
+body.wide{max-width:90rem}
+td code{white-space:nowrap;font-size:.9rem}
 legend{font-weight:600}
 ";
 
 fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    page_of(frame, title, body, false)
+}
+
+/// A page as wide as the window allows, for tables of IDs.
+fn wide_layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    page_of(frame, title, body, true)
+}
+
+fn page_of(frame: &Frame<'_>, title: &str, body: Markup, wide: bool) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -54,7 +65,7 @@ fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                 title { (title) " - Remote Desktop Licensing" }
                 style { (PreEscaped(STYLE)) }
             }
-            body {
+            body class=[wide.then_some("wide")] {
                 header {
                     p { a href={ "/" (frame.query()) } { "Remote Desktop Licensing" } }
                     @if let Some(tenant) = frame.tenant {
@@ -283,7 +294,7 @@ pub struct Activity {
 
 /// What was done in a tenant, newest first.
 pub fn instructor(frame: &Frame<'_>, tenant: &str, rows: &[Activity]) -> Markup {
-    layout(
+    wide_layout(
         frame,
         &format!("What was done in tenant {tenant}"),
         html! {

@@ -442,7 +442,7 @@ pub struct RemoveCalsArgs {
     #[arg(long, value_name = "NUMBER|ID")]
     pub key_pack: KeyPackRef,
     /// How many of its unissued CALs to remove.
-    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    #[arg(long, conflicts_with = "all")]
     pub count: Option<u32>,
     /// Uninstall the whole key pack (none of its CALs may be issued to a client).
     #[arg(long)]

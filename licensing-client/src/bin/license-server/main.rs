@@ -401,7 +401,16 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         }
         Command::RemoveCals(remove) => {
             let server = LicenseServer::open(&dir)?;
-            let count = if remove.all { None } else { remove.count };
+            let count = match (remove.count, remove.all) {
+                (Some(count), _) => Some(count),
+                (None, true) => None,
+                (None, false) => {
+                    return Err(Failure::bad_input(
+                        "say how many CALs to remove (--count N, unissued ones) or that the whole key pack goes (--all)",
+                    )
+                    .with_code("missing_flag"));
+                }
+            };
             output.removed_by_hand(&server.remove_cals(&remove.key_pack, count)?);
         }
         Command::Rebuild { yes } => {

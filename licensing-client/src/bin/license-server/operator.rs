@@ -83,8 +83,13 @@ impl CliOperator {
                     "Call the Microsoft Clearinghouse at {number} ({desk}; a simulated line)."
                 );
                 if let Some(line) = line {
+                    let dial = if self.interactive {
+                        "this command offers to dial it"
+                    } else {
+                        "or --hold-call has this command hold the call itself"
+                    };
                     eprintln!(
-                        "  The simulated line answers at {line} (`nc {}`); this command offers to dial it.",
+                        "  The simulated line answers at {line} (`nc {}`); {dial}.",
                         line.replace(':', " ")
                     );
                 }
@@ -96,11 +101,20 @@ impl CliOperator {
                 };
                 eprintln!("  Tenant: {tenant}");
                 eprintln!("  Purpose of the call: \"{title}\"");
-                eprintln!("  {what}, group by group: {}", shown.groups().join("  "));
+                eprintln!(
+                    "  {}, group by group: {}",
+                    licensing_client::methods::request::capitalised(what.name()),
+                    shown.groups().join("  ")
+                );
             }
         }
+        let telephone = matches!(handoff.desk, Desk::Telephone { .. });
+        let shown = shown.to_string();
         for (label, value) in handoff.particulars() {
-            eprintln!("  {label}: {value}");
+            // On the telephone the ID shown was just given group by group.
+            if !(telephone && value == shown) {
+                eprintln!("  {label}: {value}");
+            }
         }
     }
 }
@@ -213,7 +227,8 @@ impl Operator for CliOperator {
         let expects = handoff.expects();
         if !self.interactive {
             eprintln!(
-                "Run the same command again with --id <{expects}> once you have the {expects}."
+                "Once you have the {expects}, run `license-server {} --id <{expects}>`: the rest of this request is kept.",
+                subcommand(handoff.task())
             );
             return Ok(None);
         }
@@ -275,6 +290,19 @@ impl Operator for CliOperator {
                 spinner.set_message(format!("{reason}; retrying in {delay:.1?}"));
             }
         }
+    }
+}
+
+/// The command that runs `task`.
+fn subcommand(task: licensing_client::tasks::Task) -> &'static str {
+    use licensing_client::tasks::Task;
+    match task {
+        Task::Activate => "activate",
+        Task::Install => "install-cals",
+        Task::Migrate => "migrate-cals",
+        Task::Reactivate => "reactivate",
+        Task::Deactivate => "deactivate",
+        Task::Recover => "recover-cals",
     }
 }
 

@@ -121,23 +121,14 @@ impl Output {
         if state.key_packs.is_empty() {
             out!("Key packs: none");
         } else {
-            out!("Key packs:");
-            out!(
-                "  {:>3}  {:<41}  {:<72}  {:>6}  {:>9}  how",
-                "#",
-                "license key pack ID",
-                "CALs",
-                "total",
-                "available"
-            );
+            out!("Key packs (# as remove-cals --key-pack takes it):");
             for pack in &state.key_packs {
+                out!("  {:>3}  {}", pack.local_id, pack.label());
                 out!(
-                    "  {:>3}  {:<41}  {:<72}  {:>6}  {:>9}  {}",
-                    pack.local_id,
-                    pack.key_pack_id.to_string(),
-                    pack.label(),
+                    "       {} total, {} available; license key pack ID {}; {}",
                     pack.total(),
                     pack.available(),
+                    pack.key_pack_id,
                     how(pack)
                 );
             }
