@@ -482,7 +482,7 @@ async fn a_source_older_than_2008_r2_keeps_its_cals_until_they_are_removed_by_ha
     let status = source.run(&["status"]).await.ok();
     assert!(
         status.stdout.contains(
-            "WARNING: key pack 1 holds 30 CALs, but the Clearinghouse says 17 of them were migrated"
+            "WARNING: this license server holds 30 Windows Server 2008 or Windows Server 2008 R2 - Installed TS or RDS Per Device CALs, but the Clearinghouse says 17 of them were migrated to another license server (13 still allocated here)"
         ),
         "{}",
         status.stdout
@@ -495,11 +495,10 @@ async fn a_source_older_than_2008_r2_keeps_its_cals_until_they_are_removed_by_ha
         status.stdout
     );
     let json = source.run(&["status", "--json"]).await.json();
-    assert_eq!(json["clearinghouse_check"]["not_removed"][0]["holds"], 30);
-    assert_eq!(
-        json["clearinghouse_check"]["not_removed"][0]["allocated"],
-        13
-    );
+    let not_removed = &json["clearinghouse_check"]["not_removed"][0];
+    assert_eq!(not_removed["holds"], 30);
+    assert_eq!(not_removed["allocated"], 13);
+    assert_eq!(not_removed["remove"], serde_json::json!([[1, 17]]));
 
     let removed = source
         .run(&["remove-cals", "--key-pack", "1", "--count", "17"])
@@ -709,7 +708,9 @@ async fn flags_given_with_the_id_must_match_the_request_taken_to_the_site() {
         refused.stderr
     );
     let nothing_waiting = activated(&lab, "OTHER", "2022").await;
-    let refused = nothing_waiting.run(&["install-cals", "--id", &id]).await;
+    let refused = nothing_waiting
+        .run(&["install-cals", "--id", &id, "--method", "web"])
+        .await;
     assert_eq!(refused.code, 2, "{refused:?}");
     assert!(
         refused
@@ -1103,4 +1104,109 @@ async fn on_a_terminal_the_reminder_comes_right_after_the_source_before_the_cals
     tmux.send("n");
     tmux.wait_for("The reminder was not confirmed").await;
     daemon.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_migration_completed_with_the_id_does_not_read_its_source_again() {
+    let lab = Lab::new().await;
+    let (_source, source_id, mut daemon, addr) = old_source(&lab).await;
+    let target = activated(&lab, "NEW", "2022").await;
+    let first = [
+        &[
+            "migrate-cals",
+            "--method",
+            "web",
+            "--reason",
+            "source-replaced",
+            "--source",
+            &addr,
+            "--confirm-manual-removal",
+            "--json",
+        ],
+        SELECT_2008,
+        &["--quantity", "17"],
+    ]
+    .concat();
+    let handoff = target.run(&first).await;
+    assert_eq!(handoff.code, 4, "{handoff:?}");
+    let id = lab.answer_handoff(&handoff.json()).await;
+    // The source is off the network by the time the key pack ID comes back.
+    daemon.kill().await.unwrap();
+    let migrated = target
+        .run(&["migrate-cals", "--id", &id, "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(migrated["key_pack"]["installed"], 17);
+    let reminder = migrated["reminder"].as_str().unwrap();
+    assert!(reminder.contains("OLD08"), "{reminder}");
+    assert_eq!(lab.app.held(source_id.parse().unwrap()).await, 13);
+}
+
+#[tokio::test]
+async fn an_id_with_the_automatic_method_is_refused() {
+    let lab = Lab::new().await;
+    let cli = activated(&lab, "LS", "2022").await;
+    let first = [SELECT_40, &["--method", "web", "--json"]].concat();
+    let id = lab.answer_handoff(&cli.run(&first).await.json()).await;
+    let refused = cli
+        .run(&["install-cals", "--id", &id, "--method", "automatic"])
+        .await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("--method web or --method telephone"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        lab.app
+            .held(
+                license_server_id(&cli.run(&["status", "--json"]).await.json())
+                    .parse()
+                    .unwrap()
+            )
+            .await,
+        40,
+        "one key pack: the one the site issued"
+    );
+}
+
+#[tokio::test]
+async fn source_flags_given_with_the_id_must_match_the_request_taken_to_the_site() {
+    let lab = Lab::new().await;
+    let source = activated(&lab, "SOURCE", "2019").await;
+    source.run(SELECT_40).await.ok();
+    let source_id = license_server_id(&source.run(&["status", "--json"]).await.json());
+    let target = activated(&lab, "TARGET", "2022").await;
+    let first = [
+        &[
+            "migrate-cals",
+            "--method",
+            "web",
+            "--reason",
+            "source-replaced",
+            "--source-unreachable",
+            "--source-id",
+            &source_id,
+            "--source-os",
+            "2019",
+            "--confirm-manual-removal",
+            "--json",
+        ],
+        &SELECT_40[1..9],
+        &["--quantity", "25"],
+    ]
+    .concat();
+    let id = lab.answer_handoff(&target.run(&first).await.json()).await;
+    let refused = target
+        .run(&["migrate-cals", "--id", &id, "--source-os", "2016"])
+        .await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("--source-os 2016 is not what"),
+        "{}",
+        refused.stderr
+    );
 }

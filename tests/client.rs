@@ -950,32 +950,27 @@ async fn a_source_refuses_a_key_pack_migrated_from_another_source() {
     running.stop().await;
 }
 
-/// The labels of the fields the licensing web site asks for `handoff`, page after page in
-/// its order, keeping those the handoff has an answer to: the site walked with the
-/// handoff's own answers.
-async fn labels_the_site_asks(lab: &Lab, handoff: &licensing_client::Handoff) -> Vec<String> {
+/// The fields the licensing web site asks for `handoff`, page after page in its order, as
+/// `(name, label)`: the site walked with the handoff's own answers.
+async fn fields_the_site_asks(
+    lab: &Lab,
+    handoff: &licensing_client::Handoff,
+) -> Vec<(String, String)> {
     let (task, answers) = handoff.answers();
-    let answered: std::collections::HashSet<String> = answers
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, _)| k.clone())
-        .collect();
     let mut portal = crate::helpers::Portal::new(&lab.app);
     let (mut page, mut fields) = portal.start(task).await;
     fields.extend(answers.iter().cloned());
-    let mut labels = Vec::new();
+    let mut asked = Vec::new();
     loop {
         for (at, _) in page.html.match_indices("<label for=\"f-") {
             let rest = &page.html[at + "<label for=\"f-".len()..];
             let name = &rest[..rest.find('"').unwrap()];
             let text = &rest[rest.find('>').unwrap() + 1..];
             let text = &text[..text.find('<').unwrap()];
-            if answered.contains(name) {
-                labels.push(text.to_owned());
-            }
+            asked.push((name.to_owned(), text.to_owned()));
         }
         if page.html.contains("value=\"submit\"") {
-            return labels;
+            return asked;
         }
         let step = page.input("step").unwrap();
         let mut posted = fields.clone();
@@ -998,9 +993,24 @@ impl licensing_client::Operator for SheetChecker<'_> {
         &mut self,
         handoff: &licensing_client::Handoff,
     ) -> Result<Option<String>, Error> {
+        let title = handoff.task().title();
         let sheet: Vec<String> = handoff.particulars().into_iter().map(|(l, _)| l).collect();
-        let site = labels_the_site_asks(self.lab, handoff).await;
-        assert_eq!(sheet, site, "{}", handoff.task().title());
+        let site = fields_the_site_asks(self.lab, handoff).await;
+        // Every field the site requires is on the sheet...
+        for (name, label) in &site {
+            let optional = label.ends_with("(optional)") || label.ends_with("(if known)");
+            assert!(
+                optional || sheet.contains(label),
+                "{title}: the site asks {name} ({label}), the sheet does not: {sheet:?}"
+            );
+        }
+        // ... and the sheet lists what it gives in the site's order, under its labels.
+        let in_site_order: Vec<String> = site
+            .into_iter()
+            .map(|(_, label)| label)
+            .filter(|label| sheet.contains(label))
+            .collect();
+        assert_eq!(sheet, in_site_order, "{title}");
         self.person.obtain(handoff).await
     }
 
@@ -1032,15 +1042,22 @@ async fn the_handoff_sheet_lists_every_field_the_web_site_asks_in_its_order() {
         .install_cals(retail, None, web, &mut person)
         .await
         .unwrap();
-    for source in [
-        unreachable(&source, WindowsServer::V2019),
-        Source::unknown(),
+    for (reason, source) in [
+        (
+            MigrationReason::SourceReplaced,
+            unreachable(&source, WindowsServer::V2019),
+        ),
+        (
+            MigrationReason::SourceNotFunctioning,
+            unreachable(&source, WindowsServer::V2019),
+        ),
+        (MigrationReason::SourceNotFunctioning, Source::unknown()),
     ] {
         server
             .migrate_cals(
                 Migration {
                     cals: v2019_per_device(10),
-                    ..migration(MigrationReason::SourceNotFunctioning, source)
+                    ..migration(reason, source)
                 },
                 web,
                 &mut person,
@@ -1048,13 +1065,22 @@ async fn the_handoff_sheet_lists_every_field_the_web_site_asks_in_its_order() {
             .await
             .unwrap();
     }
-    server
+    // CALs lost in a restore onto a new installation, recovered by the web method.
+    let backup = lab.dir.path().join("ls.backup.json");
+    server.backup(&backup).unwrap();
+    let moved = lab.install("LS-AGAIN", WindowsServer::V2022);
+    moved.restore(&backup).unwrap();
+    moved
+        .recover_cals(select_proof(), v2019_per_device(5), web, &mut person)
+        .await
+        .unwrap();
+    moved
         .reactivate(ReactivationReason::Upgraded, web, &mut person)
         .await
         .unwrap();
-    server.deactivate(web, &mut person).await.unwrap();
+    moved.deactivate(web, &mut person).await.unwrap();
     let handoffs = &person.person.handoffs;
-    assert_eq!(handoffs.len(), 7);
+    assert_eq!(handoffs.len(), 9);
     // The company information the site asks of installations and migrations is on the
     // sheet, and nothing the site does not ask.
     let install: Vec<String> = handoffs[1]
@@ -1065,7 +1091,7 @@ async fn the_handoff_sheet_lists_every_field_the_web_site_asks_in_its_order() {
     for label in ["First name", "Last name", "Company", "Country/region"] {
         assert!(install.iter().any(|l| l == label), "{install:?}");
     }
-    let migrate: Vec<String> = handoffs[3]
+    let migrate: Vec<String> = handoffs[4]
         .particulars()
         .into_iter()
         .map(|(l, _)| l)

@@ -100,6 +100,11 @@ async fn cals_lost_in_a_restore_are_recovered_by_phone_without_creating_cals() {
         .give_id("license_server_id", &server.to_string())
         .await;
     caller.answer("ASK program", "select").await;
+    caller.answer("ASK first_name", "Ada").await;
+    caller.answer("ASK last_name", "Lovelace").await;
+    caller.answer("ASK company", "Analytical Engines Ltd").await;
+    caller.answer("ASK country_region", "GB").await;
+    caller.answer("ASK company.optional", "no").await;
     caller.answer("ASK agreement_number", "4412903").await;
     caller.answer("ASK product_version", "2019").await;
     caller.answer("ASK license_type", "per-device").await;

@@ -1276,6 +1276,74 @@ async fn a_restore_keeps_the_cals_migrated_away_since_the_backup() {
 }
 
 #[tokio::test]
+async fn a_restore_keeps_the_cals_removed_by_hand_since_the_backup() {
+    let lab = Lab::new().await;
+    let source = lab.source("OLD", WindowsServer::V2019).await;
+    let file = lab.dir.path().join("old.backup.json");
+    source.backup(&file).unwrap();
+    source
+        .remove_cals(
+            &licensing_client::work::removal::KeyPackRef::Local(1),
+            Some(25),
+        )
+        .unwrap();
+    assert_eq!(available(&source), 15);
+    source.restore(&file).unwrap();
+    assert_eq!(
+        available(&source),
+        15,
+        "the CALs removed by hand stay removed"
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_gave_up_its_cals_from_other_key_packs_is_not_told_to_remove_more() {
+    let lab = Lab::new().await;
+    let source = lab.activated("OLD", WindowsServer::V2019).await;
+    for quantity in [20, 10] {
+        source
+            .install_cals(
+                select_proof(),
+                Some(cal_request(
+                    ProductVersion::WindowsServer2019,
+                    LicenseType::PerDevice,
+                    quantity,
+                )),
+                ConnectionMethod::Automatic,
+                &mut lab.person(),
+            )
+            .await
+            .unwrap();
+    }
+    // Fifteen devices hold CALs of the first key pack, so the source gives up five of it
+    // and five of the second, while the Clearinghouse takes all ten from the first.
+    for n in 0..15 {
+        permanent(&source, &format!("PC-{n:02}"));
+    }
+    let target = lab.activated("NEW", WindowsServer::V2022).await;
+    let daemon = Daemon::start(source.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let migration = Migration {
+        reason: MigrationReason::SourceReplaced,
+        source: Source::Reachable(daemon.addr().to_string()),
+        license: select_proof(),
+        cals: cal_request(
+            ProductVersion::WindowsServer2019,
+            LicenseType::PerDevice,
+            10,
+        ),
+    };
+    target
+        .migrate_cals(migration, ConnectionMethod::Automatic, &mut lab.person())
+        .await
+        .unwrap();
+    daemon.stop().await;
+    let found = source.reconcile(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(found, Vec::new());
+}
+
+#[tokio::test]
 async fn a_backup_of_a_never_activated_server_is_refused_by_an_activated_one() {
     let lab = Lab::new().await;
     let fresh = lab.install("FRESH", WindowsServer::V2019);
@@ -1289,13 +1357,17 @@ async fn a_backup_of_a_never_activated_server_is_refused_by_an_activated_one() {
 }
 
 #[tokio::test]
-async fn a_backup_with_cals_newer_than_the_new_installation_is_refused() {
+async fn a_backup_is_restored_only_onto_the_release_it_was_taken_on() {
     let lab = Lab::new().await;
     let (_, file) = backed_up(&lab).await;
     let older = lab.install("OLDER", WindowsServer::V2016);
+    let before = older.state().unwrap();
     let refused = older.restore(&file).unwrap_err();
     assert!(
-        refused.to_string().contains("it runs Windows Server 2016"),
+        refused
+            .to_string()
+            .contains("was taken on a license server running Windows Server 2019, and this one runs Windows Server 2016"),
         "{refused}"
     );
+    assert_eq!(older.state().unwrap(), before);
 }

@@ -2,15 +2,15 @@
 //! is reminded to remove the CALs from the source by hand, and how a source gives up the
 //! CALs a target received.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
 use shared::id::{KeyPackId, LicenseServerId};
 use shared::vocab::{MigrationReason, WindowsServer};
 
 use crate::methods::handoff::EntryError;
+use crate::methods::request::Request;
 use crate::peer::{CalsRemoved, ServerInfo};
+use crate::state::Waiting;
 use crate::state::{Activation, EventLevel, Removal, ServerState};
+pub use crate::state::{Reminder, ReminderCause};
 
 /// The source license server, as the person describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,56 +53,6 @@ pub struct Migration {
     pub license: shared::vocab::LicenseProof,
     /// Which CALs and how many.
     pub cals: shared::wire::CalRequest,
-}
-
-/// Why the CALs must be removed from the source by hand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "cause")]
-pub enum ReminderCause {
-    /// The source no longer functions.
-    NotFunctioning,
-    /// The source is not available on the network.
-    Unreachable,
-    /// The source runs an operating system older than Windows Server 2008 R2, which cannot
-    /// remove CALs for another server.
-    OlderThan2008R2 {
-        /// Its operating system.
-        os: WindowsServer,
-    },
-    /// The source is deactivated.
-    Deactivated,
-}
-
-/// The reminder to remove the migrated CALs from the source license server by hand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reminder {
-    /// The source, by its name (and license server ID), when it is known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Why.
-    #[serde(flatten)]
-    pub cause: ReminderCause,
-}
-
-impl fmt::Display for Reminder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let why = match self.cause {
-            ReminderCause::NotFunctioning => "it no longer functions".to_owned(),
-            ReminderCause::Unreachable => "it is not available on the network".to_owned(),
-            ReminderCause::OlderThan2008R2 { os } => {
-                format!("it runs {os}, older than Windows Server 2008 R2")
-            }
-            ReminderCause::Deactivated => "it is deactivated".to_owned(),
-        };
-        let source = self
-            .source
-            .as_ref()
-            .map_or(String::new(), |s| format!(" {s}"));
-        write!(
-            f,
-            "You must remove the RDS CALs from the source license server{source} manually after this wizard completes: {why}."
-        )
-    }
 }
 
 /// What the target knows of the source once the person has described it (or the target
@@ -161,6 +111,46 @@ impl SourceView {
             (Some(name), None) => Some(name.clone()),
             (None, Some(id)) => Some(id.to_string()),
             (None, None) => None,
+        }
+    }
+}
+
+impl Migration {
+    /// Whether `waiting` (a request carried to the web site or a representative) is this
+    /// migration: the same reason, proof and CALs, from the same source.
+    pub fn is_carried_by(&self, waiting: &Waiting) -> bool {
+        let Request::MigrateCals(request) = &waiting.request else {
+            return false;
+        };
+        let same_source = match &self.source {
+            Source::Reachable(address) => waiting.source_address.as_deref() == Some(address),
+            Source::Unreachable {
+                license_server_id,
+                os,
+                name,
+            } => {
+                waiting.source_address.is_none()
+                    && request.source.license_server_id == *license_server_id
+                    && request.source.os == *os
+                    && (name.is_none() || request.source.name == *name)
+            }
+        };
+        same_source
+            && request.reason == self.reason
+            && request.license == self.license
+            && request.cals == self.cals
+    }
+}
+
+impl SourceView {
+    /// The source as a request carried earlier described it.
+    pub fn of_request(source: &shared::wire::SourceServer) -> Self {
+        SourceView {
+            name: source.name.clone(),
+            license_server_id: source.license_server_id,
+            os: source.os,
+            reachable: source.reachable,
+            deactivated: false,
         }
     }
 }

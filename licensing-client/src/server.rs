@@ -85,7 +85,7 @@ pub struct Migrated {
 #[derive(Debug, Default)]
 struct Carried {
     source_address: Option<String>,
-    reminder_confirmed: bool,
+    reminder: Option<Reminder>,
 }
 
 /// A simulated RD license server, kept in a state directory.
@@ -602,9 +602,25 @@ impl LicenseServer {
         let state = self.state.read()?;
         let target = activated(&state)?;
         issuance::check_version(state.identity.os, migration.cals.product_version)?;
-        let (source, reminder) = self
-            .check_source(migration.reason, &migration.source)
-            .await?;
+        // A request carried to the web site or a representative is completed as it was
+        // carried: the source is not read again (it may be off the network by now), and a
+        // reminder confirmed then is not asked again.
+        let carried = state
+            .waiting
+            .iter()
+            .find(|w| migration.is_carried_by(w))
+            .cloned();
+        let (source, reminder) = match &carried {
+            Some(Waiting {
+                request: Request::MigrateCals(r),
+                reminder,
+                ..
+            }) => (SourceView::of_request(&r.source), reminder.clone()),
+            _ => {
+                self.check_source(migration.reason, &migration.source)
+                    .await?
+            }
+        };
         let address = match &migration.source {
             Source::Reachable(address) => Some(address.clone()),
             Source::Unreachable { .. } => None,
@@ -622,19 +638,15 @@ impl LicenseServer {
             license: migration.license,
             cals: migration.cals,
         });
-        let confirmed_before = state
-            .waiting
-            .iter()
-            .any(|w| w.request == request && w.reminder_confirmed);
         if let Some(reminder) = &reminder
-            && !confirmed_before
+            && carried.is_none()
             && !operator.confirm(reminder).await
         {
             return Err(Error::Unconfirmed(reminder.clone()));
         }
         let carried = Carried {
             source_address: address.clone(),
-            reminder_confirmed: reminder.is_some(),
+            reminder: reminder.clone(),
         };
         let reply = self
             .exchange_carried(
@@ -824,7 +836,7 @@ impl LicenseServer {
                 request: request.clone(),
                 method,
                 source_address: carried.source_address,
-                reminder_confirmed: carried.reminder_confirmed,
+                reminder: carried.reminder,
                 since: s.now(),
             });
             Ok::<_, Error>(())
@@ -892,7 +904,7 @@ impl LicenseServer {
                 error
             }
         };
-        self.state.update(|s| {
+        let installed = self.state.update(|s| {
             let target = activated(s)?;
             let contents = key_pack_id
                 .open(&target)
@@ -961,7 +973,15 @@ impl LicenseServer {
             );
             s.key_packs.push(pack.clone());
             Ok(pack)
-        })
+        });
+        if let Err(Error::AlreadyInstalled { .. }) = &installed {
+            // Nothing is left to complete: the request is done with.
+            self.state.update(|s| {
+                s.waiting.retain(|w| w.request != *asked.request);
+                Ok::<_, Error>(())
+            })?;
+        }
+        installed
     }
 }
 
@@ -990,10 +1010,9 @@ struct Asked<'a> {
 
 /// CALs as a sentence names them, e.g. "1 Windows Server 2019 Per Device CAL".
 pub(crate) fn describe_cals(cals: &CalRequest) -> String {
-    let plural = if cals.quantity.get() == 1 { "" } else { "s" };
-    format!(
-        "{} {} {} CAL{plural}",
-        cals.quantity, cals.product_version, cals.license_type
+    shared::vocab::counted(
+        cals.quantity.get(),
+        &format!("{} {} CAL", cals.product_version, cals.license_type),
     )
 }
 

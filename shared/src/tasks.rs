@@ -77,12 +77,6 @@ impl Task {
         }
     }
 
-    /// Whether the task installs CALs on a license server (and so asks for its company
-    /// information and a license program).
-    pub fn issues_cals(self) -> bool {
-        matches!(self, Task::Install | Task::Migrate | Task::Recover)
-    }
-
     /// Its pages before the page that verifies everything, as far as `chosen` settles
     /// them: the proof fields follow the license program, and a retail license code says
     /// which CALs it is for, so installing with one asks for no CALs.
@@ -133,6 +127,7 @@ impl Task {
                     "License server and license program",
                     vec![LicenseServerId, Program],
                 ),
+                Step::new("Company information", company),
                 Step::new(
                     "License program information and the CALs lost",
                     proof_and_cals,

@@ -5,6 +5,7 @@
 
 mod cals;
 mod dir;
+mod reminder;
 mod reports;
 mod stamp;
 
@@ -19,6 +20,7 @@ use crate::methods::request::Request;
 
 pub use cals::{CalStatus, IssuedCal};
 pub use dir::{STATE_FILE, StateDir, StateError, not_a_file, replace_file};
+pub use reminder::{Reminder, ReminderCause};
 pub use reports::{Line, Report, Scope};
 pub use stamp::Stamp;
 
@@ -317,10 +319,10 @@ pub struct Waiting {
     /// ask it to remove the CALs once they are installed here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_address: Option<String>,
-    /// Whether the person confirmed the reminder to remove the CALs from the source by
-    /// hand before the request was carried (it is not asked again).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub reminder_confirmed: bool,
+    /// The reminder to remove the CALs from the source by hand, which the person
+    /// confirmed before the request was carried (it is not asked again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<Reminder>,
     /// When it was carried.
     pub since: String,
 }

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::vocab::{LicenseType, ProductVersion};
+use shared::vocab::{LicenseType, ProductVersion, WindowsServer};
 use thiserror::Error;
 
 use crate::state::{EventLevel, KeyPackSource, STATE_FORMAT, ServerState};
@@ -50,13 +50,18 @@ pub enum BackupError {
         /// What is wrong.
         reason: String,
     },
-    /// The backup holds CALs newer than this installation's operating system.
-    #[error("the backup {file} cannot be restored here: {reason}; nothing was restored")]
-    NewerCals {
+    /// The backup was taken on a license server of another Windows Server release: its
+    /// product ID names that release, and the CALs it holds are for it.
+    #[error(
+        "the backup {file} was taken on a license server running {theirs}, and this one runs {ours}: a license server database is restored onto the same release (a new installation of {theirs} is fine); nothing was restored"
+    )]
+    OtherRelease {
         /// The file.
         file: String,
-        /// The version rule's explanation.
-        reason: String,
+        /// The release the backup was taken on.
+        theirs: WindowsServer,
+        /// This installation's.
+        ours: WindowsServer,
     },
     /// The file could not be read or written.
     #[error("{file}: {reason}")]
@@ -156,20 +161,13 @@ pub fn restore(
             ours: ours.to_string(),
         });
     }
-    // The version rule holds for a restored database too.
-    if let Some(pack) = backup
-        .state
-        .key_packs
-        .iter()
-        .find(|k| k.total() > 0 && k.product_version.release() > current.identity.os)
-    {
-        return Err(BackupError::NewerCals {
+    // The product ID names the release, and the Clearinghouse applies the version rule by
+    // it: a database restores onto the release it was taken on.
+    if backup.state.identity.os != current.identity.os {
+        return Err(BackupError::OtherRelease {
             file: file.to_owned(),
-            reason: crate::work::issuance::TooNew {
-                version: pack.product_version,
-                os: current.identity.os,
-            }
-            .to_string(),
+            theirs: backup.state.identity.os,
+            ours: current.identity.os,
         });
     }
 
@@ -194,11 +192,24 @@ pub fn restore(
         }
         state.removals.push(removal.clone());
     }
-    // The machine is this one: its installation, name, operating system and clock.
+    // CALs removed by hand since the backup stay removed: the Clearinghouse moved them
+    // away, and removing them was the point.
+    for pack in &mut state.key_packs {
+        if let Some(now) = current
+            .key_packs
+            .iter()
+            .find(|k| k.key_pack_id == pack.key_pack_id)
+        {
+            pack.removed_by_hand = pack.removed_by_hand.max(now.removed_by_hand);
+        }
+    }
+    // The machine is this one: its installation, name and clock, and the exchanges with
+    // the Clearinghouse it has under way (a backup's would be stale).
     state.installation = current.installation.clone();
     state.identity.name = current.identity.name.clone();
-    state.identity.os = current.identity.os;
     state.clock_offset_secs = current.clock_offset_secs;
+    state.pending = current.pending.clone();
+    state.waiting = current.waiting.clone();
     let mut not_restored = Vec::new();
     if !same_installation {
         for pack in &mut state.key_packs {

@@ -95,13 +95,13 @@ pub enum Refusal {
     },
     /// The device had its one temporary CAL, and no permanent one could be issued.
     #[error(
-        "The remote session was disconnected because there are no Remote Desktop client access licenses available for this computer ({client} has had its one temporary CAL, and no {wanted} Per Device CAL is available on this license server)"
+        "The remote session was disconnected because there are no Remote Desktop client access licenses available for this computer ({client} has had its one temporary CAL, and {reason})"
     )]
     NoCalForReturningDevice {
         /// The device.
         client: String,
-        /// The CALs it needs.
-        wanted: String,
+        /// Why no permanent CAL could be issued.
+        reason: String,
     },
     /// The license server is deactivated: it licenses no new client.
     #[error(
@@ -288,7 +288,7 @@ fn per_user_version(state: &ServerState, host: WindowsServer) -> ProductVersion 
     let serving: Vec<ProductVersion> = <ProductVersion as shared::vocab::Term>::ALL
         .iter()
         .copied()
-        .filter(|v| v.release() >= host)
+        .filter(|v| v.serves(host))
         .filter(|v| installed_count(state, LicenseType::PerUser, Some(*v)) > 0)
         .collect();
     let issued = |v: ProductVersion| {
@@ -359,7 +359,7 @@ fn take_permanent(
         .iter_mut()
         .filter(|k| {
             k.license_type == LicenseType::PerDevice
-                && k.product_version.release() >= host
+                && k.product_version.serves(host)
                 && k.available() > 0
         })
         .min_by_key(|k| (k.product_version.release(), k.local_id))?;
@@ -404,14 +404,20 @@ fn per_device(
                     Ok(permanent.grant_to(state, index))
                 }
                 None => {
-                    let wanted = format!("{host} or newer");
-                    let message = format!(
-                        "{client} was refused: it had its temporary CAL, and no {wanted} Per Device CAL is available"
-                    );
+                    let reason = if matches!(state.activation, Activation::Activated { .. }) {
+                        format!(
+                            "no {host} or newer Per Device CAL is available on this license server"
+                        )
+                    } else {
+                        "this license server is not activated, so it issues no permanent CAL"
+                            .to_owned()
+                    };
+                    let message =
+                        format!("{client} was refused: it had its temporary CAL, and {reason}");
                     state.log(EventLevel::Warning, message);
                     Err(Refusal::NoCalForReturningDevice {
                         client: client.to_owned(),
-                        wanted,
+                        reason,
                     })
                 }
             };
@@ -537,7 +543,7 @@ fn newest_version_for(host: WindowsServer) -> ProductVersion {
         .copied()
         .filter(|v| v.release() <= host)
         .max_by_key(|v| v.release())
-        .unwrap_or(ProductVersion::WindowsServer2008)
+        .unwrap_or(ProductVersion::WindowsServer2003)
 }
 
 fn issued_count(state: &ServerState, license_type: LicenseType) -> u32 {

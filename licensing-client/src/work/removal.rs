@@ -10,6 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use shared::id::KeyPackId;
 use shared::vocab::counted;
+use shared::vocab::{LicenseType, ProductVersion, Term};
 use shared::wire::LicenseServerStatus;
 use thiserror::Error;
 
@@ -164,15 +165,15 @@ pub fn remove(
         left: pack.total(),
         uninstalled: count.is_none(),
     };
-    let cals = if removed == 1 { "CAL" } else { "CALs" };
+    let cals = counted(removed, "CAL");
     let message = if outcome.uninstalled {
         format!(
-            "key pack {} ({}, {}) was uninstalled by hand: its {removed} {cals} removed",
+            "key pack {} ({}, {}) was uninstalled by hand: its {cals} removed",
             outcome.local_id, outcome.label, outcome.key_pack_id
         )
     } else {
         format!(
-            "{removed} {cals} removed by hand from key pack {} ({}, {}); it holds {} now",
+            "{cals} removed by hand from key pack {} ({}, {}); it holds {} now",
             outcome.local_id, outcome.label, outcome.key_pack_id, outcome.left
         )
     };
@@ -180,20 +181,26 @@ pub fn remove(
     Ok(outcome)
 }
 
-/// A key pack that holds more CALs than the Clearinghouse says are allocated to it: the
-/// rest were migrated to another license server and must be removed here by hand.
+/// CALs of one version and type that this license server holds beyond what the
+/// Clearinghouse allocates it: they were migrated to another license server and must be
+/// removed here by hand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discrepancy {
-    /// The key pack's local number.
-    pub local_id: u32,
-    /// Its license key pack ID.
-    pub key_pack_id: KeyPackId,
-    /// As RD Licensing Manager lists it.
+    /// The CALs' version.
+    pub product_version: ProductVersion,
+    /// Per Device or Per User.
+    pub license_type: LicenseType,
+    /// As RD Licensing Manager lists them.
     pub label: String,
-    /// CALs it holds here.
+    /// CALs of this version and type the key packs hold here.
     pub holds: u32,
-    /// CALs the Clearinghouse says are still allocated to it.
+    /// CALs of this version and type the Clearinghouse allocates to those key packs.
     pub allocated: u32,
+    /// What to remove, by key pack: `(local_id, count)` from the unissued CALs of the
+    /// oldest key packs first.
+    pub remove: Vec<(u32, u32)>,
+    /// CALs to remove that are issued to clients: they must be revoked or expire first.
+    pub issued_beyond: u32,
 }
 
 impl Discrepancy {
@@ -203,26 +210,56 @@ impl Discrepancy {
     }
 }
 
-/// The key packs of `state` that hold more than the Clearinghouse (`known`) allocates them.
+/// Where `state` holds more CALs of a version and type than the Clearinghouse (`known`)
+/// allocates to its key packs. The Clearinghouse and the license server do not take
+/// migrated CALs from the same key packs, so only totals are compared; the CALs to remove
+/// are then taken from the unissued ones of the oldest key packs.
 pub fn discrepancies(state: &ServerState, known: &LicenseServerStatus) -> Vec<Discrepancy> {
-    state
-        .key_packs
-        .iter()
-        .filter_map(|pack: &InstalledKeyPack| {
-            let record = known
+    let mut found = Vec::new();
+    for &product_version in <ProductVersion as Term>::ALL {
+        for &license_type in <LicenseType as Term>::ALL {
+            let packs: Vec<&InstalledKeyPack> = state
                 .key_packs
                 .iter()
-                .find(|r| r.key_pack_id == pack.key_pack_id)?;
-            let allocated = u32::from(record.held);
-            (pack.total() > allocated).then(|| Discrepancy {
-                local_id: pack.local_id,
-                key_pack_id: pack.key_pack_id,
-                label: pack.label(),
-                holds: pack.total(),
+                .filter(|k| k.product_version == product_version && k.license_type == license_type)
+                .filter(|k| {
+                    known
+                        .key_packs
+                        .iter()
+                        .any(|r| r.key_pack_id == k.key_pack_id)
+                })
+                .collect();
+            let holds: u32 = packs.iter().map(|k| k.total()).sum();
+            let allocated: u32 = known
+                .key_packs
+                .iter()
+                .filter(|r| packs.iter().any(|k| k.key_pack_id == r.key_pack_id))
+                .map(|r| u32::from(r.held))
+                .sum();
+            if holds <= allocated {
+                continue;
+            }
+            let mut left = holds - allocated;
+            let mut remove = Vec::new();
+            for pack in &packs {
+                let take = pack.available().min(left);
+                if take > 0 {
+                    remove.push((pack.local_id, take));
+                    left -= take;
+                }
+            }
+            found.push(Discrepancy {
+                product_version,
+                license_type,
+                label: product_version.installed_label(license_type),
+                holds,
                 allocated,
-            })
-        })
-        .collect()
+                remove,
+                issued_beyond: left,
+            });
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ pub enum IdKind {
 }
 
 impl IdKind {
-    /// Every kind, in tag order.
+    /// Every kind.
     pub const ALL: [IdKind; 4] = [
         IdKind::ProductId,
         IdKind::LicenseServerId,
@@ -472,9 +472,11 @@ fn release_code(release: WindowsServer) -> u8 {
         .iter()
         .position(|r| *r == release)
         .and_then(|i| u8::try_from(i).ok())
-        .filter(|d| *d < 10)
-        .unwrap_or(9)
+        .unwrap_or_default()
 }
+
+// One digit names a release: a tenth release after Windows Server 2025 needs a new layout.
+const _: () = assert!(<WindowsServer as Term>::ALL.len() <= 10);
 
 impl LicenseServerId {
     /// Issues the license server ID of the license server that shows `product_id`: random

@@ -130,6 +130,12 @@ impl ProductVersion {
         self.release() <= os
     }
 
+    /// Whether these CALs serve a session host running `host`: a CAL serves session hosts
+    /// of its own version or older.
+    pub fn serves(self, host: WindowsServer) -> bool {
+        self.release() >= host
+    }
+
     /// The kind of CAL: Terminal Services CALs up to Windows Server 2008, Remote Desktop
     /// Services CALs from 2008 R2.
     pub fn cal_kind(self) -> &'static str {

@@ -489,11 +489,22 @@ impl FlowArgs {
         server: &LicenseServer,
         carried: Option<&Waiting>,
     ) -> Result<ConnectionMethod, Failure> {
-        match (self.method, carried) {
-            (Some(method), _) => Ok(method),
-            (None, Some(waiting)) => Ok(waiting.method),
-            (None, None) => Ok(server.state()?.identity.connection_method),
+        let method = match (self.method, carried) {
+            (Some(method), _) => method,
+            (None, Some(waiting)) => waiting.method,
+            (None, None) => server.state()?.identity.connection_method,
+        };
+        if self.id.is_some() && method == ConnectionMethod::Automatic {
+            let waiting = if carried.is_none() {
+                "; no request taken to the web site or a representative is waiting for an ID on this license server"
+            } else {
+                ""
+            };
+            return Err(Failure::bad_input(format!(
+                "--id takes the ID the licensing web site or a representative gave: use it with --method web or --method telephone (the automatic method asks the Clearinghouse itself){waiting}"
+            )));
         }
+        Ok(method)
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {
@@ -814,6 +825,7 @@ impl MigrateCalsArgs {
                     request.reason.slug()
                 )));
             }
+            self.check_source_matches(waiting, request)?;
             let source = match &waiting.source_address {
                 Some(address) => Source::Reachable(address.clone()),
                 None => Source::Unreachable {
@@ -860,6 +872,52 @@ impl MigrateCalsArgs {
             ));
         };
         Ok((reason, source))
+    }
+
+    /// Checks that the source flags given say what the carried request said.
+    fn check_source_matches(
+        &self,
+        waiting: &Waiting,
+        request: &licensing_client::wire::MigrateCalsRequest,
+    ) -> Result<(), Failure> {
+        let differs = |flag: &str, given: String, carried: String| {
+            Failure::bad_input(format!(
+                "{flag} {given} is not what the request taken to the web site or the representative said ({carried}): leave it out to complete that request with --id, or leave out --id to start a new request"
+            ))
+        };
+        let none = || "none".to_owned();
+        if let Some(address) = &self.source
+            && waiting.source_address.as_ref() != Some(address)
+        {
+            let carried = waiting.source_address.clone().unwrap_or_else(none);
+            return Err(differs("--source", address.clone(), carried));
+        }
+        if self.source_unreachable && waiting.source_address.is_some() {
+            let carried = waiting.source_address.clone().unwrap_or_else(none);
+            return Err(differs("--source-unreachable", String::new(), carried));
+        }
+        if let Some(id) = self.source_id
+            && request.source.license_server_id != Some(id)
+        {
+            let carried = request
+                .source
+                .license_server_id
+                .map_or_else(none, |i| i.to_string());
+            return Err(differs("--source-id", id.to_string(), carried));
+        }
+        if let Some(os) = self.source_os
+            && request.source.os != Some(os)
+        {
+            let carried = request.source.os.map_or_else(none, |o| o.slug().to_owned());
+            return Err(differs("--source-os", os.slug().to_owned(), carried));
+        }
+        if let Some(name) = &self.source_name
+            && request.source.name.as_ref() != Some(name)
+        {
+            let carried = request.source.name.clone().unwrap_or_else(none);
+            return Err(differs("--source-name", name.clone(), carried));
+        }
+        Ok(())
     }
 
     fn unreachable_source(&self, interactive: bool) -> Result<Source, Failure> {

@@ -137,14 +137,21 @@ impl Output {
             Some(Ok(found)) => {
                 for d in found {
                     out!(
-                        "WARNING: key pack {} holds {}, but the Clearinghouse says {} of them were migrated to another license server ({} still allocated here): remove them by hand with `license-server remove-cals --key-pack {} --count {}`",
-                        d.local_id,
-                        counted(d.holds, "CAL"),
+                        "WARNING: this license server holds {} {}, but the Clearinghouse says {} of them were migrated to another license server ({} still allocated here): remove them by hand.",
+                        d.holds,
+                        d.label,
                         d.moved_away(),
-                        d.allocated,
-                        d.local_id,
-                        d.moved_away()
+                        d.allocated
                     );
+                    for (local_id, count) in &d.remove {
+                        out!("  license-server remove-cals --key-pack {local_id} --count {count}");
+                    }
+                    if d.issued_beyond > 0 {
+                        out!(
+                            "  {} more of them are issued to clients: revoke them or let them expire, then remove them.",
+                            d.issued_beyond
+                        );
+                    }
                 }
             }
             Some(Err(e)) => out!(
