@@ -1210,3 +1210,33 @@ async fn source_flags_given_with_the_id_must_match_the_request_taken_to_the_site
         refused.stderr
     );
 }
+
+#[tokio::test]
+async fn one_day_left_of_the_grace_period_is_said_in_the_singular() {
+    let lab = Lab::new().await;
+    let host = lab.dir.path().join("RDSH").display().to_string();
+    let cli = lab.cli("unused");
+    let with_host = |args: &[&'static str]| -> Vec<String> {
+        let mut all = vec![
+            "session-host".to_owned(),
+            "--host-dir".to_owned(),
+            host.clone(),
+        ];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        all
+    };
+    for args in [&["install"][..], &["clock", "--advance", "119days"]] {
+        let all = with_host(args);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        cli.run(&all).await.ok();
+    }
+    let all = with_host(&["connect", "--client", "PC-01"]);
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let connected = cli.run(&all).await.ok();
+    assert!(
+        connected
+            .stdout
+            .contains("Connected on the grace period (1 day left)."),
+        "{connected:?}"
+    );
+}

@@ -318,6 +318,34 @@ mod tests {
     }
 
     #[test]
+    fn one_of_a_thing_is_said_in_the_singular() {
+        let one_group = LayoutError::WrongGroupCount {
+            found: 2,
+            expected: 1,
+            group_len: 5,
+        };
+        assert_eq!(
+            one_group.to_string(),
+            "2 groups were entered; one group of 5 is needed"
+        );
+        let one_entered = LayoutError::WrongGroupCount {
+            found: 1,
+            expected: 7,
+            group_len: 5,
+        };
+        assert_eq!(
+            one_entered.to_string(),
+            "1 group was entered; 7 groups of 5 are needed"
+        );
+        assert_eq!(
+            crate::id::check_group(3, "12345 67890")
+                .unwrap_err()
+                .to_string(),
+            "not an ID: 2 groups were entered; one group of 5 is needed"
+        );
+    }
+
+    #[test]
     fn empty_input_is_named_as_such() {
         assert_eq!(digits(" - "), Err(LayoutError::Empty));
     }
