@@ -639,14 +639,20 @@ async fn a_confirmation_code_of_another_server_is_refused_offline() {
     assert_eq!(status["activation"]["status"], "activated");
 }
 
+/// A request for SELECT_40 taken to the web site (the first run stops with exit 4), and
+/// the key pack ID the site gave for it.
+async fn carried_to_the_site(lab: &Lab, cli: &ServerCli) -> String {
+    let first = [SELECT_40, &["--method", "web", "--json"]].concat();
+    let handoff = cli.run(&first).await;
+    assert_eq!(handoff.code, 4, "{handoff:?}");
+    lab.answer_handoff(&handoff.json()).await
+}
+
 #[tokio::test]
 async fn a_web_request_is_completed_with_the_key_pack_id_alone() {
     let lab = Lab::new().await;
     let cli = activated(&lab, "LS", "2022").await;
-    let first = [SELECT_40, &["--method", "web", "--json"]].concat();
-    let handoff = cli.run(&first).await;
-    assert_eq!(handoff.code, 4, "{handoff:?}");
-    let id = lab.answer_handoff(&handoff.json()).await;
+    let id = carried_to_the_site(&lab, &cli).await;
     let installed = cli
         .run(&["install-cals", "--id", &id, "--json"])
         .await
@@ -694,8 +700,7 @@ async fn a_telephone_migration_is_completed_with_the_key_pack_id_alone() {
 async fn flags_given_with_the_id_must_match_the_request_taken_to_the_site() {
     let lab = Lab::new().await;
     let cli = activated(&lab, "LS", "2022").await;
-    let first = [SELECT_40, &["--method", "web", "--json"]].concat();
-    let id = lab.answer_handoff(&cli.run(&first).await.json()).await;
+    let id = carried_to_the_site(&lab, &cli).await;
     let refused = cli
         .run(&["install-cals", "--id", &id, "--quantity", "5"])
         .await;
@@ -1147,8 +1152,7 @@ async fn a_migration_completed_with_the_id_does_not_read_its_source_again() {
 async fn an_id_with_the_automatic_method_is_refused() {
     let lab = Lab::new().await;
     let cli = activated(&lab, "LS", "2022").await;
-    let first = [SELECT_40, &["--method", "web", "--json"]].concat();
-    let id = lab.answer_handoff(&cli.run(&first).await.json()).await;
+    let id = carried_to_the_site(&lab, &cli).await;
     let refused = cli
         .run(&["install-cals", "--id", &id, "--method", "automatic"])
         .await;

@@ -36,6 +36,26 @@ fn permanent(server: &LicenseServer, client: &str) -> (Stamp, u32) {
     }
 }
 
+/// An activated Windows Server 2019 license server holding `quantity` Windows Server 2019
+/// Per Device CALs.
+async fn holding(lab: &Lab, quantity: u16) -> LicenseServer {
+    let server = lab.activated("LS", WindowsServer::V2019).await;
+    server
+        .install_cals(
+            select_proof(),
+            Some(cal_request(
+                ProductVersion::WindowsServer2019,
+                LicenseType::PerDevice,
+                quantity,
+            )),
+            ConnectionMethod::Automatic,
+            &mut lab.person(),
+        )
+        .await
+        .unwrap();
+    server
+}
+
 fn available(server: &LicenseServer) -> u32 {
     server.state().unwrap().key_packs[0].available()
 }
@@ -174,20 +194,7 @@ async fn a_device_back_after_its_permanent_cal_expired_gets_a_permanent_cal_not_
 #[tokio::test]
 async fn a_device_whose_cal_went_to_another_is_refused_rather_than_given_a_new_temporary_cal() {
     let lab = Lab::new().await;
-    let server = lab.activated("LS", WindowsServer::V2019).await;
-    server
-        .install_cals(
-            select_proof(),
-            Some(cal_request(
-                ProductVersion::WindowsServer2019,
-                LicenseType::PerDevice,
-                1,
-            )),
-            ConnectionMethod::Automatic,
-            &mut lab.person(),
-        )
-        .await
-        .unwrap();
+    let server = holding(&lab, 1).await;
     let (expires_at, _) = permanent(&server, "PC-A");
     server.move_clock(None, Some(expires_at)).unwrap();
     // While PC-A was away, PC-B took the one CAL.
@@ -1194,20 +1201,7 @@ async fn a_revoked_cal_that_expires_is_not_returned_twice() {
 #[tokio::test]
 async fn one_cal_may_always_be_revoked_even_of_a_small_key_pack() {
     let lab = Lab::new().await;
-    let server = lab.activated("LS", WindowsServer::V2019).await;
-    server
-        .install_cals(
-            select_proof(),
-            Some(cal_request(
-                ProductVersion::WindowsServer2019,
-                LicenseType::PerDevice,
-                4,
-            )),
-            ConnectionMethod::Automatic,
-            &mut lab.person(),
-        )
-        .await
-        .unwrap();
+    let server = holding(&lab, 4).await;
     permanent(&server, "PC-01");
     permanent(&server, "PC-02");
     // 20% of 4 is 0.8: one, the floor.

@@ -291,17 +291,7 @@ fn per_user_version(state: &ServerState, host: WindowsServer) -> ProductVersion 
         .filter(|v| v.serves(host))
         .filter(|v| installed_count(state, LicenseType::PerUser, Some(*v)) > 0)
         .collect();
-    let issued = |v: ProductVersion| {
-        state
-            .issued
-            .iter()
-            .filter(|c| {
-                c.license_type == LicenseType::PerUser
-                    && c.status == CalStatus::Active
-                    && c.product_version == v
-            })
-            .count()
-    };
+    let issued = |v: ProductVersion| per_user_issued(state, v).count();
     serving
         .iter()
         .copied()
@@ -544,6 +534,18 @@ fn newest_version_for(host: WindowsServer) -> ProductVersion {
         .filter(|v| v.release() <= host)
         .max_by_key(|v| v.release())
         .unwrap_or(ProductVersion::WindowsServer2003)
+}
+
+/// The Per User CALs issued that count against the installed CALs of `version`.
+pub fn per_user_issued(
+    state: &ServerState,
+    version: ProductVersion,
+) -> impl Iterator<Item = &IssuedCal> {
+    state.issued.iter().filter(move |c| {
+        c.license_type == LicenseType::PerUser
+            && c.status == CalStatus::Active
+            && c.product_version == version
+    })
 }
 
 fn issued_count(state: &ServerState, license_type: LicenseType) -> u32 {

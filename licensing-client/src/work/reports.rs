@@ -7,7 +7,8 @@
 use shared::vocab::{LicenseType, ProductVersion, Term};
 use thiserror::Error;
 
-use crate::state::{CalStatus, EventLevel, Line, Report, Scope, ServerState};
+use crate::state::{EventLevel, Line, Report, Scope, ServerState};
+use crate::work::issuance;
 
 /// A report that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -39,22 +40,10 @@ pub fn create(state: &mut ServerState, scope: Scope) -> Report {
         .iter()
         .map(|&version| Line {
             product_version: version,
-            installed: state
-                .key_packs
-                .iter()
-                .filter(|k| k.license_type == LicenseType::PerUser && k.product_version == version)
-                .map(|k| k.total())
-                .sum(),
+            installed: issuance::installed_count(state, LicenseType::PerUser, Some(version)),
             issued: u32::try_from(
-                state
-                    .issued
-                    .iter()
-                    .filter(|c| {
-                        c.license_type == LicenseType::PerUser
-                            && c.status == CalStatus::Active
-                            && c.product_version == version
-                            && within(&scope, &c.client, c.ou.as_deref())
-                    })
+                issuance::per_user_issued(state, version)
+                    .filter(|c| within(&scope, &c.client, c.ou.as_deref()))
                     .count(),
             )
             .unwrap_or(u32::MAX),
