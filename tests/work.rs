@@ -1232,13 +1232,9 @@ async fn the_clock_cannot_be_moved_past_the_year_9000() {
     connect(&server, "PC-01").unwrap();
 }
 
-#[tokio::test]
-async fn a_restore_keeps_the_cals_migrated_away_since_the_backup() {
-    let lab = Lab::new().await;
-    let source = lab.source("OLD", WindowsServer::V2019).await;
-    let file = lab.dir.path().join("old.backup.json");
-    source.backup(&file).unwrap();
-
+/// Migrates `quantity` of `source`'s 2019 Per Device CALs of Select 4412903 to a new
+/// target, the source reached through its daemon (which removes them from it).
+async fn migrate_from_daemon(lab: &Lab, source: &LicenseServer, quantity: u16) {
     let target = lab.activated("NEW", WindowsServer::V2022).await;
     let daemon = Daemon::start(source.clone(), "127.0.0.1:0".parse().unwrap())
         .await
@@ -1250,7 +1246,7 @@ async fn a_restore_keeps_the_cals_migrated_away_since_the_backup() {
         cals: cal_request(
             ProductVersion::WindowsServer2019,
             LicenseType::PerDevice,
-            25,
+            quantity,
         ),
     };
     target
@@ -1258,6 +1254,16 @@ async fn a_restore_keeps_the_cals_migrated_away_since_the_backup() {
         .await
         .unwrap();
     daemon.stop().await;
+}
+
+#[tokio::test]
+async fn a_restore_keeps_the_cals_migrated_away_since_the_backup() {
+    let lab = Lab::new().await;
+    let source = lab.source("OLD", WindowsServer::V2019).await;
+    let file = lab.dir.path().join("old.backup.json");
+    source.backup(&file).unwrap();
+
+    migrate_from_daemon(&lab, &source, 25).await;
     assert_eq!(available(&source), 15);
 
     source.restore(&file).unwrap();
@@ -1314,25 +1320,7 @@ async fn a_source_that_gave_up_its_cals_from_other_key_packs_is_not_told_to_remo
     for n in 0..15 {
         permanent(&source, &format!("PC-{n:02}"));
     }
-    let target = lab.activated("NEW", WindowsServer::V2022).await;
-    let daemon = Daemon::start(source.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let migration = Migration {
-        reason: MigrationReason::SourceReplaced,
-        source: Source::Reachable(daemon.addr().to_string()),
-        license: select_proof(),
-        cals: cal_request(
-            ProductVersion::WindowsServer2019,
-            LicenseType::PerDevice,
-            10,
-        ),
-    };
-    target
-        .migrate_cals(migration, ConnectionMethod::Automatic, &mut lab.person())
-        .await
-        .unwrap();
-    daemon.stop().await;
+    migrate_from_daemon(&lab, &source, 10).await;
     let found = source.reconcile(Duration::from_secs(2)).await.unwrap();
     assert_eq!(found, Vec::new());
 }
