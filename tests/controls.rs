@@ -532,3 +532,102 @@ async fn a_journal_spanning_a_moved_clock_replays_with_the_same_ids() {
     app.tenant = Some("rerun".to_owned());
     assert_eq!(app.held(server).await, 7);
 }
+
+/// A snapshot of `tenant` whose body is changed by `edit`, with its checksum made again:
+/// what a person editing the file by hand would write.
+async fn edited_snapshot(app: &TestApp, tenant: &str, edit: impl Fn(&str) -> String) -> String {
+    use sha2::{Digest, Sha256};
+    let snapshot = app.export(tenant).await;
+    let start = snapshot.find("\"body\":").unwrap() + "\"body\":".len();
+    let body = edit(&snapshot[start..snapshot.len() - 1]);
+    let sha: String = Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        r#"{{"format":"clearinghouse-tenant-snapshot","sha256":"{sha}","version":1,"body":{body}}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_clock_moved_past_the_year_9000_is_refused_and_the_ledger_goes_on() {
+    let mut app = TestApp::spawn().await;
+    let p = problem(
+        app.control(
+            Method::POST,
+            "default",
+            "/clock",
+            Some(json!({"advance": "3000000days"})),
+        )
+        .await,
+        ErrorCode::InvalidField,
+    )
+    .await;
+    assert!(
+        p.detail.contains("the start of the year 9000"),
+        "{}",
+        p.detail
+    );
+    // Nothing died: the clock reads, the ledger applies, the server is ready.
+    let clock: TenantClock = ok(app.control(Method::GET, "default", "/clock", None).await).await;
+    assert!(clock.now.starts_with("20"), "{clock:?}");
+    app.activate().await;
+    assert_eq!(reqwest::get(app.url("/ready")).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_clock_set_to_the_end_of_the_year_9999_is_refused() {
+    let app = TestApp::spawn().await;
+    let p = problem(
+        app.control(
+            Method::POST,
+            "default",
+            "/clock",
+            Some(json!({"set": "9999-12-31T23:59:58Z"})),
+        )
+        .await,
+        ErrorCode::InvalidField,
+    )
+    .await;
+    assert!(p.detail.contains("year 9000"), "{}", p.detail);
+    let clock = app.control(Method::GET, "default", "/clock", None).await;
+    assert_eq!(clock.status(), StatusCode::OK);
+    let journal = app.control(Method::GET, "default", "/journal", None).await;
+    assert_eq!(journal.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_snapshot_with_a_clock_past_the_year_9000_is_refused() {
+    let app = TestApp::spawn().await;
+    let forged = edited_snapshot(&app, "default", |body| {
+        let at = body.find("\"clock_ms\":").unwrap() + "\"clock_ms\":".len();
+        let end = at + body[at..].find([',', '}']).unwrap();
+        format!("{}300000000000000{}", &body[..at], &body[end..])
+    })
+    .await;
+    let p = problem(
+        app.import("future", forged).await,
+        ErrorCode::InvalidSnapshot,
+    )
+    .await;
+    assert!(p.detail.contains("year 9000"), "{}", p.detail);
+    assert_eq!(app.tenant_names().await, vec!["default"]);
+    assert_eq!(reqwest::get(app.url("/ready")).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn the_latest_clock_still_reads_back_and_journals() {
+    let app = TestApp::spawn().await;
+    let clock: TenantClock = ok(app
+        .control(
+            Method::POST,
+            "default",
+            "/clock",
+            Some(json!({"set": "8999-12-31T23:59:59Z"})),
+        )
+        .await)
+    .await;
+    assert!(clock.now.starts_with("8999-12-31T23:59:59"), "{clock:?}");
+    let journal = app.control(Method::GET, "default", "/journal", None).await;
+    assert_eq!(journal.status(), StatusCode::OK);
+}

@@ -15,12 +15,25 @@ pub const DEFAULT_PORT: u16 = 8780;
 pub const DEFAULT_PHONE_PORT: u16 = 8781;
 
 /// Where the ledger is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Storage {
     /// A sled store in this directory, created when missing; survives restarts and crashes.
     Directory(PathBuf),
     /// In memory: nothing on disk, nothing survives the process.
     Memory,
+    /// A store given by the program that starts the clearinghouse (a test's store that
+    /// fails on purpose, say).
+    Given(Arc<dyn crate::store::Store>),
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Storage::Directory(path) => f.debug_tuple("Directory").field(path).finish(),
+            Storage::Memory => f.write_str("Memory"),
+            Storage::Given(_) => f.write_str("Given"),
+        }
+    }
 }
 
 /// Where the fixtures come from.

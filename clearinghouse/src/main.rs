@@ -320,7 +320,9 @@ async fn serve(args: Serve) -> ExitCode {
     };
     match &storage {
         Storage::Directory(dir) => tracing::info!(store = %dir.display(), "store opened"),
-        Storage::Memory => tracing::info!("in-memory store: nothing will be kept"),
+        Storage::Memory | Storage::Given(_) => {
+            tracing::info!("in-memory store: nothing will be kept")
+        }
     }
     if generated_token {
         out!("admin-token {}", server.admin_token());

@@ -101,6 +101,7 @@ impl RunningServer {
                 Arc::new(CachedStore::new(sled, records::is_hot))
             }
             Storage::Memory => Arc::new(MemoryStore::new()),
+            Storage::Given(store) => store.clone(),
         };
         let ledger = Ledger::start(
             store,
@@ -210,12 +211,20 @@ impl RunningServer {
     }
 
     /// Waits until the server stops on its own (on SIGINT or SIGTERM, after finishing the
-    /// requests in flight), then stops the ledger.
-    pub async fn wait(self) -> std::io::Result<()> {
-        let result = self
-            .task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    /// requests in flight), then stops the ledger. If the ledger's writer stops first (it
+    /// failed), the server is stopped and that is the error: a clearinghouse never lives on
+    /// half-dead.
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        let result = tokio::select! {
+            result = &mut self.task => result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            () = self.ledger.stopped() => {
+                self.handle.stop(false).await;
+                let _ = (&mut self.task).await;
+                Err(std::io::Error::other(
+                    "the ledger's writer stopped (see the log above): the clearinghouse stops with it",
+                ))
+            }
+        };
         if let Some(phone) = self.phone {
             phone.stop();
         }

@@ -281,7 +281,7 @@ pub enum LedgerError {
     RequestInProgress(String),
     /// A clock set so far off that it cannot be represented.
     #[error(
-        "that time is out of range for the tenant's clock; pick a time between 1970 and 292 million years from now"
+        "that time is out of range for the tenant's clock: it goes from 1970 to the start of the year 9000"
     )]
     ClockOutOfRange,
     /// A snapshot that cannot be imported; nothing was.

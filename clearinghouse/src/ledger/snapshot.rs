@@ -152,6 +152,12 @@ pub fn import(
     if tenants::meta(view, tenant)?.is_some() {
         return Err(LedgerError::TenantExists(tenant.to_string()));
     }
+    if body.clock_ms > super::clock::LATEST_MS {
+        return Err(LedgerError::InvalidSnapshot(
+            "its clock is past the start of the year 9000, the latest a tenant's clock goes"
+                .to_owned(),
+        ));
+    }
     let clock_offset_ms = i64::try_from(i128::from(body.clock_ms) - i128::from(base_ms))
         .map_err(|_| LedgerError::InvalidSnapshot("its clock is out of range".to_owned()))?;
     let meta = TenantMeta {

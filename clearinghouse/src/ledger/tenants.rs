@@ -242,6 +242,9 @@ pub fn change_clock(
         ClockChange::SetTo(ms) => i128::from(ms),
         ClockChange::Advance(ms) => i128::from(meta.now_ms(base_ms)) + i128::from(ms),
     };
+    if !(0..=i128::from(super::clock::LATEST_MS)).contains(&target) {
+        return Err(LedgerError::ClockOutOfRange);
+    }
     meta.clock_offset_ms =
         i64::try_from(target - i128::from(base_ms)).map_err(|_| LedgerError::ClockOutOfRange)?;
     write(view, Keys::new(tenant).meta(), &meta)?;

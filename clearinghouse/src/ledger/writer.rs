@@ -361,6 +361,17 @@ impl Ledger {
         })
     }
 
+    /// Whether the writer is running: it stops only when told to, or when it fails (a
+    /// panic), and a ledger whose writer stopped answers every request with 503.
+    pub fn is_running(&self) -> bool {
+        !self.inner.jobs.is_closed()
+    }
+
+    /// Waits until the writer stops, whatever the cause.
+    pub async fn stopped(&self) {
+        self.inner.jobs.closed().await;
+    }
+
     /// Stops the writer once the requests already queued are answered, and waits for it.
     pub async fn shutdown(&self) {
         let _ = self.inner.jobs.send(Message::Stop).await;
