@@ -767,6 +767,7 @@ async fn a_body_that_is_not_json_is_malformed() {
     let response = app
         .client
         .post(app.url("/api/v1/key-packs"))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await
@@ -782,6 +783,7 @@ async fn an_oversized_body_is_refused_and_changes_nothing() {
     let response = app
         .client
         .post(app.url("/api/v1/activations"))
+        .header("content-type", "application/json")
         .body(huge)
         .send()
         .await

@@ -11,7 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use shared::id::{KeyPackId, LicenseServerId};
 
-use crate::helpers::{TestApp, cals, select_4412903};
+use crate::helpers::{Portal, TestApp, cals, select_4412903};
 
 /// A headless Chromium of its own, behind its own chromedriver; both stop when dropped.
 struct Browser {
@@ -303,5 +303,84 @@ async fn a_script_typed_into_the_company_name_is_shown_as_text_and_never_runs() 
         .unwrap();
     assert!(shown.contains(hostile), "{shown}");
     assert!(browser.client.find(Locator::Css("main img")).await.is_err());
+    browser.client.clone().close().await.unwrap();
+}
+
+/// A site of another origin on this host (another loopback port), serving `html` to every
+/// request until it is dropped.
+async fn another_site(html: String) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = vec![0; 8192];
+            let _ = stream.read(&mut request).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn a_page_of_another_site_on_this_host_can_neither_post_the_api_nor_send_a_form() {
+    let mut app = TestApp::spawn().await;
+    let base = app.server.url();
+    let server = app.activate().await;
+    // The attacker's own visit: a session of theirs, and a form token good for it.
+    let mut attacker = Portal::new(&app);
+    let (_, mut fields) = attacker.start("deactivate").await;
+    fields.push(("license_server_id".into(), server.to_string()));
+    let mut next = fields.clone();
+    next.extend([("step".into(), "0".into()), ("go".into(), "next".into())]);
+    let verify = attacker.post("deactivate", &next).await;
+    fields.extend([
+        ("step".into(), verify.input("step").unwrap()),
+        ("go".into(), "submit".into()),
+    ]);
+    let session = attacker.cookie("clearinghouse_session").unwrap();
+    let inputs: String = fields
+        .iter()
+        .map(|(name, value)| format!("<input type=hidden name=\"{name}\" value=\"{value}\">"))
+        .collect();
+    // Plants the session (cookies ignore ports), calls the API as `no-cors` allows, then
+    // sends the form.
+    let html = format!(
+        r#"<!doctype html><html><body><form id="f" method="post" action="{base}/task/deactivate">{inputs}</form>
+<script>
+document.cookie = "clearinghouse_session={session}; path=/";
+fetch("{base}/api/v1/deactivations", {{method: "POST", mode: "no-cors",
+  headers: {{"Content-Type": "text/plain"}}, body: '{{"license_server_id":"{server}"}}'}})
+  .catch(() => {{}})
+  .finally(() => document.getElementById("f").submit());
+</script></body></html>"#
+    );
+    let (evil, site) = another_site(html).await;
+    let browser = Browser::start("cross-site").await;
+    browser.client.goto(&format!("{evil}/")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !browser
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .starts_with(&base)
+    {
+        assert!(Instant::now() < deadline, "the form was never sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let heading = browser.client.find(Locator::Css("h1")).await.unwrap();
+    assert_eq!(
+        heading.text().await.unwrap(),
+        "This form came from another site"
+    );
+    browser.shot("refused").await;
+    assert_eq!(app.status(server).await["status"], "activated");
+    site.abort();
     browser.client.clone().close().await.unwrap();
 }

@@ -45,6 +45,7 @@ impl TestApp {
         self.client
             .post(self.url(&format!("/admin/v1/tenants/{tenant}/snapshot")))
             .bearer_auth(self.server.admin_token())
+            .header("content-type", "application/json")
             .body(snapshot)
             .send()
             .await
@@ -337,6 +338,7 @@ async fn replaying_a_journal_into_a_fresh_tenant_with_the_same_seed_reproduces_e
         .client
         .post(app.url("/admin/v1/tenants/rerun/replay"))
         .bearer_auth(app.server.admin_token())
+        .header("content-type", "application/json")
         .body(journal)
         .send()
         .await
@@ -522,6 +524,7 @@ async fn a_journal_spanning_a_moved_clock_replays_with_the_same_ids() {
         .client
         .post(app.url("/admin/v1/tenants/rerun/replay"))
         .bearer_auth(app.server.admin_token())
+        .header("content-type", "application/json")
         .body(journal)
         .send()
         .await

@@ -681,7 +681,10 @@ pub struct Portal {
     pub base: String,
     pub tenant: Option<String>,
     client: reqwest::Client,
-    cookie: Option<String>,
+    /// The cookies the site set, as `name=value`.
+    cookies: Vec<String>,
+    /// Headers sent with every request, e.g. the `Origin` a browser adds.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// A page the site answered.
@@ -726,14 +729,42 @@ impl Portal {
         Portal {
             base: app.server.url(),
             tenant: app.tenant.clone(),
-            client: reqwest::Client::new(),
-            cookie: None,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
-    /// Uses `other`'s cookie, as a second tab of the same browser does.
+    /// Uses `other`'s cookies, as a second tab of the same browser does.
     pub fn share_cookie(&mut self, other: &Portal) {
-        self.cookie = other.cookie.clone();
+        self.cookies = other.cookies.clone();
+    }
+
+    /// Sets cookie `name` to `value`, as a page of another site on the same host can.
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+        self.cookies.push(format!("{name}={value}"));
+    }
+
+    /// The value of the cookie `name`, if the site set it.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    }
+
+    fn with_cookies(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        if self.cookies.is_empty() {
+            request
+        } else {
+            request.header("cookie", self.cookies.join("; "))
+        }
     }
 
     fn query(&self) -> String {
@@ -744,9 +775,10 @@ impl Portal {
     }
 
     async fn read(&mut self, response: Response) -> Page {
-        if let Some(cookie) = response.headers().get("set-cookie") {
-            let cookie = cookie.to_str().unwrap();
-            self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+        for set in response.headers().get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.set_cookie(name, value);
         }
         Page {
             status: response.status(),
@@ -761,11 +793,11 @@ impl Portal {
             Some(t) => format!("{}{path}{separator}tenant={t}", self.base),
             None => format!("{}{path}", self.base),
         };
-        let mut request = self.client.get(url);
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
-        let response = request.send().await.unwrap();
+        let response = self
+            .with_cookies(self.client.get(url))
+            .send()
+            .await
+            .unwrap();
         self.read(response).await
     }
 
@@ -782,15 +814,25 @@ impl Portal {
 
     /// Posts `fields` to `task`'s form.
     pub async fn post(&mut self, task: &str, fields: &[(String, String)]) -> Page {
-        let mut request = self
-            .client
-            .post(format!("{}/task/{task}{}", self.base, self.query()))
-            .form(fields);
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
+        self.post_to(&format!("/task/{task}"), fields).await
+    }
+
+    /// Posts `fields` to `path` (with the tenant).
+    pub async fn post_to(&mut self, path: &str, fields: &[(String, String)]) -> Page {
+        let url = format!("{}{path}{}", self.base, self.query());
+        let request = self.with_cookies(self.client.post(url).form(fields));
         let response = request.send().await.unwrap();
         self.read(response).await
+    }
+
+    /// Signs in to the instructor page with `token`, as its form does: the answer.
+    pub async fn sign_in(&mut self, token: &str) -> Page {
+        let form = self.get("/instructor").await;
+        let fields = [
+            ("csrf".to_owned(), form.input("csrf").unwrap()),
+            ("token".to_owned(), token.to_owned()),
+        ];
+        self.post_to("/instructor", &fields).await
     }
 
     /// Fills in every page of `task` with `values` and submits it: the final page.

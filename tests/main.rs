@@ -15,6 +15,7 @@ mod idempotency;
 mod openapi;
 mod phone;
 mod portal;
+mod safety;
 mod tenants;
 mod tidy;
 mod work;

@@ -308,12 +308,9 @@ async fn the_instructor_page_lists_what_each_door_did_newest_first() {
     let key_pack = app
         .install_ok(server, select_4412903(), cals("2019", "per-user", 4))
         .await;
-    let without = portal.get("/instructor").await;
-    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
-    assert!(without.html.contains("admin token"));
-    let page = portal
-        .get(&format!("/instructor?token={}", app.server.admin_token()))
-        .await;
+    let signed_in = portal.sign_in(app.server.admin_token()).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let page = portal.get("/instructor").await;
     assert_eq!(page.status, StatusCode::OK);
     let installed = page.html.find("CALs installed").unwrap();
     let activation = page.html.find("License server activated").unwrap();
@@ -349,6 +346,7 @@ async fn a_journal_of_the_web_site_replays_into_the_same_ids() {
         .client
         .post(app.url("/admin/v1/tenants/web-2/replay"))
         .bearer_auth(app.server.admin_token())
+        .header("content-type", "application/json")
         .body(journal)
         .send()
         .await
@@ -400,7 +398,7 @@ async fn an_unknown_task_or_a_damaged_form_is_refused_with_a_way_back() {
 }
 
 /// The install form for 4412903 with `quantity`, ready to submit from its last page.
-async fn install_form(
+pub(crate) async fn install_form(
     portal: &mut Portal,
     server: &str,
     agreement: &str,
@@ -670,9 +668,9 @@ async fn the_instructor_page_names_the_license_server_and_why_a_request_was_refu
         .install(server, select_4412903(), cals("2019", "per-device", 9999))
         .await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
-    let page = Portal::new(&app)
-        .get(&format!("/instructor?token={}", app.server.admin_token()))
-        .await;
+    let mut portal = Portal::new(&app);
+    portal.sign_in(app.server.admin_token()).await;
+    let page = portal.get("/instructor").await;
     assert_eq!(page.status, StatusCode::OK);
     let row = page.html.find("CALs installed").unwrap();
     let rest = &page.html[row..];

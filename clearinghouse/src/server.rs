@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, dev::ServerHandle, web};
 use thiserror::Error;
 use tokio::task::JoinHandle;
@@ -15,6 +16,7 @@ use crate::controls::Controls;
 use crate::fixtures::{self, FixtureError};
 use crate::http::api::PhoneDirectory;
 use crate::http::door::ConnSocket;
+use crate::http::portal::session::SiteKey;
 use crate::http::{self, admin::AdminToken};
 use crate::ledger::records;
 use crate::ledger::{Ledger, LedgerError, LedgerSettings};
@@ -150,12 +152,19 @@ impl RunningServer {
         let ledger_data = web::Data::new(ledger.clone());
         let token = web::Data::new(AdminToken(admin_token.clone()));
         let controls = web::Data::from(controls);
+        let site_key = web::Data::new(SiteKey::generate());
         let server = HttpServer::new(move || {
+            let headers = http::guard::HEADERS
+                .iter()
+                .fold(DefaultHeaders::new(), |h, header| h.add(*header));
             App::new()
+                .wrap(headers)
+                .wrap(from_fn(http::guard::deadline))
                 .app_data(ledger_data.clone())
                 .app_data(token.clone())
                 .app_data(controls.clone())
                 .app_data(directory.clone())
+                .app_data(site_key.clone())
                 .configure(http::configure)
         })
         .on_connect(keep_socket)

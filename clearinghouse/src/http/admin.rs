@@ -41,6 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
+            .wrap(actix_web::middleware::from_fn(super::guard::api))
             .route("/tenants", web::get().to(list))
             .route("/tenants", web::post().to(create))
             .route("/tenants/{tenant}", web::delete().to(delete))

@@ -13,9 +13,9 @@ use shared::wire::{
     MigrateCalsRequest, PhoneDesk, PhoneLines, Problem, ReactivateRequest, RecoverCalsRequest,
 };
 
-use super::body;
 use super::door::{self, Note};
 use super::reply::{self, id_problem};
+use super::{body, guard};
 use crate::ledger::{Answer, Command, Ledger};
 
 /// Every route of the API, as `(method, path)`: the OpenAPI document must describe
@@ -51,7 +51,9 @@ const MUTATIONS: [(&str, StatusCode); 6] = [
 ];
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    let mut scope = web::scope(API_BASE).wrap(from_fn(door::door));
+    let mut scope = web::scope(API_BASE)
+        .wrap(from_fn(door::door))
+        .wrap(from_fn(guard::api));
     for (path, success) in MUTATIONS {
         scope = scope.route(path, mutation(path, success));
     }

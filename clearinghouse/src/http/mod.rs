@@ -8,6 +8,8 @@
 //!   replays), under `/admin/v1` too.
 //! - `portal`: the licensing web site of the web browser method, at `/`.
 //! - `door`: the middleware over the API where faults act and the journal is written.
+//! - `guard`: what a page of another site may not do, the time a body has to arrive, and
+//!   the headers every answer carries.
 //! - `body` and `reply`: reading requests and writing answers, the same for every route.
 
 pub mod admin;
@@ -15,6 +17,7 @@ pub mod api;
 mod body;
 pub mod controls;
 pub mod door;
+pub mod guard;
 mod health;
 pub mod portal;
 mod reply;

@@ -53,6 +53,16 @@ pub enum ErrorCode {
     RequestInProgress,
     /// The request body is larger than the service takes.
     PayloadTooLarge,
+    /// The request body is not of a type the route takes (the API takes
+    /// `application/json`).
+    UnsupportedMediaType,
+    /// The request body did not arrive in time.
+    RequestTimeout,
+    /// The route exists, but not for this method; `Allow` says which it takes.
+    MethodNotAllowed,
+    /// The request came from a page of another site (its `Origin`), which may not act on
+    /// this one.
+    CrossSiteRequest,
     /// The admin token is missing or wrong.
     Unauthorized,
     /// No such route or record.
@@ -92,6 +102,10 @@ impl ErrorCode {
             | RequestInProgress
             | AlreadyExists => 409,
             PayloadTooLarge => 413,
+            UnsupportedMediaType => 415,
+            RequestTimeout => 408,
+            MethodNotAllowed => 405,
+            CrossSiteRequest => 403,
             InvalidField | IdTypo | WrongIdKind | KeyPackNotForServer | IdempotencyKeyReused
             | WrongProof | InvalidSnapshot | CalsTooNew => 422,
             Internal | InjectedFault => 500,
@@ -123,6 +137,10 @@ impl ErrorCode {
             IdempotencyKeyReused => "The idempotency key was used with another request",
             RequestInProgress => "A request with this idempotency key is in progress",
             PayloadTooLarge => "The request body is too large",
+            UnsupportedMediaType => "The request body is not JSON",
+            RequestTimeout => "The request body did not arrive in time",
+            MethodNotAllowed => "The route does not take this method",
+            CrossSiteRequest => "A request from another site",
             Unauthorized => "Unauthorized",
             NotFound => "Not found",
             UnknownTenant => "Unknown tenant",
@@ -135,7 +153,7 @@ impl ErrorCode {
     }
 
     /// Every code.
-    pub const ALL: [ErrorCode; 28] = {
+    pub const ALL: [ErrorCode; 32] = {
         use ErrorCode::*;
         [
             MalformedRequest,
@@ -158,6 +176,10 @@ impl ErrorCode {
             IdempotencyKeyReused,
             RequestInProgress,
             PayloadTooLarge,
+            UnsupportedMediaType,
+            RequestTimeout,
+            MethodNotAllowed,
+            CrossSiteRequest,
             Unauthorized,
             NotFound,
             UnknownTenant,

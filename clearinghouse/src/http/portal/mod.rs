@@ -5,16 +5,20 @@
 //! fields, and is checked again when the last page is submitted, so no page trusts
 //! another. The submission carries an idempotency key made on the first page, so a form
 //! sent twice (a double click, a reload) gets the first answer. Every form carries an
-//! anti-forgery token matched against a cookie (`SameSite=Strict`).
+//! anti-forgery token signed for the browser's session ([`session`]), and a POST from a
+//! page of another site is refused before its form is read.
 //!
 //! Routes: `GET /` (choose a task), `GET /start?task=..` (its first page),
 //! `POST /task/{task}` (every later page), `GET /instructor` (what was done in the tenant,
-//! newest first, by every door). The tenant is `?tenant=NAME` in each URL.
+//! newest first, by every door; `POST /instructor` signs in with the admin token),
+//! `GET /site.css`. The tenant is `?tenant=NAME` in each URL.
 
 mod pages;
+pub mod session;
 
+use actix_web::error::{InternalError, PayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, ContentType, SET_COOKIE};
+use actix_web::http::header::{CACHE_CONTROL, ContentType, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
 use serde::Deserialize;
@@ -22,25 +26,33 @@ use serde::Deserialize;
 use shared::vocab::ConnectionMethod;
 
 use super::admin::AdminToken;
+use super::guard;
 use crate::controls::Controls;
 use crate::ledger::clock::rfc3339;
 use crate::ledger::{Answer, Ledger, TenantName};
 use crate::submission::{self, Submission};
 use crate::tasks::{self, Form, Task};
 use pages::Frame;
+use session::SiteKey;
 
-/// The cookie holding the anti-forgery token.
-const CSRF_COOKIE: &str = "clearinghouse_csrf";
 /// The largest form body taken.
 const FORM_LIMIT: usize = 16 * 1024;
+/// What the instructor's sign-in form is signed for.
+const SIGN_IN: &str = "instructor";
 
 /// Registers the site's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT))
-        .route("/", web::get().to(select))
-        .route("/start", web::get().to(start))
-        .route("/task/{task}", web::post().to(advance))
-        .route("/instructor", web::get().to(instructor));
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(FORM_LIMIT)
+            .error_handler(form_error),
+    )
+    .route("/", web::get().to(select))
+    .route("/start", web::get().to(start))
+    .route("/task/{task}", web::post().to(advance))
+    .route("/instructor", web::get().to(instructor))
+    .route("/instructor", web::post().to(sign_in))
+    .route("/site.css", web::get().to(style));
 }
 
 #[derive(Deserialize)]
@@ -75,98 +87,159 @@ async fn tenant(ledger: &Ledger, name: Option<&str>) -> Result<TenantName, Strin
     }
 }
 
-/// A page request for a tenant that exists, with its anti-forgery token.
-struct Visit {
+/// A page request for a tenant that exists, in a browser's session.
+struct Visit<'k> {
     tenant: TenantName,
-    csrf: String,
-    /// Whether the token is new (the cookie is to be set).
+    session: String,
+    /// Whether the session is new (its cookie is to be set).
     fresh: bool,
+    key: &'k SiteKey,
 }
 
-impl Visit {
+impl<'k> Visit<'k> {
     /// The visit `request` makes to the tenant named `name`, or the page that says there
     /// is no such tenant.
     async fn of(
         request: &HttpRequest,
         ledger: &Ledger,
+        key: &'k SiteKey,
         name: Option<&str>,
-    ) -> Result<Visit, HttpResponse> {
-        let (csrf, fresh) = csrf_token(request);
+    ) -> Result<Visit<'k>, HttpResponse> {
+        let (session, fresh) = session::session(request);
         match tenant(ledger, name).await {
             Ok(tenant) => Ok(Visit {
                 tenant,
-                csrf,
+                session,
                 fresh,
+                key,
             }),
             Err(message) => {
-                let frame = Frame {
-                    tenant: None,
-                    csrf: &csrf,
-                };
-                let markup = pages::trouble(&frame, "Unknown tenant", &message);
-                Err(page(StatusCode::NOT_FOUND, markup, &csrf, fresh))
+                let markup = pages::trouble(&Frame::plain(None), "Unknown tenant", &message);
+                Err(page(
+                    StatusCode::NOT_FOUND,
+                    markup,
+                    fresh.then_some(&session),
+                ))
             }
         }
     }
 
-    fn frame(&self) -> Frame<'_> {
+    /// What the pages carry, their forms signed for `purpose`.
+    fn frame(&self, purpose: &str) -> Frame<'_> {
         Frame {
             tenant: shown_tenant(&self.tenant),
-            csrf: &self.csrf,
+            csrf: self.key.sign(&[&self.session, purpose]),
         }
+    }
+
+    /// Whether a form posted for `purpose` came from this site's page in this session.
+    fn signed(&self, purpose: &str, posted: Option<&str>) -> bool {
+        !self.fresh
+            && self
+                .key
+                .verify(&[&self.session, purpose], posted.unwrap_or_default())
     }
 
     /// `markup` as this visit's answer, with `status`.
     fn answer(&self, status: StatusCode, markup: Markup) -> HttpResponse {
-        page(status, markup, &self.csrf, self.fresh)
+        page(status, markup, self.fresh.then_some(&self.session))
+    }
+
+    /// Whether the session signed in to the instructor page.
+    fn instructor(&self, request: &HttpRequest) -> bool {
+        session::cookie(request, session::INSTRUCTOR_COOKIE)
+            .is_some_and(|pass| self.key.instructor_signed_in(&self.session, &pass))
     }
 }
 
-/// The request's anti-forgery token, or a new one to set.
-fn csrf_token(request: &HttpRequest) -> (String, bool) {
-    let existing = request
-        .headers()
-        .get_all(actix_web::http::header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == CSRF_COOKIE && is_token(value))
-        .map(|(_, value)| value.to_owned());
-    match existing {
-        Some(token) => (token, false),
-        None => (format!("{:032x}", rand::random::<u128>()), true),
-    }
-}
-
-fn is_token(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn page(status: StatusCode, markup: Markup, csrf: &str, set_cookie: bool) -> HttpResponse {
+/// A page; `session` is set as the session cookie when given.
+fn page(status: StatusCode, markup: Markup, session: Option<&String>) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     response
         .content_type(ContentType::html())
         .insert_header((CACHE_CONTROL, "no-store"));
-    if set_cookie {
+    if let Some(session) = session {
         response.insert_header((
             SET_COOKIE,
-            format!("{CSRF_COOKIE}={csrf}; Path=/; HttpOnly; SameSite=Strict"),
+            format!(
+                "{}={session}; Path=/; HttpOnly; SameSite=Strict",
+                session::SESSION_COOKIE
+            ),
         ));
     }
     response.body(markup.into_string())
+}
+
+/// The page that refuses a form posted from a page of another site.
+fn from_another_site() -> HttpResponse {
+    let markup = pages::trouble(
+        &Frame::plain(None),
+        "This form came from another site",
+        "a page of another site sent this form, so it was not read: fill in the form on this site's own pages",
+    );
+    page(StatusCode::FORBIDDEN, markup, None)
+}
+
+/// The page of a form that could not be read.
+fn form_error(error: UrlencodedError, _request: &HttpRequest) -> actix_web::Error {
+    let (status, title, message) = match &error {
+        UrlencodedError::Overflow { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "This form is too large",
+            format!(
+                "a form may hold at most {} KiB: shorten what you typed and send it again",
+                FORM_LIMIT / 1024
+            ),
+        ),
+        UrlencodedError::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "This form was not sent as a form",
+            "the site takes forms as application/x-www-form-urlencoded, as a browser sends them"
+                .to_owned(),
+        ),
+        UrlencodedError::Payload(PayloadError::Io(e))
+            if e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                "This form took too long to arrive",
+                format!(
+                    "the form did not arrive within {} seconds: send it again",
+                    guard::BODY_TIMEOUT.as_secs()
+                ),
+            )
+        }
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "This form is damaged",
+            "the form could not be read: open the page again and fill it in".to_owned(),
+        ),
+    };
+    let markup = pages::trouble(&Frame::plain(None), title, &message);
+    InternalError::from_response(error, page(status, markup, None)).into()
 }
 
 fn shown_tenant(tenant: &TenantName) -> Option<&str> {
     (tenant.as_str() != shared::wire::DEFAULT_TENANT).then_some(tenant.as_str())
 }
 
+/// The site's style sheet: a file of its own, so that the pages' policy allows no inline
+/// style.
+async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((CACHE_CONTROL, "no-cache"))
+        .body(pages::STYLE)
+}
+
 async fn select(
     request: HttpRequest,
     query: web::Query<TenantQuery>,
     ledger: web::Data<Ledger>,
+    key: web::Data<SiteKey>,
 ) -> HttpResponse {
-    match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
-        Ok(visit) => visit.answer(StatusCode::OK, pages::select(&visit.frame())),
+    match Visit::of(&request, &ledger, &key, query.tenant.as_deref()).await {
+        Ok(visit) => visit.answer(StatusCode::OK, pages::select(&visit.frame(""))),
         Err(response) => response,
     }
 }
@@ -175,14 +248,18 @@ async fn start(
     request: HttpRequest,
     query: web::Query<StartQuery>,
     ledger: web::Data<Ledger>,
+    key: web::Data<SiteKey>,
 ) -> HttpResponse {
-    let visit = match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
+    let visit = match Visit::of(&request, &ledger, &key, query.tenant.as_deref()).await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
-    let frame = visit.frame();
     let Some(task) = query.task.as_deref().and_then(Task::from_slug) else {
-        let markup = pages::trouble(&frame, "Choose what to do", "choose one of the options");
+        let markup = pages::trouble(
+            &visit.frame(""),
+            "Choose what to do",
+            "choose one of the options",
+        );
         return visit.answer(StatusCode::NOT_FOUND, markup);
     };
     let mut form = Form::new();
@@ -193,9 +270,11 @@ async fn start(
         form: &form,
         steps: &steps,
     };
-    visit.answer(StatusCode::OK, pages::step(&frame, &filling, 0, &[]))
+    let markup = pages::step(&visit.frame(task.slug()), &filling, 0, &[]);
+    visit.answer(StatusCode::OK, markup)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn advance(
     request: HttpRequest,
     path: web::Path<String>,
@@ -203,30 +282,37 @@ async fn advance(
     form: web::Form<Form>,
     ledger: web::Data<Ledger>,
     controls: web::Data<Controls>,
+    key: web::Data<SiteKey>,
 ) -> HttpResponse {
+    if guard::from_another_site(&request) {
+        return from_another_site();
+    }
     let form = form.into_inner();
-    let visit = match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
+    let visit = match Visit::of(&request, &ledger, &key, query.tenant.as_deref()).await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
-    let (tenant, csrf) = (&visit.tenant, visit.csrf.as_str());
-    let frame = visit.frame();
-    let posted = form.get("csrf").map(String::as_str).unwrap_or_default();
-    if visit.fresh || posted != csrf {
+    let Some(task) = Task::from_slug(&path) else {
+        let markup = pages::trouble(
+            &visit.frame(""),
+            "Unknown task",
+            "choose one of the options",
+        );
+        return visit.answer(StatusCode::NOT_FOUND, markup);
+    };
+    let tenant = &visit.tenant;
+    let frame = visit.frame(task.slug());
+    if !visit.signed(task.slug(), form.get("csrf").map(String::as_str)) {
         let markup = pages::trouble(
             &frame,
             "This form has expired",
-            "the form was not sent from this site's page, or it expired: open the page again and fill it in",
+            "the form was not sent from this site's page, or it expired (the clearinghouse restarted, or the browser's cookies were cleared): open the page again and fill it in",
         );
         return visit.answer(StatusCode::FORBIDDEN, markup);
     }
-    let Some(task) = Task::from_slug(&path) else {
-        let markup = pages::trouble(&frame, "Unknown task", "choose one of the options");
-        return visit.answer(StatusCode::NOT_FOUND, markup);
-    };
     let mut form = form;
     tasks::normalise(task, &mut form);
-    let nonce_ok = form.get("nonce").is_some_and(|n| is_token(n));
+    let nonce_ok = form.get("nonce").is_some_and(|n| session::is_number(n));
     if !nonce_ok {
         let markup = pages::trouble(&frame, "This form is damaged", "open the page again");
         return visit.answer(StatusCode::BAD_REQUEST, markup);
@@ -335,20 +421,19 @@ async fn instructor(
     query: web::Query<InstructorQuery>,
     ledger: web::Data<Ledger>,
     controls: web::Data<Controls>,
-    token: web::Data<AdminToken>,
+    key: web::Data<SiteKey>,
 ) -> HttpResponse {
-    let visit = match Visit::of(&request, &ledger, query.tenant.as_deref()).await {
+    let visit = match Visit::of(&request, &ledger, &key, query.tenant.as_deref()).await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
     // It shows every ID issued in the tenant, and an ID is all some tasks ask for.
-    if !query.token.as_deref().is_some_and(|t| token.matches(t)) {
-        let markup = pages::trouble(
-            &visit.frame(),
-            "The instructor page needs the admin token",
-            "add &token=<the admin token the clearinghouse printed when it started> to the address",
+    if !visit.instructor(&request) {
+        let banner = query.token.is_some().then_some(
+            "the admin token does not go in the address, where it stays in logs and the browser's history: type it here instead",
         );
-        return visit.answer(StatusCode::UNAUTHORIZED, markup);
+        let markup = pages::sign_in(&visit.frame(SIGN_IN), banner);
+        return visit.answer(StatusCode::OK, markup);
     }
     let tenant = &visit.tenant;
     let rows: Vec<pages::Activity> = controls
@@ -380,8 +465,63 @@ async fn instructor(
         .collect();
     visit.answer(
         StatusCode::OK,
-        pages::instructor(&visit.frame(), tenant.as_str(), &rows),
+        pages::instructor(&visit.frame(""), tenant.as_str(), &rows),
     )
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    csrf: Option<String>,
+    token: Option<String>,
+}
+
+/// Signs the session in to the instructor page with the admin token, typed once.
+async fn sign_in(
+    request: HttpRequest,
+    query: web::Query<TenantQuery>,
+    form: web::Form<SignIn>,
+    ledger: web::Data<Ledger>,
+    token: web::Data<AdminToken>,
+    key: web::Data<SiteKey>,
+) -> HttpResponse {
+    if guard::from_another_site(&request) {
+        return from_another_site();
+    }
+    let visit = match Visit::of(&request, &ledger, &key, query.tenant.as_deref()).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
+    };
+    let frame = visit.frame(SIGN_IN);
+    if !visit.signed(SIGN_IN, form.csrf.as_deref()) {
+        let markup = pages::sign_in(&frame, Some("the form expired: sign in again"));
+        return visit.answer(StatusCode::FORBIDDEN, markup);
+    }
+    if !form
+        .token
+        .as_deref()
+        .is_some_and(|t| token.matches(t.trim()))
+    {
+        let markup = pages::sign_in(
+            &frame,
+            Some(
+                "that is not the admin token: it is the one the clearinghouse printed when it started (or the --admin-token it was given)",
+            ),
+        );
+        return visit.answer(StatusCode::FORBIDDEN, markup);
+    }
+    let pass = key.instructor_pass(&visit.session);
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, format!("/instructor{}", frame.query())))
+        .insert_header((
+            SET_COOKIE,
+            format!(
+                "{}={pass}; Path=/instructor; HttpOnly; SameSite=Strict; Max-Age={}",
+                session::INSTRUCTOR_COOKIE,
+                session::INSTRUCTOR_FOR.as_secs()
+            ),
+        ))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .finish()
 }
 
 /// What a request to an API route did, in words.

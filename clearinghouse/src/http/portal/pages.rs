@@ -1,7 +1,7 @@
 //! The site's HTML: plain, server-rendered pages that work without JavaScript. maud
 //! escapes every value it writes, so text a person typed is always shown as text.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 use crate::tasks::{Field, FieldError, Form, Input, Step, Task, chosen};
 
@@ -9,12 +9,22 @@ use crate::tasks::{Field, FieldError, Form, Input, Step, Task, chosen};
 pub struct Frame<'a> {
     /// The tenant, when not the default one.
     pub tenant: Option<&'a str>,
-    /// The token every form posts back.
-    pub csrf: &'a str,
+    /// The token the page's form posts back, signed for the session and what the form
+    /// is for.
+    pub csrf: String,
 }
 
-impl Frame<'_> {
-    fn query(&self) -> String {
+impl<'a> Frame<'a> {
+    /// The frame of a page with no form.
+    pub fn plain(tenant: Option<&'a str>) -> Self {
+        Frame {
+            tenant,
+            csrf: String::new(),
+        }
+    }
+
+    /// The tenant, as the query of an address on this site.
+    pub fn query(&self) -> String {
         match self.tenant {
             Some(t) => format!("?tenant={t}"),
             None => String::new(),
@@ -22,7 +32,8 @@ impl Frame<'_> {
     }
 }
 
-const STYLE: &str = "
+/// The site's style sheet, served at `/site.css`.
+pub const STYLE: &str = "
 body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.5}
 header{border-bottom:3px solid #0067b8;margin-bottom:1.5rem}
 h1{font-size:1.3rem;margin:.3rem 0}
@@ -44,6 +55,8 @@ fieldset{border:none;padding:0;margin:0}
 body.wide{max-width:90rem}
 td code{white-space:nowrap;font-size:.9rem}
 legend{font-weight:600}
+label.choice{font-weight:normal}
+.signin input[type=password]{width:100%;padding:.45rem;font-size:1rem;border:1px solid #888;border-radius:3px;box-sizing:border-box}
 ";
 
 fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
@@ -63,7 +76,7 @@ fn page_of(frame: &Frame<'_>, title: &str, body: Markup, wide: bool) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " - Remote Desktop Licensing" }
-                style { (PreEscaped(STYLE)) }
+                link rel="stylesheet" href="/site.css";
             }
             body class=[wide.then_some("wide")] {
                 header {
@@ -91,7 +104,7 @@ pub fn select(frame: &Frame<'_>) -> Markup {
                 fieldset {
                     legend { "What do you want to do?" }
                     @for (i, task) in Task::ALL.iter().enumerate() {
-                        label style="font-weight:normal" {
+                        label.choice {
                             input type="radio" name="task" value=(task.slug()) checked[i == 0];
                             " " (task.title())
                         }
@@ -150,7 +163,7 @@ fn field(task: Task, form: &Form, field: Field, errors: &[FieldError]) -> Markup
 
 fn form_head(frame: &Frame<'_>, form: &Form, step: usize) -> Markup {
     html! {
-        input type="hidden" name="csrf" value=(frame.csrf);
+        input type="hidden" name="csrf" value=(&frame.csrf);
         input type="hidden" name="step" value=(step);
         input type="hidden" name="nonce" value=(form.get("nonce").map(String::as_str).unwrap_or_default());
     }
@@ -272,6 +285,25 @@ pub fn trouble(frame: &Frame<'_>, title: &str, message: &str) -> Markup {
         html! {
             p.banner role="alert" { (message) }
             p { a href={ "/" (frame.query()) } { "Start again" } }
+        },
+    )
+}
+
+/// The instructor page's sign-in: the admin token, typed once and kept as a cookie of
+/// the session, never in an address.
+pub fn sign_in(frame: &Frame<'_>, banner: Option<&str>) -> Markup {
+    layout(
+        frame,
+        "Instructor sign-in",
+        html! {
+            @if let Some(banner) = banner { p.banner role="alert" { (banner) } }
+            p { "The instructor page shows every ID issued in the tenant, so it needs the admin token the clearinghouse printed when it started." }
+            form.signin method="post" action={ "/instructor" (frame.query()) } {
+                input type="hidden" name="csrf" value=(&frame.csrf);
+                label for="admin-token" { "Admin token" }
+                input type="password" id="admin-token" name="token" autocomplete="off" required;
+                div.buttons { button type="submit" { "Sign in" } }
+            }
         },
     )
 }
