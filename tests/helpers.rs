@@ -520,13 +520,19 @@ impl Operator for Person {
 
 /// The `license-server` binary, built by `cargo test --workspace` alongside these tests.
 pub fn license_server_bin() -> PathBuf {
+    workspace_bin("license-server", "licensing-client")
+}
+
+/// The binary `name` of workspace package `package`, built by `cargo test --workspace`
+/// alongside these tests.
+pub fn workspace_bin(name: &str, package: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/end_to_end-<hash> -> target/<profile>/license-server
+    // target/<profile>/deps/end_to_end-<hash> -> target/<profile>/<name>
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = profile_dir.join(format!("license-server{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
-        "{} is missing: run `cargo test --workspace`, which builds it, or `cargo build -p licensing-client` first",
+        "{} is missing: run `cargo test --workspace`, which builds it, or `cargo build -p {package}` first",
         bin.display()
     );
     bin

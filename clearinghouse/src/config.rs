@@ -68,7 +68,12 @@ pub struct Config {
     pub phone_addr: Option<SocketAddr>,
     /// How the phone line answers.
     pub phone: PhoneSettings,
+    /// How long a request body may take to arrive before it is refused with 408.
+    pub body_timeout: Duration,
 }
+
+/// How long a request body may take to arrive, by default.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many entries a tenant's journal keeps by default.
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
@@ -87,6 +92,7 @@ impl Config {
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
             phone_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             phone: PhoneSettings::default(),
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 }

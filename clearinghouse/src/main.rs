@@ -213,6 +213,9 @@ struct Serve {
     /// picks a free port.
     #[arg(long, env = "CLEARINGHOUSE_PHONE_ADDR", default_value_t = default_phone_addr())]
     phone_addr: SocketAddr,
+    /// How long a request body may take to arrive before it is refused with 408 (e.g. 10s).
+    #[arg(long, env = "CLEARINGHOUSE_BODY_TIMEOUT", default_value = "10s", value_parser = body_timeout)]
+    body_timeout: std::time::Duration,
     /// Run without the phone line.
     #[arg(long, env = "CLEARINGHOUSE_NO_PHONE")]
     no_phone: bool,
@@ -255,6 +258,24 @@ fn idle_timeout(text: &str) -> Result<std::time::Duration, String> {
     Ok(duration)
 }
 
+/// A request body timeout: a duration of 1 second to 10 minutes.
+fn body_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if !(1..=600).contains(&duration.as_secs()) {
+        return Err("give 1s to 10min".to_owned());
+    }
+    Ok(duration)
+}
+
+/// Raises the limit of open files to the most the system allows: every connection holds
+/// one, and the common default of 1,024 is a few hundred slow clients away.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(e) => tracing::warn!("cannot raise the open files limit: {e}"),
+    }
+}
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -288,6 +309,7 @@ async fn serve(args: Serve) -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
+    raise_open_files_limit();
     let storage = if args.in_memory {
         Storage::Memory
     } else {
@@ -310,6 +332,7 @@ async fn serve(args: Serve) -> ExitCode {
             idle_timeout: args.phone_idle_timeout,
             ..PhoneSettings::default()
         },
+        body_timeout: args.body_timeout,
     };
     let server = match RunningServer::start(config).await {
         Ok(server) => server,

@@ -153,6 +153,7 @@ impl RunningServer {
         let token = web::Data::new(AdminToken(admin_token.clone()));
         let controls = web::Data::from(controls);
         let site_key = web::Data::new(SiteKey::generate());
+        let body_timeout = http::guard::BodyTimeout(config.body_timeout);
         let server = HttpServer::new(move || {
             let headers = http::guard::HEADERS
                 .iter()
@@ -165,9 +166,14 @@ impl RunningServer {
                 .app_data(controls.clone())
                 .app_data(directory.clone())
                 .app_data(site_key.clone())
+                .app_data(body_timeout)
                 .configure(http::configure)
         })
         .on_connect(keep_socket)
+        // A client that sends its head slowly, or never closes, holds a descriptor only
+        // this long (a slow body is `http::guard::deadline`'s).
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .workers(2)
         .listen(listener)
         .map_err(bind_error)?

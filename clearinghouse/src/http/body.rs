@@ -54,17 +54,18 @@ pub async fn read(payload: web::Payload) -> Result<Bytes, Problem> {
 pub async fn read_up_to(payload: web::Payload, limit: usize) -> Result<Bytes, Problem> {
     match payload.to_bytes_limited(limit).await {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) if super::guard::is_timeout(&e) => Err(Problem::new(
-            ErrorCode::RequestTimeout,
-            format!(
-                "the body did not arrive within {} seconds: send it whole, at once",
-                super::guard::BODY_TIMEOUT.as_secs()
-            ),
-        )),
-        Ok(Err(e)) => Err(Problem::new(
-            ErrorCode::MalformedRequest,
-            format!("the body could not be read: {e}"),
-        )),
+        Ok(Err(e)) => {
+            let timeout = e
+                .as_error::<actix_web::error::PayloadError>()
+                .and_then(super::guard::timeout);
+            Err(match timeout {
+                Some(message) => Problem::new(ErrorCode::RequestTimeout, message),
+                None => Problem::new(
+                    ErrorCode::MalformedRequest,
+                    format!("the body could not be read: {e}"),
+                ),
+            })
+        }
         Err(_) => Err(too_large_for(limit)),
     }
 }

@@ -5,8 +5,9 @@
 //! - [`api`]: the JSON and admin APIs take requests from programs (no `Origin`) or from
 //!   the clearinghouse's own origin, and bodies only as JSON, so that a form or a
 //!   `no-cors` fetch on another site cannot post to them.
-//! - [`deadline`]: a request body must arrive within [`BODY_TIMEOUT`]; reading one that
-//!   stalls fails, and the door answers 408.
+//! - [`deadline`]: a request body must arrive within its [`BodyTimeout`]; reading one
+//!   that stalls fails, and the door answers 408, so a slow client cannot hold a
+//!   connection (and a file descriptor) for long.
 //! - [`HEADERS`]: the headers every answer carries (Content-Security-Policy and friends).
 
 use std::future::Future;
@@ -27,8 +28,9 @@ use shared::wire::{ErrorCode, Problem};
 
 use super::reply;
 
-/// How long a request body may take to arrive, from the request's head on.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request body may take to arrive, from the request's head on (app data).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
 
 /// The headers every answer carries. The site has no script and takes its style sheet
 /// from itself; nothing may frame it, and no address leaks to another site in a
@@ -110,15 +112,19 @@ pub async fn api(
     Ok(next.call(request).await?.map_into_boxed_body())
 }
 
-/// The middleware that gives every request body [`BODY_TIMEOUT`] to arrive.
+/// The middleware that gives every request body its [`BodyTimeout`] to arrive.
 pub async fn deadline(
     mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let limit = request
+        .app_data::<BodyTimeout>()
+        .map_or(crate::config::DEFAULT_BODY_TIMEOUT, |t| t.0);
     let payload = request.take_payload();
     let timed = Deadline {
         inner: payload,
-        sleep: Box::pin(tokio::time::sleep(BODY_TIMEOUT)),
+        limit,
+        sleep: Box::pin(tokio::time::sleep(limit)),
     };
     request.set_payload(Payload::from(
         Box::pin(timed) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>
@@ -129,6 +135,7 @@ pub async fn deadline(
 /// A body that fails once its time is up.
 struct Deadline {
     inner: Payload,
+    limit: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -140,27 +147,27 @@ impl Stream for Deadline {
             return Poll::Ready(item);
         }
         match self.sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(PayloadError::Io(timed_out())))),
+            Poll::Ready(()) => Poll::Ready(Some(Err(PayloadError::Io(timed_out(self.limit))))),
             Poll::Pending => Poll::Pending,
         }
     }
 }
 
 /// The error a body that did not arrive in time reads as.
-fn timed_out() -> io::Error {
+fn timed_out(limit: Duration) -> io::Error {
     io::Error::new(
         io::ErrorKind::TimedOut,
         format!(
-            "the request body did not arrive within {} seconds",
-            BODY_TIMEOUT.as_secs()
+            "the body did not arrive within {}: send it whole, at once",
+            humantime::format_duration(limit)
         ),
     )
 }
 
-/// Whether a body read failed because its time was up.
-pub fn is_timeout(error: &Error) -> bool {
-    matches!(
-        error.as_error::<PayloadError>(),
-        Some(PayloadError::Io(e)) if e.kind() == io::ErrorKind::TimedOut
-    )
+/// What a body read that failed because its time was up says, if it was that.
+pub fn timeout(error: &PayloadError) -> Option<String> {
+    match error {
+        PayloadError::Io(e) if e.kind() == io::ErrorKind::TimedOut => Some(e.to_string()),
+        _ => None,
+    }
 }

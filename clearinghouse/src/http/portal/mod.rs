@@ -16,7 +16,7 @@
 mod pages;
 pub mod session;
 
-use actix_web::error::{InternalError, PayloadError, UrlencodedError};
+use actix_web::error::{InternalError, UrlencodedError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, ContentType, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -197,18 +197,11 @@ fn form_error(error: UrlencodedError, _request: &HttpRequest) -> actix_web::Erro
             "the site takes forms as application/x-www-form-urlencoded, as a browser sends them"
                 .to_owned(),
         ),
-        UrlencodedError::Payload(PayloadError::Io(e))
-            if e.kind() == std::io::ErrorKind::TimedOut =>
-        {
-            (
-                StatusCode::REQUEST_TIMEOUT,
-                "This form took too long to arrive",
-                format!(
-                    "the form did not arrive within {} seconds: send it again",
-                    guard::BODY_TIMEOUT.as_secs()
-                ),
-            )
-        }
+        UrlencodedError::Payload(e) if guard::timeout(e).is_some() => (
+            StatusCode::REQUEST_TIMEOUT,
+            "This form took too long to arrive",
+            guard::timeout(e).unwrap_or_default(),
+        ),
         _ => (
             StatusCode::BAD_REQUEST,
             "This form is damaged",
