@@ -414,6 +414,34 @@ async fn past_its_calls_at_once_the_line_says_it_is_busy() {
 }
 
 #[tokio::test]
+async fn one_address_holds_only_its_share_of_the_seats_and_hears_why() {
+    let app = app_with_phone(PhoneSettings {
+        calls_per_address: 2,
+        ..PhoneSettings::default()
+    })
+    .await;
+    let mut first = Caller::dial(&app).await;
+    first.until("ASK number").await;
+    let mut second = Caller::dial(&app).await;
+    second.until("ASK number").await;
+    let heard = Caller::dial(&app).await.rest_of_the_call().await;
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(heard[0].starts_with("BUSY "), "{heard:?}");
+    assert!(heard[0].contains("holds 2 calls already"), "{heard:?}");
+    // A call hung up gives its seat back.
+    first.say("bye").await;
+    first.rest_of_the_call().await;
+    let mut again = Caller::dial(&app).await;
+    again.until("ASK number").await;
+}
+
+#[test]
+fn one_address_may_hold_16_calls_of_the_256() {
+    let settings = PhoneSettings::default();
+    assert_eq!((settings.calls_per_address, settings.max_calls), (16, 256));
+}
+
+#[tokio::test]
 async fn many_license_servers_activate_by_phone_at_once() {
     let lab = Lab::new().await;
     let mut calls = tokio::task::JoinSet::new();

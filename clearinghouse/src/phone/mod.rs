@@ -11,7 +11,7 @@ mod line;
 mod representative;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,6 +32,8 @@ pub struct PhoneSettings {
     pub idle_timeout: Duration,
     /// How many calls are held at once; past it a caller hears that the line is busy.
     pub max_calls: usize,
+    /// How many of them one address may hold, so that one caller cannot take every seat.
+    pub calls_per_address: usize,
     /// The longest a call may last.
     pub longest_call: Duration,
 }
@@ -41,6 +43,7 @@ impl Default for PhoneSettings {
         PhoneSettings {
             idle_timeout: Duration::from_secs(120),
             max_calls: 256,
+            calls_per_address: 16,
             longest_call: Duration::from_secs(30 * 60),
         }
     }
@@ -135,33 +138,81 @@ impl PhoneLineHandle {
     }
 }
 
+/// The calls each address holds.
+#[derive(Default)]
+struct Callers(Mutex<HashMap<IpAddr, usize>>);
+
+impl Callers {
+    /// A seat for a call from `address`, unless it holds `most` calls already.
+    fn seat(self: &Arc<Self>, address: IpAddr, most: usize) -> Option<CallerSeat> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = held.entry(address).or_default();
+        if *count >= most {
+            return None;
+        }
+        *count += 1;
+        Some(CallerSeat {
+            callers: self.clone(),
+            address,
+        })
+    }
+}
+
+/// One call from an address, given back when the call ends.
+struct CallerSeat {
+    callers: Arc<Callers>,
+    address: IpAddr,
+}
+
+impl Drop for CallerSeat {
+    fn drop(&mut self) {
+        let mut held = self.callers.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = held.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.address);
+            }
+        }
+    }
+}
+
 /// Listens on `listener` for calls to `board`.
 pub fn answer(listener: TcpListener, board: Switchboard) -> std::io::Result<PhoneLineHandle> {
     let addr = listener.local_addr()?;
     let board = Arc::new(board);
     let seats = Arc::new(Semaphore::new(board.settings.max_calls));
+    let callers = Arc::new(Callers::default());
     let task = tokio::spawn(async move {
         // Dropping the set (when the line stops) ends every call in it.
         let mut calls = JoinSet::new();
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((stream, caller)) = listener.accept().await else {
                 // Out of descriptors, for instance: wait rather than spin.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             };
             while calls.try_join_next().is_some() {}
             let mut line = Line::new(stream, board.settings.idle_timeout);
-            let Ok(seat) = seats.clone().try_acquire_owned() else {
-                calls.spawn(async move {
-                    let _ = line
-                        .say(
-                            Tag::Busy,
-                            None,
-                            "All our representatives are on other calls; please call again.",
-                        )
-                        .await;
-                });
-                continue;
+            let most = board.settings.calls_per_address;
+            let busy = match callers.seat(caller.ip(), most) {
+                None => Err(format!(
+                    "Your address holds {most} calls already, as many as one caller may; hang up one of them and call again."
+                )),
+                Some(caller_seat) => match seats.clone().try_acquire_owned() {
+                    Ok(seat) => Ok((seat, caller_seat)),
+                    Err(_) => Err(
+                        "All our representatives are on other calls; please call again.".to_owned(),
+                    ),
+                },
+            };
+            let seat = match busy {
+                Ok(seat) => seat,
+                Err(why) => {
+                    calls.spawn(async move {
+                        let _ = line.say(Tag::Busy, None, &why).await;
+                    });
+                    continue;
+                }
             };
             let board = board.clone();
             calls.spawn(async move {
