@@ -405,3 +405,73 @@ async fn a_form_that_arrives_too_slowly_gets_a_site_page_saying_so() {
     );
     assert!(answer.contains("did not arrive within 1s"), "{answer}");
 }
+
+// Every error in its door's own form.
+
+#[tokio::test]
+async fn a_method_an_api_route_does_not_take_is_405_naming_the_ones_it_does() {
+    let app = TestApp::spawn().await;
+    for (method, path, allow) in [
+        ("DELETE", "/api/v1/activations", "POST"),
+        ("POST", "/api/v1/catalog", "GET, HEAD"),
+        ("PATCH", "/admin/v1/tenants", "GET, HEAD, POST"),
+        ("PUT", "/health", "GET, HEAD"),
+    ] {
+        let response = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .bearer_auth(app.server.admin_token())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let p = problem(response, ErrorCode::MethodNotAllowed).await;
+        assert!(
+            p.detail.contains(&format!("takes {allow}, not {method}")),
+            "{}",
+            p.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_method_a_page_does_not_take_is_405_on_a_page_of_the_site() {
+    let app = TestApp::spawn().await;
+    let response = app.client.put(app.url("/start")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(response.text().await.unwrap().contains("Start again"));
+}
+
+#[tokio::test]
+async fn head_is_answered_wherever_get_is_without_a_body() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/health",
+        "/ready",
+        "/",
+        "/site.css",
+        "/api/v1/catalog",
+        "/api/v1/openapi.json",
+    ] {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "HEAD {path}");
+        assert!(response.bytes().await.unwrap().is_empty(), "HEAD {path}");
+    }
+}
+
+#[tokio::test]
+async fn an_address_that_is_no_page_gets_a_page_of_the_site_and_no_route_of_the_api_a_problem() {
+    let app = TestApp::spawn().await;
+    let page = Portal::new(&app).get("/favicon.ico").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.html.contains("There is no such page"), "{}", page.html);
+    let response = app.get("/api/v1/nothing-here").await;
+    problem(response, ErrorCode::NotFound).await;
+}

@@ -1,12 +1,13 @@
 //! The admin API: tenants and what they hold, and the audit. Every route needs the admin
 //! token as `Authorization: Bearer <token>`.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::wire::{CreateTenantRequest, ErrorCode, Problem, PurchaseSpec};
 
 use super::body;
 use super::reply;
+use super::resource::{Door::Api, resource};
 use crate::controls::Controls;
 use crate::ledger::{Command, Ledger, TenantName};
 
@@ -42,12 +43,34 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
             .wrap(actix_web::middleware::from_fn(super::guard::api))
-            .route("/tenants", web::get().to(list))
-            .route("/tenants", web::post().to(create))
-            .route("/tenants/{tenant}", web::delete().to(delete))
-            .route("/tenants/{tenant}/reset", web::post().to(reset))
-            .route("/tenants/{tenant}/purchases", web::post().to(add_purchase))
-            .route("/tenants/{tenant}/audit", web::get().to(audit))
+            .service(resource(
+                "/tenants",
+                Api,
+                vec![
+                    (Method::GET, web::to(list)),
+                    (Method::POST, web::to(create)),
+                ],
+            ))
+            .service(resource(
+                "/tenants/{tenant}",
+                Api,
+                vec![(Method::DELETE, web::to(delete))],
+            ))
+            .service(resource(
+                "/tenants/{tenant}/reset",
+                Api,
+                vec![(Method::POST, web::to(reset))],
+            ))
+            .service(resource(
+                "/tenants/{tenant}/purchases",
+                Api,
+                vec![(Method::POST, web::to(add_purchase))],
+            ))
+            .service(resource(
+                "/tenants/{tenant}/audit",
+                Api,
+                vec![(Method::GET, web::to(audit))],
+            ))
             .configure(super::controls::configure),
     );
 }

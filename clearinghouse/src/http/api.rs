@@ -1,7 +1,7 @@
 //! The JSON API of the automatic connection method: each route reads its body, hands one
 //! command to the ledger and writes back what the ledger answered.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::from_fn;
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -15,6 +15,7 @@ use shared::wire::{
 
 use super::door::{self, Note};
 use super::reply::{self, id_problem};
+use super::resource::{Door::Api, resource};
 use super::{body, guard};
 use crate::ledger::{Answer, Command, Ledger};
 
@@ -55,21 +56,23 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .wrap(from_fn(door::door))
         .wrap(from_fn(guard::api));
     for (path, success) in MUTATIONS {
-        scope = scope.route(path, mutation(path, success));
+        scope = scope.service(resource(
+            path,
+            Api,
+            vec![(Method::POST, mutation(path, success))],
+        ));
     }
+    let get = |path: &str, route: actix_web::Route| resource(path, Api, vec![(Method::GET, route)]);
     cfg.service(
         scope
-            .route(
-                "/license-servers/{license_server_id}",
-                web::get().to(status),
-            )
-            .route(
+            .service(get("/license-servers/{license_server_id}", web::to(status)))
+            .service(get(
                 "/license-servers/{license_server_id}/key-packs/{key_pack_id}",
-                web::get().to(verify_key_pack),
-            )
-            .route("/catalog", web::get().to(catalog))
-            .route("/phone-lines", web::get().to(phone_lines))
-            .route("/openapi.json", web::get().to(openapi)),
+                web::to(verify_key_pack),
+            ))
+            .service(get("/catalog", web::to(catalog)))
+            .service(get("/phone-lines", web::to(phone_lines)))
+            .service(get("/openapi.json", web::to(openapi))),
     );
 }
 
@@ -111,7 +114,7 @@ pub fn mutation_command(route: &str, bytes: &Bytes) -> Option<Result<Command, Pr
 /// The route of a mutation: POST to `path` (under the API base), answering `success`
 /// when it is applied.
 fn mutation(path: &'static str, success: StatusCode) -> actix_web::Route {
-    web::post().to(
+    web::to(
         move |request: HttpRequest, payload: web::Payload, ledger: web::Data<Ledger>| {
             let route = format!("{API_BASE}{path}");
             async move { run_mutation(request, payload, ledger, &route, success).await }

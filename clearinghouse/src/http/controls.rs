@@ -1,7 +1,7 @@
 //! The admin routes of a tenant's test controls: faults, journal, seed, clock, snapshots
 //! and replays. Each only translates between HTTP and the controls or the ledger.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
@@ -13,6 +13,7 @@ use shared::wire::{
 };
 
 use super::admin::{AdminToken, authorize, path_tenant};
+use super::resource::{Door::Api, resource};
 use super::{api, body, reply};
 use crate::controls::Controls;
 use crate::ledger::clock::parse_rfc3339;
@@ -40,19 +41,42 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// Registers the routes inside the admin scope, which holds the token check's routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    let tenant = |rest: &str| format!("/tenants/{{tenant}}{rest}");
-    cfg.route(&tenant("/faults"), web::get().to(list_faults))
-        .route(&tenant("/faults"), web::post().to(set_fault))
-        .route(&tenant("/faults"), web::delete().to(clear_faults))
-        .route(&tenant("/faults/{id}"), web::delete().to(clear_fault))
-        .route(&tenant("/journal"), web::get().to(journal))
-        .route(&tenant("/journal"), web::delete().to(clear_journal))
-        .route(&tenant("/seed"), web::put().to(set_seed))
-        .route(&tenant("/clock"), web::get().to(read_clock))
-        .route(&tenant("/clock"), web::post().to(change_clock))
-        .route(&tenant("/snapshot"), web::get().to(export_snapshot))
-        .route(&tenant("/snapshot"), web::post().to(import_snapshot))
-        .route(&tenant("/replay"), web::post().to(replay));
+    let tenant = |rest: &str, routes| resource(&format!("/tenants/{{tenant}}{rest}"), Api, routes);
+    cfg.service(tenant(
+        "/faults",
+        vec![
+            (Method::GET, web::to(list_faults)),
+            (Method::POST, web::to(set_fault)),
+            (Method::DELETE, web::to(clear_faults)),
+        ],
+    ))
+    .service(tenant(
+        "/faults/{id}",
+        vec![(Method::DELETE, web::to(clear_fault))],
+    ))
+    .service(tenant(
+        "/journal",
+        vec![
+            (Method::GET, web::to(journal)),
+            (Method::DELETE, web::to(clear_journal)),
+        ],
+    ))
+    .service(tenant("/seed", vec![(Method::PUT, web::to(set_seed))]))
+    .service(tenant(
+        "/clock",
+        vec![
+            (Method::GET, web::to(read_clock)),
+            (Method::POST, web::to(change_clock)),
+        ],
+    ))
+    .service(tenant(
+        "/snapshot",
+        vec![
+            (Method::GET, web::to(export_snapshot)),
+            (Method::POST, web::to(import_snapshot)),
+        ],
+    ))
+    .service(tenant("/replay", vec![(Method::POST, web::to(replay))]));
 }
 
 /// What every control route starts from: the ledger, the controls and the tenant.

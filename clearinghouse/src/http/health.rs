@@ -5,13 +5,20 @@
 //! which every request fails. Both routes say so then (503), rather than live on
 //! half-dead; the binary exits too.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::http::Method;
+use actix_web::{HttpResponse, web};
 use shared::wire::Health;
 
+use super::resource::{Door::Api, resource};
 use crate::ledger::Ledger;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(health).service(ready);
+    cfg.service(resource(
+        "/health",
+        Api,
+        vec![(Method::GET, web::to(health))],
+    ))
+    .service(resource("/ready", Api, vec![(Method::GET, web::to(ready))]));
 }
 
 fn state(ledger: &Ledger) -> HttpResponse {
@@ -29,12 +36,10 @@ fn state(ledger: &Ledger) -> HttpResponse {
     }
 }
 
-#[get("/health")]
 async fn health(ledger: web::Data<Ledger>) -> HttpResponse {
     state(&ledger)
 }
 
-#[get("/ready")]
 async fn ready(ledger: web::Data<Ledger>) -> HttpResponse {
     state(&ledger)
 }

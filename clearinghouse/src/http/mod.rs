@@ -11,6 +11,8 @@
 //! - `guard`: what a page of another site may not do, the time a body has to arrive, and
 //!   the headers every answer carries.
 //! - `body` and `reply`: reading requests and writing answers, the same for every route.
+//! - `resource`: a path and the methods it takes (405 with `Allow` for the others, `HEAD`
+//!   with every `GET`).
 
 pub mod admin;
 pub mod api;
@@ -21,6 +23,7 @@ pub mod guard;
 mod health;
 pub mod portal;
 mod reply;
+pub mod resource;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::wire::{ErrorCode, Problem};
@@ -34,13 +37,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.default_service(web::to(no_route));
 }
 
+/// No route: a problem document under the APIs, a page of the web site elsewhere.
 async fn no_route(request: HttpRequest) -> HttpResponse {
+    let path = request.path();
+    let api = ["/api/", "/admin/", "/health", "/ready"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    if !api {
+        return portal::not_found(path);
+    }
     reply::problem(&Problem::new(
         ErrorCode::NotFound,
         format!(
-            "there is no route {} {}; the API is described at /api/v1/openapi.json",
+            "there is no route {} {path}; the API is described at /api/v1/openapi.json",
             request.method(),
-            request.path()
         ),
     ))
 }

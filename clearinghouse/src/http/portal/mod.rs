@@ -17,8 +17,8 @@ mod pages;
 pub mod session;
 
 use actix_web::error::{InternalError, UrlencodedError};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, ContentType, LOCATION, SET_COOKIE};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
 use serde::Deserialize;
@@ -27,6 +27,7 @@ use shared::vocab::ConnectionMethod;
 
 use super::admin::AdminToken;
 use super::guard;
+use super::resource::{Door::Site, resource};
 use crate::controls::Controls;
 use crate::ledger::clock::rfc3339;
 use crate::ledger::{Answer, Ledger, TenantName};
@@ -47,12 +48,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .limit(FORM_LIMIT)
             .error_handler(form_error),
     )
-    .route("/", web::get().to(select))
-    .route("/start", web::get().to(start))
-    .route("/task/{task}", web::post().to(advance))
-    .route("/instructor", web::get().to(instructor))
-    .route("/instructor", web::post().to(sign_in))
-    .route("/site.css", web::get().to(style));
+    .service(resource("/", Site, vec![(Method::GET, web::to(select))]))
+    .service(resource(
+        "/start",
+        Site,
+        vec![(Method::GET, web::to(start))],
+    ))
+    .service(resource(
+        "/task/{task}",
+        Site,
+        vec![(Method::POST, web::to(advance))],
+    ))
+    .service(resource(
+        "/instructor",
+        Site,
+        vec![
+            (Method::GET, web::to(instructor)),
+            (Method::POST, web::to(sign_in)),
+        ],
+    ))
+    .service(resource(
+        "/site.css",
+        Site,
+        vec![(Method::GET, web::to(style))],
+    ));
 }
 
 #[derive(Deserialize)]
@@ -178,6 +197,22 @@ fn from_another_site() -> HttpResponse {
         "a page of another site sent this form, so it was not read: fill in the form on this site's own pages",
     );
     page(StatusCode::FORBIDDEN, markup, None)
+}
+
+/// The page of a method a page does not take.
+pub fn method_not_allowed(detail: &str) -> HttpResponse {
+    let markup = pages::trouble(&Frame::plain(None), "This page cannot do that", detail);
+    page(StatusCode::METHOD_NOT_ALLOWED, markup, None)
+}
+
+/// The page of an address that is no page of the site.
+pub fn not_found(path: &str) -> HttpResponse {
+    let markup = pages::trouble(
+        &Frame::plain(None),
+        "There is no such page",
+        &format!("this site has no page {path}: start from its first page"),
+    );
+    page(StatusCode::NOT_FOUND, markup, None)
 }
 
 /// The page of a form that could not be read.
