@@ -1,6 +1,7 @@
 //! Idempotency keys: a retry after a lost reply gets the first answer and changes
 //! nothing; a key reused for another request is refused; a retry while the first request is
-//! still being applied is told so; keys are forgotten after 24 hours of the tenant's clock.
+//! still being applied is told so; a request refused before the ledger saves nothing; keys
+//! are forgotten after 24 hours of the tenant's clock.
 
 use std::time::Duration;
 
@@ -48,6 +49,30 @@ async fn a_refusal_is_replayed_too() {
         .await;
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(problem(retry, ErrorCode::QuantityExhausted).await, first);
+}
+
+#[tokio::test]
+async fn a_request_refused_before_the_ledger_saves_nothing_and_its_key_stays_unused() {
+    let mut app = TestApp::spawn().await;
+    let id = app.activate().await;
+    let mut body = install_body(id, 6);
+    body["cals"]["quantity"] = json!(0);
+    let first = app.post("/api/v1/key-packs", &body, Some("k-door")).await;
+    problem(first, ErrorCode::InvalidField).await;
+    let again = app.post("/api/v1/key-packs", &body, Some("k-door")).await;
+    assert!(again.headers().get("idempotent-replayed").is_none());
+    problem(again, ErrorCode::InvalidField).await;
+    // The corrected request takes the same key, and is applied once.
+    let corrected = app
+        .post("/api/v1/key-packs", &install_body(id, 6), Some("k-door"))
+        .await;
+    assert_eq!(corrected.status(), StatusCode::CREATED);
+    assert!(corrected.headers().get("idempotent-replayed").is_none());
+    let retry = app
+        .post("/api/v1/key-packs", &install_body(id, 6), Some("k-door"))
+        .await;
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.held(id).await, 6);
 }
 
 #[tokio::test]
