@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use clearinghouse::Config;
 
-use crate::helpers::{Portal, TestApp, problem, spawn_with, workspace_bin};
+use crate::helpers::{Portal, TestApp, problem, spawn_with};
 use crate::portal::install_form;
 
 // The JSON API.
@@ -277,107 +277,7 @@ async fn the_pages_take_their_style_from_the_sites_own_style_sheet() {
     assert!(css.text().await.unwrap().contains("font-family"));
 }
 
-// Slow clients.
-
-/// The `clearinghouse` binary started as a shell with the common limit of 1,024 open
-/// files starts it: its address, phone line and process.
-async fn binary_under_1024_open_files(args: &[&str]) -> (String, String, tokio::process::Child) {
-    use tokio::io::AsyncBufReadExt;
-    let bin = workspace_bin("clearinghouse", "clearinghouse");
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -S -n 1024 && exec \"$0\" \"$@\"")
-        .arg(bin)
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--phone-addr",
-            "127.0.0.1:0",
-            "--in-memory",
-        ])
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut phone = String::new();
-    let deadline = Duration::from_secs(30);
-    while let Some(line) = tokio::time::timeout(deadline, lines.next_line())
-        .await
-        .expect("the clearinghouse starts")
-        .unwrap()
-    {
-        if let Some(addr) = line.strip_prefix("phone-line ") {
-            phone = addr.to_owned();
-        }
-        if let Some(url) = line.strip_prefix("ready ") {
-            return (url.to_owned(), phone, child);
-        }
-    }
-    panic!("the clearinghouse ended before it was ready");
-}
-
-#[tokio::test]
-async fn slow_bodies_by_the_thousand_neither_starve_health_and_the_phone_line_nor_stay() {
-    const SLOW: usize = 1_100;
-    // This side holds one descriptor per connection too.
-    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap();
-    assert!(
-        limit >= 2 * SLOW as u64,
-        "this test needs {} open files and the system allows {limit}: raise the hard limit (ulimit -Hn)",
-        2 * SLOW
-    );
-    let (url, phone, mut child) = binary_under_1024_open_files(&["--body-timeout", "6s"]).await;
-    let addr = url.trim_start_matches("http://").to_owned();
-    let mut slow = Vec::with_capacity(SLOW);
-    for _ in 0..SLOW {
-        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        // A body of 100 bytes promised, one sent.
-        stream
-            .write_all(b"POST /api/v1/activations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
-            .await
-            .unwrap();
-        slow.push(stream);
-    }
-    // Well before the slow bodies' time is up, when they would free their descriptors.
-    let soon = Duration::from_secs(2);
-    let health = tokio::time::timeout(soon, reqwest::get(format!("{url}/health")))
-        .await
-        .expect("/health answers while the slow bodies are open")
-        .unwrap();
-    assert_eq!(health.status(), StatusCode::OK);
-    let mut call = tokio::net::TcpStream::connect(&phone).await.unwrap();
-    let mut hello = [0; 5];
-    tokio::time::timeout(soon, call.read_exact(&mut hello))
-        .await
-        .expect("the phone line answers")
-        .unwrap();
-    assert_eq!(&hello, b"HELLO");
-    // Each slow body is refused once its time is up, and its connection let go.
-    let mut answers = tokio::task::JoinSet::new();
-    for mut stream in slow {
-        answers.spawn(async move {
-            let mut answer = Vec::new();
-            let read = stream.read_to_end(&mut answer);
-            let _ = tokio::time::timeout(Duration::from_secs(20), read).await;
-            String::from_utf8_lossy(&answer).into_owned()
-        });
-    }
-    let mut timed_out = 0;
-    while let Some(answer) = answers.join_next().await {
-        let answer = answer.unwrap();
-        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-        assert!(answer.contains("request_timeout"), "{answer}");
-        timed_out += 1;
-    }
-    assert_eq!(timed_out, SLOW);
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the clearinghouse is still running"
-    );
-}
+// Slow clients (a thousand of them at once: `clearinghouse/tests/binary.rs`).
 
 #[tokio::test]
 async fn a_form_that_arrives_too_slowly_gets_a_site_page_saying_so() {

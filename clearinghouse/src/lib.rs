@@ -12,12 +12,15 @@
 //!   [`submission`] runs what they were asked over the ledger.
 //! - [`fixtures`]: the purchases tenants are seeded with, and the phone desks.
 //! - [`config`] and [`server`]: what a clearinghouse starts with, and starting it.
+//! - [`remote`] and [`logging`]: the admin API's client for the command line, and the
+//!   binary's log.
 
 pub mod config;
 pub mod controls;
 pub mod fixtures;
 pub mod http;
 pub mod ledger;
+pub mod logging;
 pub mod phone;
 pub mod remote;
 pub mod server;

@@ -16,7 +16,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{Args as _, CommandFactory, FromArgMatches, Parser, Subcommand};
 use clearinghouse::config::{
     DEFAULT_JOURNAL_CAPACITY, default_addr, default_data_dir, default_phone_addr,
 };
@@ -36,16 +37,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The simulated Microsoft Clearinghouse for RD license servers.
 #[derive(Debug, Parser)]
-#[command(version, about, args_conflicts_with_subcommands = true)]
+#[command(version, about)]
 struct Args {
     #[command(flatten)]
     serve: Serve,
+    #[command(flatten)]
+    target: Target,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
 
-/// Which running clearinghouse, and which tenant of it, a subcommand talks to.
+/// Which running clearinghouse, and which tenant of it, a subcommand talks to. The flags
+/// go before the subcommand or after it.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Admin API")]
 struct Target {
     /// The running clearinghouse.
     #[arg(
@@ -58,18 +63,19 @@ struct Target {
     /// The tenant.
     #[arg(long, default_value = DEFAULT_TENANT, global = true)]
     tenant: String,
-    /// The admin token the clearinghouse printed when it started.
+    /// Token of the admin API: the one a starting clearinghouse takes [default: generated
+    /// and printed], or the one a subcommand sends (the one the clearinghouse printed).
     #[arg(long, env = "CLEARINGHOUSE_ADMIN_TOKEN", global = true)]
     admin_token: Option<String>,
 }
 
 impl Target {
-    fn remote(&self) -> Remote {
-        Remote::new(
-            &self.url,
-            &self.tenant,
-            self.admin_token.as_deref().unwrap_or_default(),
-        )
+    /// The tenant's admin API, or why there is none to talk to.
+    fn remote(&self) -> Result<Remote, ControlError> {
+        match &self.admin_token {
+            Some(token) => Ok(Remote::new(&self.url, &self.tenant, token)),
+            None => Err(ControlError::NoToken),
+        }
     }
 }
 
@@ -78,23 +84,17 @@ enum Cmd {
     /// Audit a tenant of a running clearinghouse: CALs conserved, key packs bound. Exits 1
     /// when the audit finds a problem.
     Audit {
-        #[command(flatten)]
-        target: Target,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Inject, list or clear a tenant's faults.
     Fault {
-        #[command(flatten)]
-        target: Target,
         #[command(subcommand)]
         action: FaultAction,
     },
     /// Print a tenant's journal: what it received and answered.
     Journal {
-        #[command(flatten)]
-        target: Target,
         /// Start after this entry number.
         #[arg(long, default_value_t = 0)]
         after: u64,
@@ -107,15 +107,11 @@ enum Cmd {
     },
     /// Give a tenant a new seed: the IDs it draws from now on derive from it.
     Seed {
-        #[command(flatten)]
-        target: Target,
         /// The seed.
         seed: u64,
     },
     /// Read, set or move a tenant's clock.
     Clock {
-        #[command(flatten)]
-        target: Target,
         /// Set it to this time (RFC 3339, e.g. 2027-01-31T09:00:00Z).
         #[arg(long, conflicts_with = "advance")]
         set: Option<String>,
@@ -125,16 +121,12 @@ enum Cmd {
     },
     /// Export a tenant to a snapshot file, or create a tenant from one.
     Snapshot {
-        #[command(flatten)]
-        target: Target,
         #[command(subcommand)]
         action: SnapshotAction,
     },
     /// Apply a journal (as `journal --jsonl` prints it) to a fresh tenant, and compare the
     /// IDs issued with the journal's. Exits 1 when they differ.
     Replay {
-        #[command(flatten)]
-        target: Target,
         /// The journal file.
         file: PathBuf,
     },
@@ -237,9 +229,6 @@ struct Serve {
     /// [default: random].
     #[arg(long, env = "CLEARINGHOUSE_SEED")]
     seed: Option<u64>,
-    /// Token of the admin API [default: generated and printed at start].
-    #[arg(long, env = "CLEARINGHOUSE_ADMIN_TOKEN")]
-    admin_token: Option<String>,
     /// The most entries a tenant's journal keeps; past it the oldest are dropped (and
     /// counted).
     #[arg(long, env = "CLEARINGHOUSE_JOURNAL_CAPACITY", default_value_t = DEFAULT_JOURNAL_CAPACITY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
@@ -256,6 +245,29 @@ fn idle_timeout(text: &str) -> Result<std::time::Duration, String> {
         return Err("give 1s to 1day".to_owned());
     }
     Ok(duration)
+}
+
+/// The command line, with the flags that start a clearinghouse refused beside a subcommand
+/// (the subcommand's own flags may go before it or after it).
+fn parse_args() -> Result<Args, clap::Error> {
+    let mut command = Args::command();
+    let matches = command.clone().get_matches();
+    let args = Args::from_arg_matches(&matches)?;
+    if let Some((name, _)) = matches.subcommand() {
+        let serving = Serve::augment_args(clap::Command::new("serve"));
+        for arg in serving.get_arguments() {
+            if matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine) {
+                let flag = arg.get_long().unwrap_or_default();
+                return Err(command.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "--{flag} starts a clearinghouse; it cannot go with the subcommand '{name}'"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(args)
 }
 
 /// A request body timeout: a duration of 1 second to 10 minutes.
@@ -278,21 +290,23 @@ fn raise_open_files_limit() {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
     match args.command {
-        Some(Cmd::Audit { target, json }) => audit(&target.remote(), json).await,
-        Some(command) => match control(command).await {
+        Some(command) => match control(&args.target, command).await {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("clearinghouse: error: {e}");
                 ExitCode::from(2)
             }
         },
-        None => serve(args.serve).await,
+        None => serve(args.serve, args.target.admin_token).await,
     }
 }
 
-async fn serve(args: Serve) -> ExitCode {
+async fn serve(args: Serve, admin_token: Option<String>) -> ExitCode {
     let filter = match EnvFilter::try_new(&args.log) {
         Ok(filter) => filter,
         Err(e) => {
@@ -303,11 +317,7 @@ async fn serve(args: Serve) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    clearinghouse::logging::init(filter, std::io::stderr().is_terminal());
 
     raise_open_files_limit();
     let storage = if args.in_memory {
@@ -315,7 +325,7 @@ async fn serve(args: Serve) -> ExitCode {
     } else {
         Storage::Directory(args.data_dir.unwrap_or_else(default_data_dir))
     };
-    let generated_token = args.admin_token.is_none();
+    let generated_token = admin_token.is_none();
     let config = Config {
         addr: args.addr,
         storage: storage.clone(),
@@ -323,7 +333,7 @@ async fn serve(args: Serve) -> ExitCode {
             .fixtures
             .map_or(FixtureSource::Embedded, FixtureSource::Directory),
         seed: args.seed,
-        admin_token: args.admin_token,
+        admin_token,
         clock: std::sync::Arc::new(SystemClock),
         commit_delay: None,
         journal_capacity: args.journal_capacity,
@@ -412,6 +422,10 @@ async fn audit(remote: &Remote, json: bool) -> ExitCode {
 /// Why a control subcommand failed.
 #[derive(Debug, thiserror::Error)]
 enum ControlError {
+    #[error(
+        "the admin API needs the admin token the clearinghouse printed when it started (its admin-token line): pass --admin-token or set CLEARINGHOUSE_ADMIN_TOKEN"
+    )]
+    NoToken,
     #[error(transparent)]
     Remote(#[from] RemoteError),
     #[error("cannot read or write {path}: {source}")]
@@ -439,11 +453,11 @@ fn print_json(bytes: &[u8]) {
 }
 
 /// Runs a subcommand that drives a tenant's test controls, printing the answer.
-async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
+async fn control(target: &Target, command: Cmd) -> Result<ExitCode, ControlError> {
     let json_body = |value: serde_json::Value| Some(value.to_string().into_bytes());
     match command {
-        Cmd::Fault { target, action } => {
-            let remote = target.remote();
+        Cmd::Fault { action } => {
+            let remote = target.remote()?;
             let (method, rest, body) = match action {
                 FaultAction::List => (Method::GET, "/faults".to_owned(), None),
                 FaultAction::Clear { id: None } => (Method::DELETE, "/faults".to_owned(), None),
@@ -459,7 +473,6 @@ async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
             print_json(&remote.send(method, &rest, body).await?);
         }
         Cmd::Journal {
-            target,
             after,
             limit,
             jsonl,
@@ -469,7 +482,7 @@ async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
             } else {
                 format!("/journal?after={after}&limit={limit}")
             };
-            let bytes = target.remote().send(Method::GET, &query, None).await?;
+            let bytes = target.remote()?.send(Method::GET, &query, None).await?;
             if jsonl {
                 use std::io::Write as _;
                 let _ = std::io::stdout().write_all(&bytes);
@@ -477,16 +490,12 @@ async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
                 print_json(&bytes);
             }
         }
-        Cmd::Seed { target, seed } => {
+        Cmd::Seed { seed } => {
             let body = json_body(serde_json::json!({ "seed": seed }));
-            print_json(&target.remote().send(Method::PUT, "/seed", body).await?);
+            print_json(&target.remote()?.send(Method::PUT, "/seed", body).await?);
         }
-        Cmd::Clock {
-            target,
-            set,
-            advance,
-        } => {
-            let remote = target.remote();
+        Cmd::Clock { set, advance } => {
+            let remote = target.remote()?;
             let answer = if set.is_none() && advance.is_none() {
                 remote.send(Method::GET, "/clock", None).await?
             } else {
@@ -496,9 +505,12 @@ async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
             };
             print_json(&answer);
         }
-        Cmd::Snapshot { target, action } => match action {
+        Cmd::Snapshot { action } => match action {
             SnapshotAction::Export { file } => {
-                let bytes = target.remote().send(Method::GET, "/snapshot", None).await?;
+                let bytes = target
+                    .remote()?
+                    .send(Method::GET, "/snapshot", None)
+                    .await?;
                 std::fs::write(&file, &bytes).map_err(|source| ControlError::File {
                     path: file.clone(),
                     source,
@@ -513,16 +525,16 @@ async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
             SnapshotAction::Import { file } => {
                 let bytes = read_file(&file)?;
                 let answer = target
-                    .remote()
+                    .remote()?
                     .send(Method::POST, "/snapshot", Some(bytes))
                     .await?;
                 print_json(&answer);
             }
         },
-        Cmd::Replay { target, file } => {
+        Cmd::Replay { file } => {
             let bytes = read_file(&file)?;
             let answer = target
-                .remote()
+                .remote()?
                 .send(Method::POST, "/replay", Some(bytes))
                 .await?;
             print_json(&answer);
@@ -531,7 +543,7 @@ async fn control(command: Cmd) -> Result<ExitCode, ControlError> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Cmd::Audit { target, json } => return Ok(audit(&target.remote(), json).await),
+        Cmd::Audit { json } => return Ok(audit(&target.remote()?, json).await),
     }
     Ok(ExitCode::SUCCESS)
 }

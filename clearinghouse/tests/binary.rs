@@ -1,5 +1,6 @@
 //! The `clearinghouse` binary as a person or a script starts it: the ready line, the
-//! health endpoint, graceful stop on SIGTERM, and clear errors for bad start-up input.
+//! health endpoint, graceful stop on SIGTERM, clear errors for bad start-up input, its
+//! subcommands, its log, and its open-files limit under a thousand slow clients.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,8 +16,22 @@ struct Started {
 
 fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearinghouse"));
-    cmd.args(args)
-        .env_remove("CLEARINGHOUSE_ADDR")
+    cmd.args(args);
+    with_test_env(cmd)
+}
+
+/// The binary started by `sh -c shell`, which ends in `exec "$0" "$@"`.
+fn command_in_shell(shell: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(shell)
+        .arg(env!("CARGO_BIN_EXE_clearinghouse"))
+        .args(args);
+    with_test_env(cmd)
+}
+
+fn with_test_env(mut cmd: Command) -> Command {
+    cmd.env_remove("CLEARINGHOUSE_ADDR")
         .env_remove("CLEARINGHOUSE_DATA_DIR")
         // Many run at once: each phone line on a port of its own.
         .env("CLEARINGHOUSE_PHONE_ADDR", "127.0.0.1:0")
@@ -28,7 +43,11 @@ fn command(args: &[&str]) -> Command {
 
 /// Starts the binary and reads its output up to the ready line.
 fn start(args: &[&str]) -> Started {
-    let mut child = command(args).spawn().unwrap();
+    start_command(command(args))
+}
+
+fn start_command(mut command: Command) -> Started {
+    let mut child = command.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut token = None;
     let mut phone = None;
@@ -117,7 +136,8 @@ async fn a_generated_admin_token_is_printed_and_opens_the_audit() {
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("Authorization: Bearer"));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("the admin token was refused"), "{said}");
     terminate(&mut started.child);
 }
 
@@ -503,4 +523,155 @@ async fn the_cli_carries_a_journal_and_a_snapshot_to_another_clearinghouse() {
     );
     assert!(cli(&second, &["audit", "--tenant", "seat-1"]).contains("audit ok"));
     terminate(&mut second.child);
+}
+
+/// Runs the command line with `args`: its exit code and what it printed and said.
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = command(args)
+        .env_remove("CLEARINGHOUSE_ADMIN_TOKEN")
+        .env_remove("CLEARINGHOUSE_URL")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_subcommands_flags_go_before_the_subcommand_or_after_it() {
+    let mut started = start(&["--addr", "127.0.0.1:0", "--in-memory", "--admin-token", "t"]);
+    let url = started.url.clone();
+    for args in [
+        vec!["--url", &url, "--admin-token", "t", "audit"],
+        vec!["audit", "--url", &url, "--admin-token", "t"],
+        vec!["--url", &url, "audit", "--admin-token", "t"],
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(out.contains("audit ok"), "{args:?}: {out}");
+    }
+    terminate(&mut started.child);
+}
+
+#[test]
+fn a_flag_that_starts_a_clearinghouse_is_refused_beside_a_subcommand() {
+    let (code, _, err) = run(&["--addr", "127.0.0.1:0", "audit"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--addr starts a clearinghouse"), "{err}");
+}
+
+#[test]
+fn a_subcommand_without_a_token_says_how_to_give_it() {
+    let (code, _, err) = run(&["audit", "--url", "http://127.0.0.1:9"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("pass --admin-token"), "{err}");
+}
+
+#[tokio::test]
+async fn a_request_http_cannot_read_is_logged_at_debug_level_not_as_an_error() {
+    use std::io::{Read, Write};
+    for (filter, shown) in [("info", false), ("info,clearinghouse::http=debug", true)] {
+        let args = [
+            "--addr",
+            "127.0.0.1:0",
+            "--in-memory",
+            "--no-phone",
+            "--log",
+            filter,
+        ];
+        let mut started = start(&args);
+        let addr = started.url.trim_start_matches("http://").to_owned();
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.write_all(b"GARBAGE\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 400"));
+        terminate(&mut started.child);
+        let mut log = String::new();
+        started
+            .child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        assert!(!log.contains("ERROR"), "{filter}: {log}");
+        let line = "DEBUG clearinghouse::http: a request HTTP could not read";
+        assert_eq!(log.contains(line), shown, "{filter}: {log}");
+    }
+}
+
+#[tokio::test]
+async fn slow_bodies_by_the_thousand_neither_starve_health_and_the_phone_line_nor_stay() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SLOW: usize = 1_100;
+    // This side holds one descriptor per connection too.
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap();
+    assert!(
+        limit >= 2 * SLOW as u64,
+        "this test needs {} open files and the system allows {limit}: raise the hard limit (ulimit -Hn)",
+        2 * SLOW
+    );
+    // Started as a shell with the common limit of 1,024 open files starts it.
+    let mut started = start_command(command_in_shell(
+        "ulimit -S -n 1024 && exec \"$0\" \"$@\"",
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--in-memory",
+            "--body-timeout",
+            "6s",
+        ],
+    ));
+    let addr = started.url.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::with_capacity(SLOW);
+    for _ in 0..SLOW {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        // A body of 100 bytes promised, one sent.
+        stream
+            .write_all(b"POST /api/v1/activations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    // Well before the slow bodies' time is up, when they would free their descriptors.
+    let soon = Duration::from_secs(2);
+    let health = tokio::time::timeout(soon, reqwest::get(format!("{}/health", started.url)))
+        .await
+        .expect("/health answers while the slow bodies are open")
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let phone = started.phone.clone().unwrap();
+    let mut call = tokio::net::TcpStream::connect(&phone).await.unwrap();
+    let mut hello = [0; 5];
+    tokio::time::timeout(soon, call.read_exact(&mut hello))
+        .await
+        .expect("the phone line answers")
+        .unwrap();
+    assert_eq!(&hello, b"HELLO");
+    // Each slow body is refused once its time is up, and its connection let go.
+    let mut answers = tokio::task::JoinSet::new();
+    for mut stream in slow {
+        answers.spawn(async move {
+            let mut answer = Vec::new();
+            let read = stream.read_to_end(&mut answer);
+            let _ = tokio::time::timeout(Duration::from_secs(20), read).await;
+            String::from_utf8_lossy(&answer).into_owned()
+        });
+    }
+    let mut timed_out = 0;
+    while let Some(answer) = answers.join_next().await {
+        let answer = answer.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("request_timeout"), "{answer}");
+        timed_out += 1;
+    }
+    assert_eq!(timed_out, SLOW);
+    assert!(
+        terminate(&mut started.child).success(),
+        "it was still running"
+    );
 }

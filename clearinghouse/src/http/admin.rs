@@ -1,6 +1,7 @@
 //! The admin API: tenants and what they hold, and the audit. Every route needs the admin
 //! token as `Authorization: Bearer <token>`.
 
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::wire::{CreateTenantRequest, ErrorCode, Problem, PurchaseSpec};
@@ -76,19 +77,25 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 pub(super) fn authorize(request: &HttpRequest, token: &AdminToken) -> Result<(), Problem> {
+    // The scheme's name is case-insensitive (RFC 9110 11.1).
     let given = request
         .headers()
-        .get("authorization")
+        .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if token.matches(given) {
-        Ok(())
-    } else {
-        Err(Problem::new(
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty());
+    match given {
+        Some(given) if token.matches(given) => Ok(()),
+        Some(_) => Err(Problem::new(
+            ErrorCode::Unauthorized,
+            "the admin token was refused: it is not the one this clearinghouse printed when it started (its admin-token line), nor the --admin-token it was started with",
+        )),
+        None => Err(Problem::new(
             ErrorCode::Unauthorized,
             "the admin API needs the header 'Authorization: Bearer <token>' with the admin token the clearinghouse printed when it started",
-        ))
+        )),
     }
 }
 

@@ -2,6 +2,7 @@
 //! route: JSON bodies, problem documents, and the replay header.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use shared::id::IdError;
 use shared::wire::{ErrorCode, IDEMPOTENT_REPLAYED_HEADER, PROBLEM_CONTENT_TYPE, Problem};
@@ -17,6 +18,10 @@ fn problem_builder(problem: &Problem) -> HttpResponseBuilder {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponseBuilder::new(status);
     builder.content_type(PROBLEM_CONTENT_TYPE);
+    if problem.code == ErrorCode::Unauthorized {
+        // What a 401 must say: how to authenticate (RFC 9110 11.6.1, RFC 6750 3).
+        builder.insert_header((WWW_AUTHENTICATE, "Bearer realm=\"clearinghouse admin\""));
+    }
     builder
 }
 
