@@ -142,3 +142,46 @@ fn the_licensing_clients_modules_import_one_another_one_way() {
         assert!(modules.contains_key(part), "no {part}/ in licensing-client");
     }
 }
+
+/// The commands in the README's block after `heading`.
+fn readme_commands(heading: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let after = &readme[readme.find(heading).unwrap()..];
+    let block = &after[after.find("```sh\n").unwrap() + 6..];
+    block[..block.find("```").unwrap()]
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn ci_runs_exactly_the_readmes_test_command() {
+    let commands = readme_commands("Run all the tests:");
+    assert_eq!(commands, ["./test"]);
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(ci.lines().any(|line| line == "./test"), "{ci}");
+    assert!(
+        !ci.contains("cargo test"),
+        ".ci/run runs the tests only through ./test"
+    );
+}
+
+#[test]
+fn the_test_script_installs_what_the_tests_drive_and_runs_every_test() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = root().join("test");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert!(mode & 0o111 != 0, "./test is executable");
+    let script = std::fs::read_to_string(path).unwrap();
+    for tool in ["tmux", "chromium", "chromium-driver", "chromedriver"] {
+        assert!(script.contains(tool), "./test sees to {tool}");
+    }
+    assert!(
+        script.contains("exec cargo test --workspace \"$@\""),
+        "{script}"
+    );
+}
