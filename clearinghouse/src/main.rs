@@ -227,7 +227,7 @@ struct Serve {
     fixtures: Option<PathBuf>,
     /// Seed of the default tenant when it is first created, for reproducible IDs
     /// [default: random].
-    #[arg(long, env = "CLEARINGHOUSE_SEED")]
+    #[arg(long, env = "CLEARINGHOUSE_SEED", value_parser = clap::value_parser!(u64).range(0..=shared::wire::MAX_SEED))]
     seed: Option<u64>,
     /// The most entries a tenant's journal keeps; past it the oldest are dropped (and
     /// counted).

@@ -20,6 +20,8 @@
 mod macros;
 mod grouped;
 pub mod id;
+#[cfg(feature = "openapi")]
+mod schema;
 pub mod tasks;
 pub mod vocab;
 pub mod wire;

@@ -38,9 +38,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
 ];
 
-/// The OpenAPI document of this API.
-pub const OPENAPI: &str = include_str!("openapi.json");
-
 /// Every mutation route, under `/api/v1`, with the status it answers when applied.
 const MUTATIONS: [(&str, StatusCode); 6] = [
     ("/activations", StatusCode::CREATED),
@@ -220,10 +217,26 @@ async fn verify_key_pack(request: HttpRequest, ledger: web::Data<Ledger>) -> Htt
     query(request, ledger, command).await
 }
 
-#[derive(Serialize)]
-struct Entry {
+/// A term the API takes: its slug and its name.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Entry {
+    /// What the API takes, e.g. `2008-r2`.
     slug: &'static str,
+    /// What a person reads, e.g. `Windows Server 2008 R2`.
     name: &'static str,
+}
+
+/// The terms the API takes, straight from the shared vocabulary.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Catalog {
+    /// The Windows Server versions of CALs.
+    product_versions: Vec<Entry>,
+    /// Per Device and Per User.
+    license_types: Vec<Entry>,
+    /// The license programs.
+    license_programs: Vec<Entry>,
+    /// The operating systems a license server runs.
+    operating_systems: Vec<Entry>,
 }
 
 fn entries<T: Term>() -> Vec<Entry> {
@@ -236,14 +249,13 @@ fn entries<T: Term>() -> Vec<Entry> {
         .collect()
 }
 
-/// The terms the API takes, straight from the shared vocabulary.
 async fn catalog() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({
-        "product_versions": entries::<ProductVersion>(),
-        "license_types": entries::<LicenseType>(),
-        "license_programs": entries::<LicenseProgram>(),
-        "operating_systems": entries::<WindowsServer>(),
-    }))
+    HttpResponse::Ok().json(Catalog {
+        product_versions: entries::<ProductVersion>(),
+        license_types: entries::<LicenseType>(),
+        license_programs: entries::<LicenseProgram>(),
+        operating_systems: entries::<WindowsServer>(),
+    })
 }
 
 /// The phone desks and where the phone line answers them.
@@ -272,5 +284,5 @@ async fn phone_lines(directory: web::Data<PhoneDirectory>) -> HttpResponse {
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(OPENAPI)
+        .body(super::openapi::document())
 }

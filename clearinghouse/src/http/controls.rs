@@ -244,6 +244,28 @@ async fn journal(r: HttpRequest, ctx: Ctx) -> HttpResponse {
                 format!("the query is not understood ({e}); it takes after=<entry number>, limit=<1 to 1000> and format=jsonl"),
             )
         })?;
+        if query.after > i64::MAX as u64 {
+            return Err(Problem::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "after {} is past every entry number: give 0 to {}",
+                    query.after,
+                    i64::MAX
+                ),
+            )
+            .with_field("after"));
+        }
+        if !(1..=crate::controls::journal::MAX_PAGE).contains(&query.limit) {
+            return Err(Problem::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "limit {} is not a page size: give 1 to {}",
+                    query.limit,
+                    crate::controls::journal::MAX_PAGE
+                ),
+            )
+            .with_field("limit"));
+        }
         match query.format.as_deref() {
             None | Some("json") => Ok(HttpResponse::Ok().json(ctx.controls.journal.page(
                 &ctx.tenant,
@@ -379,6 +401,12 @@ async fn replay(ctx: Ctx, p: web::Payload) -> HttpResponse {
 fn journal_entries(bytes: &Bytes) -> Result<Vec<JournalEntry>, Problem> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| Problem::new(ErrorCode::MalformedRequest, "the journal is not UTF-8 text"))?;
+    if text.trim().is_empty() {
+        return Err(Problem::new(
+            ErrorCode::MalformedRequest,
+            "the journal is empty: send the entries GET .../journal?format=jsonl gives, one per line",
+        ));
+    }
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())

@@ -12,6 +12,9 @@ use shared::wire::Health;
 use super::resource::{Door::Api, resource};
 use crate::ledger::Ledger;
 
+/// Every route of the health door, as `(method, path)`.
+pub const ROUTES: &[(&str, &str)] = &[("get", "/health"), ("get", "/ready")];
+
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(
         "/health",

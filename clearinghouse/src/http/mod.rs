@@ -11,6 +11,8 @@
 //! - `guard`: what a page of another site may not do, the time a body has to arrive, and
 //!   the headers every answer carries.
 //! - `body` and `reply`: reading requests and writing answers, the same for every route.
+//! - `openapi`: the OpenAPI document of every route, its schemas derived from the wire
+//!   types.
 //! - `resource`: a path and the methods it takes (405 with `Allow` for the others, `HEAD`
 //!   with every `GET`).
 
@@ -20,7 +22,8 @@ mod body;
 pub mod controls;
 pub mod door;
 pub mod guard;
-mod health;
+pub mod health;
+pub mod openapi;
 pub mod portal;
 mod reply;
 pub mod resource;

@@ -197,7 +197,7 @@ impl Ledger {
         let empty = Batch::default();
         let mut view = View::new(store.as_ref(), &empty);
         if tenants::meta(&view, &default)?.is_none() {
-            let seed = settings.seed.unwrap_or_else(rand::random);
+            let seed = settings.seed.unwrap_or_else(random_seed);
             tenants::create(&mut view, &default, seed, &settings.fixtures)?;
             store.commit(&view.into_writes())?;
         }
@@ -524,7 +524,7 @@ impl Writer {
             Command::CreateTenant(request) => tenants::create(
                 view,
                 tenant,
-                request.seed.unwrap_or_else(rand::random),
+                request.seed.unwrap_or_else(random_seed),
                 if request.fixtures { fixtures } else { &[] },
             )
             .map(Answer::Tenant),
@@ -614,6 +614,11 @@ fn unreachable_command() -> Result<Answer, LedgerError> {
     Err(LedgerError::Corrupt(
         "a tenant command reached the rules".to_owned(),
     ))
+}
+
+/// A seed drawn at random, in the range every seed is in.
+fn random_seed() -> u64 {
+    rand::random::<u64>() & shared::wire::MAX_SEED
 }
 
 /// The random source of the request applied after `seq` others in a tenant seeded `seed`:

@@ -64,11 +64,17 @@ impl serde::Serialize for Quantity {
 
 impl<'de> serde::Deserialize<'de> for Quantity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Read as i64 so that 0, negatives and 70,000 get our message, not serde's.
-        let n = i64::deserialize(deserializer)?;
-        u16::try_from(n)
-            .ok()
-            .and_then(|n| Quantity::new(n).ok())
+        // Read as any number so that 0, negatives, 70,000 and 2.5 get our message, not
+        // serde's; 5.0 is 5, as a JSON Schema integer is.
+        let n = serde_json::Number::deserialize(deserializer)?;
+        let whole = n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        });
+        whole
+            .and_then(|w| u16::try_from(w).ok())
+            .and_then(|w| Quantity::new(w).ok())
             .ok_or_else(|| {
                 serde::de::Error::custom(QuantityError {
                     found: n.to_string(),

@@ -10,6 +10,7 @@ use crate::vocab::{
 
 /// Activate a license server: its product ID and company information.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
     /// The product ID the license server shows.
@@ -21,6 +22,7 @@ pub struct ActivateRequest {
 /// Reactivate a license server: it gets a new license server ID and the old one stops
 /// receiving anything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReactivateRequest {
     /// The current license server ID.
@@ -33,6 +35,7 @@ pub struct ReactivateRequest {
 
 /// A license server ID given by activation or reactivation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenseServerActivated {
     /// The license server ID to enter on the license server.
     pub license_server_id: LicenseServerId,
@@ -40,6 +43,7 @@ pub struct LicenseServerActivated {
 
 /// Deactivate a license server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeactivateRequest {
     /// The license server to deactivate.
@@ -48,6 +52,7 @@ pub struct DeactivateRequest {
 
 /// The confirmation that a license server was deactivated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenseServerDeactivated {
     /// The confirmation code to enter on the license server.
     pub confirmation_code: ConfirmationCode,
@@ -55,6 +60,7 @@ pub struct LicenseServerDeactivated {
 
 /// The CALs asked for: product version, license type and quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CalRequest {
     /// The Windows Server version of the CALs.
@@ -67,6 +73,7 @@ pub struct CalRequest {
 
 /// Install CALs bought under a license program on a license server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InstallCalsRequest {
     /// The license server that will install the key pack.
@@ -81,6 +88,7 @@ pub struct InstallCalsRequest {
 
 /// The license server CALs are migrated from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SourceServer {
     /// Its license server ID, when known (required when it is not reachable).
@@ -99,6 +107,7 @@ pub struct SourceServer {
 
 /// Migrate CALs from a source license server to this (target) license server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MigrateCalsRequest {
     /// The target license server, which will install the key pack.
@@ -116,6 +125,7 @@ pub struct MigrateCalsRequest {
 /// Recover the unissued CALs a license server lost when its database was restored onto a
 /// new installation of its operating system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecoverCalsRequest {
     /// The license server that lost its CALs.
@@ -128,6 +138,7 @@ pub struct RecoverCalsRequest {
 
 /// A key pack issued for a license server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyPackIssued {
     /// The ID to enter on the license server (keep a copy).
     pub key_pack_id: KeyPackId,
@@ -141,6 +152,7 @@ pub struct KeyPackIssued {
 
 /// How a key pack came to its license server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyPackOrigin {
     /// Installed from a license program.
@@ -154,6 +166,7 @@ pub enum KeyPackOrigin {
 
 /// What the Clearinghouse records of one key pack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyPackRecord {
     /// The key pack ID.
     pub key_pack_id: KeyPackId,
@@ -175,6 +188,7 @@ pub struct KeyPackRecord {
 
 /// Whether a license server is activated, as `GetActivationStatus` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ActivationStatus {
     /// Activated and able to receive CALs.
@@ -187,6 +201,7 @@ pub enum ActivationStatus {
 
 /// What the Clearinghouse knows of a license server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenseServerStatus {
     /// The license server ID asked about.
     pub license_server_id: LicenseServerId,
@@ -201,6 +216,7 @@ pub struct LicenseServerStatus {
 
 /// The answer of the health endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok` when the service answers.
     pub status: String,
@@ -247,6 +263,7 @@ mod tests {
 /// The Clearinghouse's telephone desks and where its simulated phone line answers them
 /// (`GET /api/v1/phone-lines`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneLines {
     /// The `host:port` of the phone line, where every number below is answered; `null`
     /// when the clearinghouse runs without one.
@@ -257,6 +274,7 @@ pub struct PhoneLines {
 
 /// A telephone desk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneDesk {
     /// Its name.
     pub desk: String,

@@ -11,6 +11,7 @@ use crate::vocab::ConnectionMethod;
 /// A `share` is the fraction of matching requests hit (0 < share <= 1), drawn from the
 /// tenant's seeded random source, so the same requests meet the same faults every run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum FaultSpec {
     /// Every matching request waits before it is handled: `ms`, or a random time
@@ -18,34 +19,57 @@ pub enum FaultSpec {
     Latency {
         /// Only this route, e.g. `/api/v1/key-packs`; every API route when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(pattern = "^/api/v1/"))]
         route: Option<String>,
-        /// A fixed delay.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// A fixed delay, in milliseconds (at most 60,000).
+        #[serde(
+            default,
+            deserialize_with = "crate::wire::whole::read_some",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[cfg_attr(feature = "openapi", schema(maximum = 60_000))]
         ms: Option<u64>,
-        /// The shortest delay of a range.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The shortest delay of a range, in milliseconds (at most 60,000).
+        #[serde(
+            default,
+            deserialize_with = "crate::wire::whole::read_some",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[cfg_attr(feature = "openapi", schema(maximum = 60_000))]
         min_ms: Option<u64>,
-        /// The longest delay of a range.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The longest delay of a range, in milliseconds (at most 60,000).
+        #[serde(
+            default,
+            deserialize_with = "crate::wire::whole::read_some",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[cfg_attr(feature = "openapi", schema(maximum = 60_000))]
         max_ms: Option<u64>,
     },
     /// A share of matching requests is answered with `status` and not applied.
     Error {
         /// Only this route; every API route when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(pattern = "^/api/v1/"))]
         route: Option<String>,
         /// The HTTP status answered (400 to 599).
+        #[serde(deserialize_with = "crate::wire::whole::read")]
+        #[cfg_attr(feature = "openapi", schema(minimum = 400, maximum = 599))]
         status: u16,
-        /// The share of requests hit; all of them when absent.
+        /// The share of requests hit (above 0, at most 1); all of them when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1))]
         share: Option<f64>,
     },
     /// Every matching request is answered 503 for `seconds` of the tenant's clock.
     Outage {
         /// Only this route; every API route when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(pattern = "^/api/v1/"))]
         route: Option<String>,
-        /// How long the outage lasts.
+        /// How long the outage lasts, in seconds (1 to 604,800: a week).
+        #[serde(deserialize_with = "crate::wire::whole::read")]
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 604_800))]
         seconds: u64,
     },
     /// The request is applied and made durable, then the connection is closed without
@@ -53,12 +77,19 @@ pub enum FaultSpec {
     DropReply {
         /// Only this route; every API route when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(pattern = "^/api/v1/"))]
         route: Option<String>,
-        /// How many of the next matching requests lose their answer.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// How many of the next matching requests lose their answer (at least 1).
+        #[serde(
+            default,
+            deserialize_with = "crate::wire::whole::read_some",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         next: Option<u32>,
-        /// The share of matching requests that lose their answer.
+        /// The share of matching requests that lose their answer (above 0, at most 1).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1))]
         share: Option<f64>,
     },
 }
@@ -77,6 +108,7 @@ impl FaultSpec {
 
 /// A fault as set on a tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultInfo {
     /// Its number within the tenant, to clear it by.
     pub id: u64,
@@ -95,6 +127,7 @@ pub struct FaultInfo {
 
 /// A tenant's faults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultList {
     /// The tenant.
     pub tenant: String,
@@ -104,9 +137,11 @@ pub struct FaultList {
 
 /// Set a tenant's seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SeedRequest {
-    /// The new seed; IDs drawn from now on derive from it.
+    /// The new seed (0 to 2^63 - 1); IDs drawn from now on derive from it.
+    #[serde(deserialize_with = "super::admin::seed::read")]
     pub seed: u64,
 }
 
@@ -124,6 +159,7 @@ pub struct ClockRequest {
 
 /// The time on a tenant's clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantClock {
     /// The tenant.
     pub tenant: String,
@@ -137,6 +173,7 @@ pub struct TenantClock {
 
 /// One request a tenant received and what it answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JournalEntry {
     /// Its number in the tenant's journal, from 1; numbers are never reused.
     pub n: u64,
@@ -184,6 +221,7 @@ fn automatic() -> ConnectionMethod {
 
 /// A page of a tenant's journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JournalPage {
     /// The tenant.
     pub tenant: String,
@@ -198,6 +236,7 @@ pub struct JournalPage {
 
 /// What replaying a journal into a tenant did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplayReport {
     /// The tenant replayed into.
     pub tenant: String,

@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod controls;
 mod problem;
+pub(crate) mod whole;
 
 pub use admin::*;
 pub use api::*;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// A stable, machine-readable error code. New codes may be added; existing ones keep
 /// their meaning and their HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -238,18 +239,27 @@ pub struct Problem {
 
 /// The JSON form of a [`Problem`] (RFC 9457).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct ProblemDocument {
+    /// A URI naming the kind of problem: `urn:clearinghouse:error:` and the code.
     #[serde(rename = "type", default)]
     kind: String,
+    /// The kind of problem, in words.
     #[serde(default)]
     title: String,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong this time and what to do about it.
     detail: String,
+    /// The stable code to branch on.
     code: ErrorCode,
+    /// The request field at fault, e.g. `cals.quantity`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// For an ID typo: the first group (1 to 7) that fails its check digit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     group: Option<u8>,
+    /// For exhausted quantities: how many CALs remain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     remaining: Option<u32>,
 }
@@ -328,6 +338,25 @@ impl std::fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <ProblemDocument as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Problem {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <ProblemDocument as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,3 +382,4 @@ mod tests {
         }
     }
 }
+

@@ -41,6 +41,16 @@ const FORM_LIMIT: usize = 16 * 1024;
 /// What the instructor's sign-in form is signed for.
 const SIGN_IN: &str = "instructor";
 
+/// Every route of the site, as `(method, path)`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/"),
+    ("get", "/start"),
+    ("post", "/task/{task}"),
+    ("get", "/instructor"),
+    ("post", "/instructor"),
+    ("get", "/site.css"),
+];
+
 /// Registers the site's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
