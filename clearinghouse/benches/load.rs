@@ -5,7 +5,9 @@
 //! - requests/s and p50/p99 latency of `GET /health` and of durable key pack issuance
 //!   (`POST /api/v1/key-packs` with an idempotency key), from the same number of
 //!   concurrent connections against the same server, so their ratio is the ledger's cost;
-//! - resident memory after 100,000 key packs, and start-up to ready with them stored.
+//! - resident memory after 100,000 key packs, and start-up to ready with them stored;
+//! - resident memory before, at most during, and after the import of that tenant's
+//!   snapshot into a new tenant (the body is read as it arrives, never held whole).
 //!
 //! Options (after `--`): `--seconds N` per load phase (default 5), `--connections N`
 //! (default 64), `--key-packs N` to store before the memory reading (default 100000).
@@ -309,6 +311,7 @@ async fn run(o: Options) {
         rss_kib(server.child.id()) as f64 / 1024.0,
         audit["ok"]
     );
+    import_memory(&server, &http).await;
     drop(server);
 
     let mut full_starts: Vec<Duration> = (0..3).map(|_| start(&data_dir).ready_after).collect();
@@ -345,4 +348,55 @@ async fn issue_load(
             .body(body.as_ref().clone())
     })
     .await
+}
+
+/// Exports the default tenant and imports it as another, sampling the server's resident
+/// memory every 5 ms meanwhile.
+async fn import_memory(server: &Server, http: &reqwest::Client) {
+    let snapshot = http
+        .get(format!("{}/admin/v1/tenants/default/snapshot", server.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("the export answers")
+        .bytes()
+        .await
+        .expect("the snapshot");
+    let pid = server.child.id();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_kib(pid);
+    let peak = Arc::new(AtomicU64::new(before));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let started = Instant::now();
+    let imported = http
+        .post(format!("{}/admin/v1/tenants/copy/snapshot", server.url))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(snapshot.clone())
+        .send()
+        .await
+        .expect("the import answers");
+    let took = started.elapsed();
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "import of a {:.1} MB snapshot ({}, {:.2} s): resident memory {:.1} MiB before, {:.1} MiB at most during, {:.1} MiB a second after",
+        snapshot.len() as f64 / 1e6,
+        imported.status(),
+        took.as_secs_f64(),
+        mib(before),
+        mib(peak.load(Ordering::Relaxed)),
+        mib(rss_kib(pid)),
+    );
 }

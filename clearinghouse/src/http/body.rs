@@ -45,28 +45,12 @@ pub fn json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
 }
 
 /// Reads a request body of at most [`MAX_BODY`] bytes, refusing larger ones as soon as
-/// they pass the limit.
+/// they pass the limit. (The routes that take files read them as they arrive: `stream`.)
 pub async fn read(payload: web::Payload) -> Result<Bytes, Problem> {
-    read_up_to(payload, MAX_BODY).await
-}
-
-/// Reads a request body of at most `limit` bytes (for the few routes that take files).
-pub async fn read_up_to(payload: web::Payload, limit: usize) -> Result<Bytes, Problem> {
-    match payload.to_bytes_limited(limit).await {
+    match payload.to_bytes_limited(MAX_BODY).await {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => {
-            let timeout = e
-                .as_error::<actix_web::error::PayloadError>()
-                .and_then(super::guard::timeout);
-            Err(match timeout {
-                Some(message) => Problem::new(ErrorCode::RequestTimeout, message),
-                None => Problem::new(
-                    ErrorCode::MalformedRequest,
-                    format!("the body could not be read: {e}"),
-                ),
-            })
-        }
-        Err(_) => Err(too_large_for(limit)),
+        Ok(Err(e)) => Err(unreadable(&e)),
+        Err(_) => Err(too_large()),
     }
 }
 
@@ -75,7 +59,23 @@ pub fn too_large() -> Problem {
     too_large_for(MAX_BODY)
 }
 
-fn too_large_for(limit: usize) -> Problem {
+/// The problem of a body that could not be read: it did not arrive in time, or the
+/// connection failed.
+pub fn unreadable(error: &actix_web::Error) -> Problem {
+    let timeout = error
+        .as_error::<actix_web::error::PayloadError>()
+        .and_then(super::guard::timeout);
+    match timeout {
+        Some(message) => Problem::new(ErrorCode::RequestTimeout, message),
+        None => Problem::new(
+            ErrorCode::MalformedRequest,
+            format!("the body could not be read: {error}"),
+        ),
+    }
+}
+
+/// The problem of a body over `limit` bytes.
+pub fn too_large_for(limit: usize) -> Problem {
     Problem::new(
         ErrorCode::PayloadTooLarge,
         format!("the body is larger than {limit} bytes"),

@@ -14,7 +14,7 @@ use shared::wire::{
 
 use super::admin::{AdminToken, authorize, path_tenant};
 use super::resource::{Door::Api, resource};
-use super::{api, body, reply};
+use super::{api, body, reply, stream};
 use crate::controls::Controls;
 use crate::ledger::clock::parse_rfc3339;
 use crate::ledger::snapshot;
@@ -378,8 +378,10 @@ async fn export_snapshot(ctx: Ctx) -> HttpResponse {
 
 async fn import_snapshot(ctx: Ctx, p: web::Payload) -> HttpResponse {
     let result = async {
-        let bytes = body::read_up_to(p, MAX_FILE).await?;
-        let body = snapshot::parse(&bytes).map_err(|e| e.problem())?;
+        let body = stream::parse(p, MAX_FILE, |file| {
+            snapshot::read(file).map_err(|e| e.problem())
+        })
+        .await?;
         Ok(ctx
             .run(Command::ImportSnapshot(Box::new(body)), StatusCode::CREATED)
             .await)
@@ -390,38 +392,42 @@ async fn import_snapshot(ctx: Ctx, p: web::Payload) -> HttpResponse {
 async fn replay(ctx: Ctx, p: web::Payload) -> HttpResponse {
     let result = async {
         ctx.state()?;
-        let bytes = body::read_up_to(p, MAX_FILE).await?;
-        let entries = journal_entries(&bytes)?;
+        let entries = stream::parse(p, MAX_FILE, journal_entries).await?;
         Ok(HttpResponse::Ok().json(replay_into(&ctx, entries).await))
     };
     answer(result.await)
 }
 
-/// Reads a journal in JSON lines, as `GET .../journal?format=jsonl` gives it.
-fn journal_entries(bytes: &Bytes) -> Result<Vec<JournalEntry>, Problem> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| Problem::new(ErrorCode::MalformedRequest, "the journal is not UTF-8 text"))?;
-    if text.trim().is_empty() {
+/// Reads a journal in JSON lines, as `GET .../journal?format=jsonl` gives it, a line at a
+/// time.
+fn journal_entries(file: &mut dyn std::io::Read) -> Result<Vec<JournalEntry>, Problem> {
+    use std::io::BufRead;
+    let mut entries = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|_| {
+            Problem::new(ErrorCode::MalformedRequest, "the journal is not UTF-8 text")
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry = serde_json::from_str(&line).map_err(|e| {
+            Problem::new(
+                ErrorCode::MalformedRequest,
+                format!(
+                    "line {} is not a journal entry ({e}); send the journal as GET .../journal?format=jsonl gives it",
+                    i + 1
+                ),
+            )
+        })?;
+        entries.push(entry);
+    }
+    if entries.is_empty() {
         return Err(Problem::new(
             ErrorCode::MalformedRequest,
             "the journal is empty: send the entries GET .../journal?format=jsonl gives, one per line",
         ));
     }
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| {
-                Problem::new(
-                    ErrorCode::MalformedRequest,
-                    format!(
-                        "line {} is not a journal entry ({e}); send the journal as GET .../journal?format=jsonl gives it",
-                        i + 1
-                    ),
-                )
-            })
-        })
-        .collect()
+    Ok(entries)
 }
 
 /// Applies again, in their order, the journal's requests that changed the ledger, each at

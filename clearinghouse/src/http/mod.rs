@@ -10,7 +10,8 @@
 //! - `door`: the middleware over the API where faults act and the journal is written.
 //! - `guard`: what a page of another site may not do, the time a body has to arrive, and
 //!   the headers every answer carries.
-//! - `body` and `reply`: reading requests and writing answers, the same for every route.
+//! - `body` and `reply`: reading requests and writing answers, the same for every route;
+//!   `stream`: reading a large body (a snapshot, a journal) as it arrives.
 //! - `openapi`: the OpenAPI document of every route, its schemas derived from the wire
 //!   types.
 //! - `resource`: a path and the methods it takes (405 with `Allow` for the others, `HEAD`
@@ -27,6 +28,7 @@ pub mod openapi;
 pub mod portal;
 mod reply;
 pub mod resource;
+mod stream;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::wire::{ErrorCode, Problem};

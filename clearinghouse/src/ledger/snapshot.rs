@@ -6,10 +6,13 @@
 //! before anything is written; an import is applied as one batch, and only if the
 //! imported ledger passes the audit.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::io::{BufReader, Read};
+use std::rc::Rc;
 
+use serde::de::DeserializeSeed;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use shared::wire::TenantInfo;
 
@@ -38,15 +41,6 @@ pub struct SnapshotBody {
     pub next_server: u64,
     /// Every record, by its key within the tenant.
     pub records: BTreeMap<String, serde_json::Value>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct FileHead<'a> {
-    format: Option<String>,
-    version: Option<u32>,
-    sha256: Option<String>,
-    #[serde(borrow)]
-    body: Option<&'a RawValue>,
 }
 
 /// The snapshot of `tenant`, as the text of its file.
@@ -85,59 +79,189 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads a snapshot file, refusing anything damaged, truncated or foreign.
-pub fn parse(bytes: &[u8]) -> Result<SnapshotBody, LedgerError> {
-    let invalid = |m: String| LedgerError::InvalidSnapshot(m);
-    let head: FileHead<'_> = serde_json::from_slice(bytes).map_err(|e| {
-        if e.is_eof() {
-            invalid(format!(
-                "the snapshot ends early (line {}, column {}): it was cut short; export it again",
-                e.line(),
-                e.column()
-            ))
-        } else {
-            invalid(format!(
-                "this is not a clearinghouse snapshot: it is not JSON ({e})"
-            ))
-        }
-    })?;
-    match head.format.as_deref() {
-        Some(FORMAT) => {}
-        Some(other) => {
-            return Err(invalid(format!(
-                "this is not a clearinghouse snapshot: its format is {other:?}, not {FORMAT:?}"
-            )));
-        }
-        None => {
-            return Err(invalid(format!(
-                "this is not a clearinghouse snapshot: it has no \"format\": {FORMAT:?}"
-            )));
-        }
+/// Reads a snapshot file from `reader` as it arrives, never holding its text: the body is
+/// parsed while its checksum is computed over exactly its bytes. Refuses anything
+/// damaged, truncated or foreign.
+pub fn read(reader: impl Read) -> Result<SnapshotBody, LedgerError> {
+    let invalid = LedgerError::InvalidSnapshot;
+    let state = Rc::new(RefCell::new(Hashing::default()));
+    let reader = HashingReader {
+        inner: BufReader::new(reader),
+        state: state.clone(),
+    };
+    let mut json = serde_json::Deserializer::from_reader(reader);
+    let parsed = FileSeed {
+        state: state.clone(),
     }
-    match head.version {
-        Some(VERSION) => {}
-        Some(v) => {
-            return Err(invalid(format!(
-                "snapshot version {v} is not supported; this clearinghouse reads version {VERSION}"
-            )));
+    .deserialize(&mut json)
+    .and_then(|head| json.end().map(|()| head));
+    let head = match parsed {
+        Ok(head) => head,
+        Err(e) => {
+            let mut state = state.borrow_mut();
+            if let Some(refusal) = state.refusal.take() {
+                return Err(refusal);
+            }
+            return Err(invalid(if e.is_eof() {
+                format!(
+                    "the snapshot ends early (line {}, column {}): it was cut short; export it again",
+                    e.line(),
+                    e.column()
+                )
+            } else if state.mode != Mode::Off {
+                format!("the snapshot is damaged: its body does not read ({e})")
+            } else {
+                format!("this is not a clearinghouse snapshot: it is not JSON ({e})")
+            }));
         }
-        None => return Err(invalid("the snapshot has no version".to_owned())),
-    }
+    };
+    check_head(head.format.as_deref(), head.version)?;
     let (Some(sha256), Some(body)) = (head.sha256, head.body) else {
         return Err(invalid(
             "the snapshot is damaged: its checksum or its body is missing".to_owned(),
         ));
     };
-    if hex(&Sha256::digest(body.get().as_bytes())) != sha256 {
+    let digest = std::mem::take(&mut state.borrow_mut().sha).finalize();
+    if hex(&digest) != sha256 {
         return Err(invalid(
             "the snapshot is damaged: its contents do not match its checksum".to_owned(),
         ));
     }
-    serde_json::from_str(body.get()).map_err(|e| {
-        invalid(format!(
-            "the snapshot is damaged: its body does not read ({e})"
-        ))
-    })
+    Ok(body)
+}
+
+/// Refuses a file of another format or version.
+fn check_head(format: Option<&str>, version: Option<u32>) -> Result<(), LedgerError> {
+    let invalid = |m: String| Err(LedgerError::InvalidSnapshot(m));
+    match format {
+        Some(FORMAT) => {}
+        Some(other) => {
+            return invalid(format!(
+                "this is not a clearinghouse snapshot: its format is {other:?}, not {FORMAT:?}"
+            ));
+        }
+        None => {
+            return invalid(format!(
+                "this is not a clearinghouse snapshot: it has no \"format\": {FORMAT:?}"
+            ));
+        }
+    }
+    match version {
+        Some(VERSION) => Ok(()),
+        Some(v) => invalid(format!(
+            "snapshot version {v} is not supported; this clearinghouse reads version {VERSION}"
+        )),
+        None => invalid("the snapshot has no version".to_owned()),
+    }
+}
+
+/// Where the reading of a snapshot file is, as far as its checksum goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Mode {
+    /// Before the body: nothing is hashed.
+    #[default]
+    Off,
+    /// At the body's key: the colon and spaces before its value are skipped.
+    Waiting,
+    /// In the body's value: every byte is hashed.
+    On,
+    /// After it.
+    Done,
+}
+
+#[derive(Default)]
+struct Hashing {
+    mode: Mode,
+    sha: Sha256,
+    /// Why the file was refused before it was read to its end.
+    refusal: Option<LedgerError>,
+}
+
+/// Hands on the bytes of a file and hashes those of the body's value. JSON is read from
+/// it a byte at a time, so the mode changes at exactly the right byte.
+struct HashingReader<R> {
+    inner: BufReader<R>,
+    state: Rc<RefCell<Hashing>>,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut state = self.state.borrow_mut();
+        for &byte in &buf[..n] {
+            match state.mode {
+                Mode::Waiting if byte == b':' || byte.is_ascii_whitespace() => {}
+                Mode::Waiting => {
+                    state.mode = Mode::On;
+                    state.sha.update([byte]);
+                }
+                Mode::On => state.sha.update([byte]),
+                Mode::Off | Mode::Done => {}
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The fields of a snapshot file, the body parsed as it is hashed.
+#[derive(Default)]
+struct Head {
+    format: Option<String>,
+    version: Option<u32>,
+    sha256: Option<String>,
+    body: Option<SnapshotBody>,
+}
+
+struct FileSeed {
+    state: Rc<RefCell<Hashing>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for FileSeed {
+    type Value = Head;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Head, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FileSeed {
+    type Value = Head;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a snapshot file")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+        use serde::de::Error;
+        let mut head = Head::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "format" => head.format = map.next_value()?,
+                "version" => head.version = map.next_value()?,
+                "sha256" => head.sha256 = map.next_value()?,
+                "body" if head.body.is_some() => {
+                    return Err(A::Error::custom("a second body"));
+                }
+                "body" => {
+                    // A file of another format or version is refused before its body,
+                    // which may not read as this version's.
+                    if head.format.is_some() || head.version.is_some() {
+                        if let Err(refusal) = check_head(head.format.as_deref(), head.version) {
+                            self.state.borrow_mut().refusal = Some(refusal);
+                            return Err(A::Error::custom("refused"));
+                        }
+                    }
+                    self.state.borrow_mut().mode = Mode::Waiting;
+                    head.body = Some(map.next_value()?);
+                    self.state.borrow_mut().mode = Mode::Done;
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(head)
+    }
 }
 
 /// Creates `tenant` from `body`, returning it and the idempotency keys it brought.
