@@ -245,11 +245,11 @@ impl<'de> serde::de::Visitor<'de> for FileSeed {
                 "body" => {
                     // A file of another format or version is refused before its body,
                     // which may not read as this version's.
-                    if head.format.is_some() || head.version.is_some() {
-                        if let Err(refusal) = check_head(head.format.as_deref(), head.version) {
-                            self.state.borrow_mut().refusal = Some(refusal);
-                            return Err(A::Error::custom("refused"));
-                        }
+                    if (head.format.is_some() || head.version.is_some())
+                        && let Err(refusal) = check_head(head.format.as_deref(), head.version)
+                    {
+                        self.state.borrow_mut().refusal = Some(refusal);
+                        return Err(A::Error::custom("refused"));
                     }
                     self.state.borrow_mut().mode = Mode::Waiting;
                     head.body = Some(map.next_value()?);
