@@ -318,3 +318,69 @@ pub fn import(
         idempotency_keys,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body() -> (String, SnapshotBody) {
+        let body = SnapshotBody {
+            exported_from: "lab".to_owned(),
+            clock_ms: 1_800_000_000_000,
+            seed: 7,
+            seq: 3,
+            next_server: 2,
+            records: BTreeMap::from([("k".to_owned(), serde_json::json!({"v": [1, 2]}))]),
+        };
+        (serde_json::to_string(&body).unwrap(), body)
+    }
+
+    fn sha(text: &str) -> String {
+        hex(&Sha256::digest(text.as_bytes()))
+    }
+
+    #[test]
+    fn a_file_reads_whatever_the_order_of_its_fields_and_the_spaces_around_its_body() {
+        let (text, body) = body();
+        let sha = sha(&text);
+        for file in [
+            format!(r#"{{"format":"{FORMAT}","version":1,"sha256":"{sha}","body":{text}}}"#),
+            format!(r#"{{"body" :  {text} , "sha256":"{sha}", "version":1, "format":"{FORMAT}"}}"#),
+            format!(
+                "{{\n  \"format\": \"{FORMAT}\",\n  \"version\": 1,\n  \"sha256\": \"{sha}\",\n  \"body\":\n\t{text}\n}}\n"
+            ),
+        ] {
+            assert_eq!(read(file.as_bytes()).unwrap(), body, "{file}");
+        }
+    }
+
+    #[test]
+    fn a_body_changed_by_one_byte_fails_its_checksum() {
+        let (text, _) = body();
+        let sha = sha(&text);
+        let changed = text.replace("\"seed\":7", "\"seed\":8");
+        let file =
+            format!(r#"{{"format":"{FORMAT}","version":1,"sha256":"{sha}","body":{changed}}}"#);
+        let e = read(file.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("do not match its checksum"), "{e}");
+    }
+
+    #[test]
+    fn another_version_is_refused_before_its_body_is_read() {
+        let file = format!(
+            r#"{{"format":"{FORMAT}","version":2,"sha256":"00","body":{{"a layout":"of its own"}}}}"#
+        );
+        let e = read(file.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("version 2 is not supported"), "{e}");
+    }
+
+    #[test]
+    fn a_second_body_is_refused() {
+        let (text, _) = body();
+        let sha = sha(&text);
+        let file = format!(
+            r#"{{"format":"{FORMAT}","version":1,"sha256":"{sha}","body":{text},"body":{text}}}"#
+        );
+        assert!(read(file.as_bytes()).is_err());
+    }
+}
