@@ -375,3 +375,38 @@ async fn an_address_that_is_no_page_gets_a_page_of_the_site_and_no_route_of_the_
     let response = app.get("/api/v1/nothing-here").await;
     problem(response, ErrorCode::NotFound).await;
 }
+
+/// What the clearinghouse answers first to a request head that says `Expect:
+/// 100-continue`, before any of the body is sent.
+async fn first_answer_to(app: &TestApp, head: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(app.server.addr())
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let read = stream.read(&mut answer);
+    let n = tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("an answer before the body")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_announced_over_its_limit_is_refused_before_it_is_sent() {
+    let app = TestApp::spawn().await;
+    let api = first_answer_to(&app, "POST /api/v1/activations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\nexpect: 100-continue\r\n\r\n").await;
+    assert!(api.starts_with("HTTP/1.1 413"), "{api}");
+    assert!(api.contains("payload_too_large"), "{api}");
+    assert!(!api.contains("100 Continue"), "{api}");
+    let form = first_answer_to(&app, "POST /task/activate HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100000\r\nexpect: 100-continue\r\n\r\n").await;
+    assert!(form.starts_with("HTTP/1.1 413"), "{form}");
+    assert!(form.contains("This form is too large"), "{form}");
+}
+
+#[tokio::test]
+async fn a_body_announced_within_its_limit_is_asked_for() {
+    let app = TestApp::spawn().await;
+    let answer = first_answer_to(&app, "POST /api/v1/activations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\nexpect: 100-continue\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 100 Continue"), "{answer}");
+}

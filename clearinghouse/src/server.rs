@@ -6,8 +6,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use actix_http::HttpService;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::{AppConfig, ServerHandle};
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, HttpServer, dev::ServerHandle, web};
+use actix_web::{App, web};
 use thiserror::Error;
 use tokio::task::JoinHandle;
 
@@ -66,10 +69,8 @@ pub enum StartError {
 
 /// Keeps a handle on each connection's socket, so that an injected fault can close it
 /// without an answer.
-fn keep_socket(connection: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
-    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
-        && let Ok(socket) = socket2::SockRef::from(stream).try_clone()
-    {
+fn keep_socket(stream: &actix_web::rt::net::TcpStream, data: &mut actix_web::dev::Extensions) {
+    if let Ok(socket) = socket2::SockRef::from(stream).try_clone() {
         data.insert(ConnSocket(socket));
     }
 }
@@ -154,7 +155,7 @@ impl RunningServer {
         let controls = web::Data::from(controls);
         let site_key = web::Data::new(SiteKey::generate());
         let body_timeout = http::guard::BodyTimeout(config.body_timeout);
-        let server = HttpServer::new(move || {
+        let app = move || {
             let headers = http::guard::HEADERS
                 .iter()
                 .fold(DefaultHeaders::new(), |h, header| h.add(*header));
@@ -168,16 +169,37 @@ impl RunningServer {
                 .app_data(site_key.clone())
                 .app_data(body_timeout)
                 .configure(http::configure)
-        })
-        .on_connect(keep_socket)
-        // A client that sends its head slowly, or never closes, holds a descriptor only
-        // this long (a slow body is `http::guard::deadline`'s).
-        .client_request_timeout(std::time::Duration::from_secs(5))
-        .client_disconnect_timeout(std::time::Duration::from_secs(1))
-        .workers(2)
-        .listen(listener)
-        .map_err(bind_error)?
-        .run();
+        };
+        // Built as actix-web's `HttpServer` builds it, for the one thing it does not let
+        // be set: the answer to `Expect: 100-continue` (a body over its route's limit is
+        // refused before it is sent).
+        let builder = actix_server::Server::build().workers(2);
+        let shutdown = builder.graceful_shutdown_signal();
+        let server = builder
+            .listen("clearinghouse", listener, move || {
+                let shutdown = shutdown.clone();
+                HttpService::build()
+                    .graceful_shutdown_signal(move || {
+                        let shutdown = shutdown.clone();
+                        async move { shutdown.notified().await }
+                    })
+                    .keep_alive(std::time::Duration::from_secs(5))
+                    // A client that sends its head slowly, or never closes, holds a
+                    // descriptor only this long (a slow body is `guard::deadline`'s).
+                    .client_request_timeout(std::time::Duration::from_secs(5))
+                    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                    .local_addr(addr)
+                    .on_connect_ext(keep_socket)
+                    .expect(fn_service(http::guard::expect))
+                    .finish(map_config(
+                        app().into_factory().map_err(|e| e.error_response()),
+                        // Only a request without a `Host` reads the host from here.
+                        |_| AppConfig::default(),
+                    ))
+                    .tcp()
+            })
+            .map_err(bind_error)?
+            .run();
         let handle = server.handle();
         let task = tokio::spawn(server);
         Ok(RunningServer {

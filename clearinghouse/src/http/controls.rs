@@ -21,7 +21,7 @@ use crate::ledger::snapshot;
 use crate::ledger::{Answer, ClockChange, Command, Ledger, TenantName, TenantState};
 
 /// The largest snapshot or journal taken in one request.
-const MAX_FILE: usize = 256 * 1024 * 1024;
+pub const MAX_FILE: usize = 256 * 1024 * 1024;
 
 /// Every route of the controls, as `(method, path)`.
 pub const ROUTES: &[(&str, &str)] = &[

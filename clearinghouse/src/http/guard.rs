@@ -8,6 +8,8 @@
 //! - [`deadline`]: a request body must arrive within its [`BodyTimeout`]; reading one
 //!   that stalls fails, and the door answers 408, so a slow client cannot hold a
 //!   connection (and a file descriptor) for long.
+//! - [`expect`]: the answer to `Expect: 100-continue`: a body over its route's limit is
+//!   refused at once, before the client sends it.
 //! - [`HEADERS`]: the headers every answer carries (Content-Security-Policy and friends).
 
 use std::future::Future;
@@ -170,4 +172,56 @@ pub fn timeout(error: &PayloadError) -> Option<String> {
         PayloadError::Io(e) if e.kind() == io::ErrorKind::TimedOut => Some(e.to_string()),
         _ => None,
     }
+}
+
+/// The most a body may hold on `path`: a snapshot or journal, a form, or a JSON body.
+pub fn body_limit(path: &str) -> usize {
+    let file =
+        path.starts_with("/admin/") && (path.ends_with("/snapshot") || path.ends_with("/replay"));
+    let form = path.starts_with("/task/") || path == "/instructor";
+    if file {
+        super::controls::MAX_FILE
+    } else if form {
+        super::portal::FORM_LIMIT
+    } else {
+        super::body::MAX_BODY
+    }
+}
+
+/// Answers `Expect: 100-continue`: a request whose `Content-Length` is over its route's
+/// limit gets 413 at once (a problem document, or a page of the site) instead of "100
+/// Continue"; any other goes on.
+pub async fn expect(
+    request: actix_http::Request,
+) -> Result<actix_http::Request, actix_http::Response<BoxBody>> {
+    let limit = body_limit(request.path());
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match length {
+        Some(length) if length > limit as u64 => {
+            let mut response = if is_site(request.path()) {
+                super::portal::too_large()
+            } else {
+                reply::problem(&super::body::too_large_for(limit))
+            };
+            for (name, value) in HEADERS {
+                response.headers_mut().insert(
+                    header::HeaderName::from_static(name),
+                    header::HeaderValue::from_static(value),
+                );
+            }
+            Err(response.into())
+        }
+        _ => Ok(request),
+    }
+}
+
+/// Whether `path` is a page of the web site rather than a route of an API.
+pub fn is_site(path: &str) -> bool {
+    !["/api/", "/admin/", "/health", "/ready"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }

@@ -45,10 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// No route: a problem document under the APIs, a page of the web site elsewhere.
 async fn no_route(request: HttpRequest) -> HttpResponse {
     let path = request.path();
-    let api = ["/api/", "/admin/", "/health", "/ready"]
-        .iter()
-        .any(|prefix| path.starts_with(prefix));
-    if !api {
+    if guard::is_site(path) {
         return portal::not_found(path);
     }
     reply::problem(&Problem::new(

@@ -37,7 +37,7 @@ use pages::Frame;
 use session::SiteKey;
 
 /// The largest form body taken.
-const FORM_LIMIT: usize = 16 * 1024;
+pub const FORM_LIMIT: usize = 16 * 1024;
 /// What the instructor's sign-in form is signed for.
 const SIGN_IN: &str = "instructor";
 
@@ -225,17 +225,25 @@ pub fn not_found(path: &str) -> HttpResponse {
     page(StatusCode::NOT_FOUND, markup, None)
 }
 
+/// The page of a form larger than a form may be.
+pub fn too_large() -> HttpResponse {
+    let markup = pages::trouble(
+        &Frame::plain(None),
+        "This form is too large",
+        &format!(
+            "a form may hold at most {} KiB: shorten what you typed and send it again",
+            FORM_LIMIT / 1024
+        ),
+    );
+    page(StatusCode::PAYLOAD_TOO_LARGE, markup, None)
+}
+
 /// The page of a form that could not be read.
 fn form_error(error: UrlencodedError, _request: &HttpRequest) -> actix_web::Error {
     let (status, title, message) = match &error {
-        UrlencodedError::Overflow { .. } => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "This form is too large",
-            format!(
-                "a form may hold at most {} KiB: shorten what you typed and send it again",
-                FORM_LIMIT / 1024
-            ),
-        ),
+        UrlencodedError::Overflow { .. } => {
+            return InternalError::from_response(error, too_large()).into();
+        }
         UrlencodedError::ContentType => (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "This form was not sent as a form",
