@@ -6,9 +6,8 @@ use std::fmt::Write as _;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -17,21 +16,21 @@ const DISPATCHER: &str = "actix_http::h1::dispatcher";
 
 /// Starts logging through `filter`, with colours when `ansi`.
 pub fn init(filter: EnvFilter, ansi: bool) {
+    // Every filter here tells the most verbose level it lets through, so that the
+    // libraries' trace lines are not even built when nothing prints them.
+    let filter = match format!("{DISPATCHER}=off").parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let printed = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
-        .with_filter(filter_fn(|meta| {
-            !is_parse_error(meta.target(), *meta.level())
-        }))
         .with_filter(filter);
+    let demoted = Demoted.with_filter(Targets::new().with_target(DISPATCHER, Level::WARN));
     let _ = tracing_subscriber::registry()
         .with(printed)
-        .with(Demoted)
+        .with(demoted)
         .try_init();
-}
-
-fn is_parse_error(target: &str, level: Level) -> bool {
-    target == DISPATCHER && level <= Level::WARN
 }
 
 /// Logs the HTTP layer's reports of requests it could not parse again, at debug level.
@@ -39,11 +38,6 @@ struct Demoted;
 
 impl<S: Subscriber> Layer<S> for Demoted {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let normalized = event.normalized_metadata();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        if !is_parse_error(meta.target(), *meta.level()) {
-            return;
-        }
         let mut message = Message(String::new());
         event.record(&mut message);
         tracing::debug!(target: "clearinghouse::http", "a request HTTP could not read was refused: {}", message.0);

@@ -119,6 +119,10 @@ pub async fn deadline(
     mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    // A request without a body has nothing to wait for, and is spared the timer.
+    if !has_body(request.request()) {
+        return next.call(request).await;
+    }
     let limit = request
         .app_data::<BodyTimeout>()
         .map_or(crate::config::DEFAULT_BODY_TIMEOUT, |t| t.0);
