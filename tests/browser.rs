@@ -265,6 +265,20 @@ async fn an_activation_an_installation_and_a_migration_through_the_browser() {
     assert_eq!(app.held(target).await, 40);
     assert_eq!(app.held(source).await, 15);
     assert!(app.audit("default").await.ok);
+
+    // The trainer signs in to the instructor page with the admin token, once.
+    browser
+        .client
+        .goto(&format!("{base}/instructor"))
+        .await
+        .unwrap();
+    browser.fill("token", app.server.admin_token()).await;
+    browser.shot("instructor-sign-in").await;
+    browser.press("button[type='submit']").await;
+    browser.shot("instructor").await;
+    let page = browser.client.source().await.unwrap();
+    assert!(page.contains("CALs migrated"), "{page}");
+    assert!(page.contains(&migrated.to_string()), "{page}");
     browser.client.clone().close().await.unwrap();
 }
 
