@@ -320,7 +320,6 @@ async fn start(
     visit.answer(StatusCode::OK, markup)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn advance(
     request: HttpRequest,
     path: web::Path<String>,
