@@ -18,6 +18,7 @@
 pub mod config;
 pub mod controls;
 pub mod fixtures;
+pub mod hex;
 pub mod http;
 pub mod ledger;
 pub mod logging;

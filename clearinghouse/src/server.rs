@@ -118,7 +118,7 @@ impl RunningServer {
         let admin_token = config
             .admin_token
             .clone()
-            .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
+            .unwrap_or_else(crate::hex::random_128);
 
         let bind_error = |source| StartError::Bind {
             addr: config.addr,

@@ -118,13 +118,7 @@ pub fn key(method: ConnectionMethod, exchange: &str, command: &Command) -> Strin
         ConnectionMethod::Automatic => "api",
     };
     let digest: String = as_api_request(command)
-        .map(|(_, _, body)| {
-            sha2::Sha256::digest(body)
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        })
+        .map(|(_, _, body)| crate::hex::encode(&sha2::Sha256::digest(body)[..8]))
         .unwrap_or_default();
     format!("{door}-{exchange}-{digest}")
 }

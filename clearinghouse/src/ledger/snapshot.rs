@@ -18,6 +18,7 @@ use shared::wire::TenantInfo;
 
 use super::records::{self, Keys, TenantMeta, check_record};
 use super::{LedgerError, TenantName, audit, tenants};
+use crate::hex::encode as hex;
 use crate::store::View;
 
 /// What the `format` field of every snapshot says.
@@ -73,10 +74,6 @@ pub fn export(view: &View<'_>, tenant: &TenantName, base_ms: u64) -> Result<Stri
     // The body is spliced in as written, so that its checksum covers exactly its bytes.
     let head = head.to_string();
     Ok(format!("{},\"body\":{body}}}", &head[..head.len() - 1]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads a snapshot file from `reader` as it arrives, never holding its text: the body is

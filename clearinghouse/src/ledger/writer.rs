@@ -635,7 +635,7 @@ fn request_hash(command: &Command) -> String {
     let json = serde_json::to_vec(command).unwrap_or_default();
     // 128 bits tell requests apart; the saved answer stays small.
     let digest = Sha256::digest(&json);
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(&digest[..16])
 }
 
 #[cfg(test)]

@@ -309,7 +309,7 @@ async fn start(
         return visit.answer(StatusCode::NOT_FOUND, markup);
     };
     let mut form = Form::new();
-    form.insert("nonce".into(), format!("{:032x}", rand::random::<u128>()));
+    form.insert("nonce".into(), crate::hex::random_128());
     let steps = task.steps(tasks::Chosen::default());
     let filling = pages::Filling {
         task,

@@ -12,6 +12,8 @@ use actix_web::http::header::COOKIE;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::hex;
+
 /// The cookie holding the session number.
 pub const SESSION_COOKIE: &str = "clearinghouse_session";
 /// The cookie that says the session signed in to the instructor page.
@@ -42,17 +44,12 @@ impl SiteKey {
 
     /// The token of `parts` (a session and what it is for), as hex.
     pub fn sign(&self, parts: &[&str]) -> String {
-        self.mac(parts)
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(&self.mac(parts).finalize().into_bytes())
     }
 
     /// Whether `token` is the token of `parts`, compared in constant time.
     pub fn verify(&self, parts: &[&str], token: &str) -> bool {
-        let Some(bytes) = from_hex(token) else {
+        let Some(bytes) = hex::decode(token, 64) else {
             return false;
         };
         self.mac(parts).verify_slice(&bytes).is_ok()
@@ -83,16 +80,6 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || text.len() > 128 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// The value of cookie `name` in `request`, if it has one.
 pub fn cookie(request: &HttpRequest, name: &str) -> Option<String> {
     request
@@ -109,7 +96,7 @@ pub fn cookie(request: &HttpRequest, name: &str) -> Option<String> {
 pub fn session(request: &HttpRequest) -> (String, bool) {
     match cookie(request, SESSION_COOKIE).filter(|v| is_number(v)) {
         Some(session) => (session, false),
-        None => (format!("{:032x}", rand::random::<u128>()), true),
+        None => (hex::random_128(), true),
     }
 }
 
