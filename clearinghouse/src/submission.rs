@@ -46,7 +46,12 @@ impl Submission<'_> {
         let deadline = Instant::now() + REPEAT_WAIT;
         let reply = loop {
             let reply = ledger
-                .execute(self.tenant.clone(), self.command.clone(), Some(key.clone()))
+                .execute_by(
+                    self.tenant.clone(),
+                    self.command.clone(),
+                    Some(key.clone()),
+                    self.method,
+                )
                 .await;
             let in_progress =
                 matches!(&reply.outcome, Err(p) if p.code == ErrorCode::RequestInProgress);

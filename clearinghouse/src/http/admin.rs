@@ -4,7 +4,7 @@
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
-use shared::wire::{CreateTenantRequest, ErrorCode, Problem, PurchaseSpec};
+use shared::wire::{ClassReport, CreateTenantRequest, ErrorCode, Problem, PurchaseSpec};
 
 use super::body;
 use super::reply;
@@ -30,6 +30,9 @@ impl AdminToken {
     }
 }
 
+/// The largest class report: a class of a few hundred seats, each check with its words.
+pub const MAX_CLASS: usize = 1024 * 1024;
+
 /// Every admin route, as `(method, path)`.
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/v1/tenants"),
@@ -38,6 +41,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/v1/tenants/{tenant}/reset"),
     ("post", "/admin/v1/tenants/{tenant}/purchases"),
     ("get", "/admin/v1/tenants/{tenant}/audit"),
+    ("get", "/admin/v1/tenants/{tenant}/history"),
+    ("get", "/admin/v1/classes"),
+    ("put", "/admin/v1/classes/{class}"),
 ];
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -71,6 +77,21 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 "/tenants/{tenant}/audit",
                 Api,
                 vec![(Method::GET, web::to(audit))],
+            ))
+            .service(resource(
+                "/tenants/{tenant}/history",
+                Api,
+                vec![(Method::GET, web::to(history))],
+            ))
+            .service(resource(
+                "/classes",
+                Api,
+                vec![(Method::GET, web::to(classes))],
+            ))
+            .service(resource(
+                "/classes/{class}",
+                Api,
+                vec![(Method::PUT, web::to(put_class))],
             ))
             .configure(super::controls::configure),
     );
@@ -145,10 +166,17 @@ async fn create(
     l: web::Data<Ledger>,
     t: web::Data<AdminToken>,
 ) -> HttpResponse {
-    with_body(r, p, l, t, |_, request: CreateTenantRequest| {
-        let tenant = TenantName::parse(&request.name).map_err(|e| e.problem())?;
-        Ok((tenant, Command::CreateTenant(request)))
-    })
+    with_body(
+        r,
+        p,
+        l,
+        t,
+        body::MAX_BODY,
+        |_, request: CreateTenantRequest| {
+            let tenant = TenantName::parse(&request.name).map_err(|e| e.problem())?;
+            Ok((tenant, Command::CreateTenant(request)))
+        },
+    )
     .await
 }
 
@@ -158,11 +186,12 @@ async fn with_body<T: serde::de::DeserializeOwned>(
     p: web::Payload,
     l: web::Data<Ledger>,
     t: web::Data<AdminToken>,
+    limit: usize,
     command: impl FnOnce(&HttpRequest, T) -> Result<(TenantName, Command), Problem>,
 ) -> HttpResponse {
     let parsed = async {
         authorize(&r, &t)?;
-        let value: T = body::json(&body::read(p).await?)?;
+        let value: T = body::json(&body::read_up_to(p, limit).await?)?;
         command(&r, value)
     };
     match parsed.await {
@@ -213,7 +242,7 @@ async fn add_purchase(
     l: web::Data<Ledger>,
     t: web::Data<AdminToken>,
 ) -> HttpResponse {
-    with_body(r, p, l, t, |r, spec: PurchaseSpec| {
+    with_body(r, p, l, t, body::MAX_BODY, |r, spec: PurchaseSpec| {
         Ok((path_tenant(r)?, Command::AddPurchase(spec)))
     })
     .await
@@ -221,4 +250,50 @@ async fn add_purchase(
 
 async fn audit(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
     on_tenant(r, l, t, Command::Audit).await
+}
+
+async fn history(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
+    on_tenant(r, l, t, Command::History).await
+}
+
+async fn classes(r: HttpRequest, l: web::Data<Ledger>, t: web::Data<AdminToken>) -> HttpResponse {
+    run(
+        r,
+        l,
+        t,
+        |_| Ok((TenantName::default_tenant(), Command::ListClasses)),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn put_class(
+    r: HttpRequest,
+    p: web::Payload,
+    l: web::Data<Ledger>,
+    t: web::Data<AdminToken>,
+) -> HttpResponse {
+    with_body(r, p, l, t, MAX_CLASS, |r, report: ClassReport| {
+        let name = r.match_info().get("class").unwrap_or_default();
+        // A class is named as a tenant is: its seats' tenants start with its name.
+        TenantName::parse(name).map_err(|_| {
+            Problem::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "{name:?} is no class name: 1 to 63 lower-case letters, digits and dashes, starting with a letter or digit"
+                ),
+            )
+        })?;
+        if report.name != name {
+            return Err(Problem::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "the report names class {:?} and the address class {name:?}: they must be the same",
+                    report.name
+                ),
+            ));
+        }
+        Ok((TenantName::default_tenant(), Command::PutClass(Box::new(report))))
+    })
+    .await
 }

@@ -47,10 +47,15 @@ pub fn json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
 /// Reads a request body of at most [`MAX_BODY`] bytes, refusing larger ones as soon as
 /// they pass the limit. (The routes that take files read them as they arrive: `stream`.)
 pub async fn read(payload: web::Payload) -> Result<Bytes, Problem> {
-    match payload.to_bytes_limited(MAX_BODY).await {
+    read_up_to(payload, MAX_BODY).await
+}
+
+/// Reads a request body of at most `limit` bytes, as [`read`] does.
+pub async fn read_up_to(payload: web::Payload, limit: usize) -> Result<Bytes, Problem> {
+    match payload.to_bytes_limited(limit).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) => Err(unreadable(&e)),
-        Err(_) => Err(too_large()),
+        Err(_) => Err(too_large_for(limit)),
     }
 }
 

@@ -496,7 +496,12 @@ async fn replay_into(ctx: &Ctx, entries: Vec<JournalEntry>) -> ReplayReport {
         }
         let reply = ctx
             .ledger
-            .execute(ctx.tenant.clone(), command, entry.idempotency_key.clone())
+            .execute_by(
+                ctx.tenant.clone(),
+                command,
+                entry.idempotency_key.clone(),
+                entry.connection_method,
+            )
             .await;
         report.replayed += 1;
         match &reply.outcome {

@@ -185,6 +185,8 @@ pub fn body_limit(path: &str) -> usize {
     let form = path.starts_with("/task/") || path == "/instructor";
     if file {
         super::controls::MAX_FILE
+    } else if path.starts_with("/admin/v1/classes/") {
+        super::admin::MAX_CLASS
     } else if form {
         super::portal::FORM_LIMIT
     } else {

@@ -20,12 +20,12 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use shared::id::{KeyPackId, LicenseServerId};
 use shared::wire::{
-    ActivateRequest, AuditReport, CreateTenantRequest, DeactivateRequest, FaultInfo, FaultList,
-    FaultSpec, Health, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, InstallCalsRequest,
-    JournalPage, KeyPackIssued, KeyPackRecord, LicenseServerActivated, LicenseServerDeactivated,
-    LicenseServerStatus, MigrateCalsRequest, PROBLEM_CONTENT_TYPE, PhoneLines, Problem,
-    PurchaseSpec, ReactivateRequest, RecoverCalsRequest, ReplayReport, SeedRequest, TENANT_HEADER,
-    TenantClock, TenantInfo,
+    ActivateRequest, AuditReport, ClassReport, CreateTenantRequest, DeactivateRequest, FaultInfo,
+    FaultList, FaultSpec, Health, History, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER,
+    InstallCalsRequest, JournalPage, KeyPackIssued, KeyPackRecord, LicenseServerActivated,
+    LicenseServerDeactivated, LicenseServerStatus, MigrateCalsRequest, PROBLEM_CONTENT_TYPE,
+    PhoneLines, Problem, PurchaseSpec, ReactivateRequest, RecoverCalsRequest, ReplayReport,
+    SeedRequest, TENANT_HEADER, TenantClock, TenantInfo,
 };
 
 use super::api::Catalog;
@@ -51,6 +51,7 @@ pub fn document() -> &'static str {
         license_server, verify_key_pack, catalog, phone_lines, openapi_document,
         health, ready,
         list_tenants, create_tenant, delete_tenant, reset_tenant, add_purchase, audit_tenant,
+        tenant_history, list_classes, put_class,
         list_faults, set_fault, clear_faults, clear_fault, journal, clear_journal, set_seed,
         read_clock, change_clock, export_snapshot, import_snapshot, replay,
         site_home, site_start, site_task, instructor_page, instructor_sign_in, site_style,
@@ -531,6 +532,40 @@ struct Added {
     ),
 )]
 fn audit_tenant() {}
+
+/// Every change to a tenant's licenses, oldest first, with the connection method it came
+/// by. Kept in the ledger: it outlives a restart, unlike the journal.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{tenant}/history", operation_id = "tenant_history", tag = "admin",
+    responses(
+        (status = 200, description = "The history.", body = History),
+        (status = 404, description = "No such tenant.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+fn tenant_history() {}
+
+/// Every training lab class the clearinghouse keeps, with its seats' grades.
+#[utoipa::path(
+    get, path = "/admin/v1/classes", operation_id = "list_classes", tag = "admin",
+    responses(
+        (status = 200, description = "The classes, by name.", body = Vec<ClassReport>),
+    ),
+)]
+fn list_classes() {}
+
+/// Keep a training lab class's report (its seats and their grades), replacing the one
+/// kept under its name; the instructor page shows it.
+#[utoipa::path(
+    put, path = "/admin/v1/classes/{class}", operation_id = "put_class", tag = "admin",
+    params(("class" = String, Path, description = "The class's name, as in the report.", pattern = "^[a-z0-9][a-z0-9-]{0,62}$")),
+    request_body = ClassReport,
+    responses(
+        (status = 201, description = "Kept.", body = ClassReport),
+        (status = 413, description = "The report is over 1 MiB.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The class name is not valid, or not the report's.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+fn put_class() {}
 
 // The test controls.
 

@@ -74,6 +74,9 @@ fn body(answer: &Answer) -> Vec<u8> {
         Answer::PurchaseAdded => serde_json::to_vec(&serde_json::json!({"added": true})),
         Answer::Clock(a) => serde_json::to_vec(a),
         Answer::Snapshot(text) => Ok(text.clone().into_bytes()),
+        Answer::History(a) => serde_json::to_vec(a),
+        Answer::ClassKept(a) => serde_json::to_vec(a),
+        Answer::Classes(a) => serde_json::to_vec(a),
     };
     bytes.unwrap_or_default()
 }

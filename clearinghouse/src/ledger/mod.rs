@@ -21,10 +21,10 @@ mod writer;
 use serde::{Deserialize, Serialize};
 use shared::id::{KeyPackId, LicenseServerId};
 use shared::wire::{
-    ActivateRequest, AuditReport, CreateTenantRequest, DeactivateRequest, InstallCalsRequest,
-    KeyPackIssued, KeyPackRecord, LicenseServerActivated, LicenseServerDeactivated,
-    LicenseServerStatus, MigrateCalsRequest, PurchaseSpec, ReactivateRequest, RecoverCalsRequest,
-    TenantClock, TenantInfo,
+    ActivateRequest, AuditReport, ClassReport, CreateTenantRequest, DeactivateRequest, History,
+    InstallCalsRequest, KeyPackIssued, KeyPackRecord, LicenseServerActivated,
+    LicenseServerDeactivated, LicenseServerStatus, MigrateCalsRequest, PurchaseSpec,
+    ReactivateRequest, RecoverCalsRequest, TenantClock, TenantInfo,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -81,6 +81,12 @@ pub enum Command {
     ExportSnapshot,
     /// Create the tenant from a snapshot.
     ImportSnapshot(Box<snapshot::SnapshotBody>),
+    /// The tenant's history: every change to its licenses, and by which connection method.
+    History,
+    /// Keep a training lab's class report (under its name), replacing an earlier one.
+    PutClass(Box<ClassReport>),
+    /// Every class report kept.
+    ListClasses,
 }
 
 /// How a tenant's clock is changed.
@@ -104,6 +110,8 @@ impl Command {
                 | Command::ListTenants
                 | Command::ReadClock
                 | Command::ExportSnapshot
+                | Command::History
+                | Command::ListClasses
         )
     }
 
@@ -122,6 +130,9 @@ impl Command {
                 | Command::SetClock(_)
                 | Command::ExportSnapshot
                 | Command::ImportSnapshot(_)
+                | Command::History
+                | Command::PutClass(_)
+                | Command::ListClasses
         )
     }
 }
@@ -151,6 +162,12 @@ pub enum Answer {
     Clock(TenantClock),
     /// A tenant's whole state, as the bytes of a snapshot file.
     Snapshot(String),
+    /// A tenant's history.
+    History(History),
+    /// A class report kept.
+    ClassKept(Box<ClassReport>),
+    /// Every class report kept.
+    Classes(Vec<ClassReport>),
 }
 
 impl Answer {

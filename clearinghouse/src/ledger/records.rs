@@ -14,6 +14,8 @@
 //! | `t/<tenant>/kp/<n>/<serial>` | [`KeyPackEntry`] of key pack number `serial` of server `n` |
 //! | `t/<tenant>/held/<source>/<version>/<type>/<n>` | how many CALs of a purchase server `n` holds |
 //! | `t/<tenant>/idem/<key>` | [`IdempotencyRecord`] |
+//! | `t/<tenant>/hist/<n>` | the tenant's `n`th change, a [`shared::wire::HistoryEntry`] |
+//! | `classes/<class>` | a training lab's [`shared::wire::ClassReport`] |
 //!
 //! A key pack never leaves the server it was issued to (its CALs may), so its key starts
 //! with the server, followed by its serial (which its ID carries): new key packs are
@@ -373,10 +375,28 @@ impl<'t> Keys<'t> {
     pub fn idempotency(&self, key: &str) -> Vec<u8> {
         self.key(format_args!("idem/{key}"))
     }
+
+    /// The `n`th change of the tenant's history.
+    pub fn history(&self, n: u64) -> Vec<u8> {
+        self.key(format_args!("hist/{n:020}"))
+    }
+
+    /// The tenant's whole history, in order.
+    pub fn histories(&self) -> Vec<u8> {
+        self.key(format_args!("hist/"))
+    }
+}
+
+/// The prefix of the class reports.
+pub const CLASSES: &[u8] = b"classes/";
+
+/// The key of class `name`'s report.
+pub fn class_key(name: &str) -> Vec<u8> {
+    format!("classes/{name}").into_bytes()
 }
 
 /// Whether the record under `key` is read by most requests and worth caching: everything
-/// but key packs and saved answers, which are many and read rarely.
+/// but key packs, saved answers and history, which are many and read rarely.
 pub fn is_hot(key: &[u8]) -> bool {
     let rest = match key.strip_prefix(b"t/") {
         Some(rest) => rest,
@@ -386,7 +406,7 @@ pub fn is_hot(key: &[u8]) -> bool {
         return true;
     };
     let table = &rest[slash + 1..];
-    !(table.starts_with(b"kp/") || table.starts_with(b"idem/"))
+    !(table.starts_with(b"kp/") || table.starts_with(b"idem/") || table.starts_with(b"hist/"))
 }
 
 /// Checks that `bytes` is a well-formed record for `key`, a key of a tenant without its
@@ -401,6 +421,7 @@ pub fn check_record(key: &str, bytes: &[u8]) -> Result<(), String> {
         "kp" => serde_json::from_slice::<KeyPackEntry>(bytes).map(drop),
         "held" => serde_json::from_slice::<u32>(bytes).map(drop),
         "idem" => serde_json::from_slice::<IdempotencyRecord>(bytes).map(drop),
+        "hist" => serde_json::from_slice::<shared::wire::HistoryEntry>(bytes).map(drop),
         _ => return Err(format!("record {key:?} is of no known kind")),
     };
     checked.map_err(|e| format!("record {key:?} is not readable: {e}"))

@@ -19,11 +19,13 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use sha2::{Digest, Sha256};
-use shared::wire::{KeyPackIssued, Problem, PurchaseSpec};
+use shared::vocab::ConnectionMethod;
+use shared::wire::{Action, History, HistoryEntry, KeyPackIssued, Problem, PurchaseSpec};
 use tokio::sync::{mpsc, oneshot};
 
 use super::records::{
-    IdempotencyRecord, KeyPackEntry, Keys, SavedOutcome, TenantMeta, read, write,
+    CLASSES, IdempotencyRecord, KeyPackEntry, Keys, SavedOutcome, TenantMeta, class_key, decode,
+    read, write,
 };
 use super::rules::{self, Tx};
 use super::{Answer, Clock, Command, LedgerError, TenantName, audit, snapshot, tenants};
@@ -83,6 +85,8 @@ pub struct TenantState {
 struct Job {
     tenant: TenantName,
     command: Command,
+    /// The connection method the request came by, for the tenant's history.
+    method: ConnectionMethod,
     /// The idempotency key and the hash of the request it was sent with.
     key: Option<(String, String)>,
     reply: oneshot::Sender<Reply>,
@@ -250,6 +254,19 @@ impl Ledger {
         command: Command,
         key: Option<String>,
     ) -> Reply {
+        self.execute_by(tenant, command, key, ConnectionMethod::Automatic)
+            .await
+    }
+
+    /// The same, for a request that came by `method` (the web site's and the phone
+    /// line's say so): the tenant's history keeps it beside each change.
+    pub async fn execute_by(
+        &self,
+        tenant: TenantName,
+        command: Command,
+        key: Option<String>,
+        method: ConnectionMethod,
+    ) -> Reply {
         // Tenant administration is not idempotent by key: creating twice says "exists".
         let key = key.filter(|_| command.is_mutation() && !command.is_admin());
         let _in_flight = match &key {
@@ -282,6 +299,7 @@ impl Ledger {
         let job = Job {
             tenant,
             command,
+            method,
             key,
             reply,
         };
@@ -501,7 +519,7 @@ impl Writer {
         base_ms: u64,
     ) -> Result<(Answer, Option<u64>), LedgerError> {
         self.dispatch_tenant_command(view, job, base_ms)
-            .unwrap_or_else(|| self.dispatch_rule(view, job))
+            .unwrap_or_else(|| self.dispatch_rule(view, job, base_ms))
     }
 
     /// Applies the commands that work on tenants rather than on licenses.
@@ -551,6 +569,10 @@ impl Writer {
                     Answer::Tenant(info)
                 })
             }
+            Command::History => history(view, tenant).map(Answer::History),
+            Command::PutClass(report) => write(view, class_key(&report.name), report)
+                .map(|()| Answer::ClassKept(report.clone())),
+            Command::ListClasses => classes(view).map(Answer::Classes),
             _ => return None,
         };
         Some(answer.map(|answer| (answer, None)))
@@ -561,6 +583,7 @@ impl Writer {
         &self,
         view: &mut View<'_>,
         job: &Job,
+        base_ms: u64,
     ) -> Result<(Answer, Option<u64>), LedgerError> {
         let tenant = &job.tenant;
         let mut meta: TenantMeta = tenants::meta(view, tenant)?
@@ -594,8 +617,64 @@ impl Writer {
         let applied = meta.seq;
         meta.seq += 1;
         write(view, keys.meta(), &meta)?;
+        if let Some(entry) = history_entry(job, &answer, applied, meta.now_ms(base_ms)) {
+            write(view, keys.history(applied), &entry)?;
+        }
         Ok((answer, Some(applied)))
     }
+}
+
+/// What the tenant's history keeps of a change: what it did, to which license server,
+/// by which connection method, and the IDs it issued.
+fn history_entry(job: &Job, answer: &Answer, n: u64, at_ms: u64) -> Option<HistoryEntry> {
+    let (action, server) = match (&job.command, answer) {
+        (Command::Activate(_), Answer::Activated(a)) => (Action::Activated, a.license_server_id),
+        (Command::Reactivate(_), Answer::Activated(a)) => {
+            (Action::Reactivated, a.license_server_id)
+        }
+        (Command::Deactivate(r), _) => (Action::Deactivated, r.license_server_id),
+        (Command::InstallCals(r), _) => (Action::CalsInstalled, r.license_server_id),
+        (Command::MigrateCals(r), _) => (Action::CalsMigrated, r.license_server_id),
+        (Command::RecoverCals(r), _) => (Action::CalsRecovered, r.license_server_id),
+        _ => return None,
+    };
+    Some(HistoryEntry {
+        n,
+        at: super::clock::rfc3339(at_ms),
+        at_ms,
+        connection_method: job.method,
+        action,
+        license_server_id: server.to_string(),
+        ids: answer.issued_ids(),
+    })
+}
+
+/// The tenant's history, oldest first.
+fn history(view: &View<'_>, tenant: &TenantName) -> Result<History, LedgerError> {
+    if tenants::meta(view, tenant)?.is_none() {
+        return Err(LedgerError::UnknownTenant(tenant.to_string()));
+    }
+    let entries = view
+        .scan(&Keys::new(tenant).histories())
+        .map(|entry| {
+            let (key, bytes) = entry?;
+            decode(&key, &bytes)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(History {
+        tenant: tenant.to_string(),
+        entries,
+    })
+}
+
+/// Every class report, by name.
+fn classes(view: &View<'_>) -> Result<Vec<shared::wire::ClassReport>, LedgerError> {
+    view.scan(CLASSES)
+        .map(|entry| {
+            let (key, bytes) = entry?;
+            decode(&key, &bytes)
+        })
+        .collect()
 }
 
 /// Where the key pack `issued` is on record.

@@ -1,8 +1,9 @@
-//! Bodies of the admin API: tenants, what they hold, and the audit of the ledger.
+//! Bodies of the admin API: tenants, what they hold, the audit of the ledger, the
+//! history of what was done in a tenant, and the classes a training lab reports.
 
 use serde::{Deserialize, Serialize};
 
-use crate::vocab::{LicenseProof, LicenseType, ProductVersion};
+use crate::vocab::{ConnectionMethod, LicenseProof, LicenseType, ProductVersion};
 
 /// Create a tenant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,4 +114,118 @@ pub struct AuditReport {
     pub unallocated: u64,
     /// Every violation found, one sentence each.
     pub problems: Vec<String>,
+}
+
+/// What a change to a tenant's licenses did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// A license server was activated.
+    Activated,
+    /// A license server was reactivated under a new ID.
+    Reactivated,
+    /// A license server was deactivated.
+    Deactivated,
+    /// CALs were installed from a purchase.
+    CalsInstalled,
+    /// CALs were migrated from another license server.
+    CalsMigrated,
+    /// CALs lost in a restore were recovered.
+    CalsRecovered,
+}
+
+impl Action {
+    /// The action in words, as the instructor page shows it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Activated => "License server activated",
+            Action::Reactivated => "License server reactivated",
+            Action::Deactivated => "License server deactivated",
+            Action::CalsInstalled => "CALs installed",
+            Action::CalsMigrated => "CALs migrated",
+            Action::CalsRecovered => "CALs recovered",
+        }
+    }
+}
+
+/// One change the ledger applied to a tenant's licenses, kept with it (so it outlives a
+/// restart, unlike the journal of requests).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryEntry {
+    /// Its place in the order of the tenant's changes, from 0.
+    pub n: u64,
+    /// When, on the tenant's clock (RFC 3339).
+    pub at: String,
+    /// The same, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The connection method the request came by: the API (automatic), the web site or
+    /// the phone line.
+    pub connection_method: ConnectionMethod,
+    /// What was done.
+    pub action: Action,
+    /// The license server concerned: for an activation or reactivation, the ID it was
+    /// given.
+    pub license_server_id: String,
+    /// The IDs issued: a license server ID, a key pack ID or a confirmation code.
+    pub ids: Vec<String>,
+}
+
+/// A tenant's history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct History {
+    /// The tenant.
+    pub tenant: String,
+    /// Its changes, oldest first.
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// How one check of a training lab's scenario came out on one seat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CheckGrade {
+    /// The check, in the scenario's words.
+    pub check: String,
+    /// Whether the seat's state passes it.
+    pub passed: bool,
+    /// What is missing, when it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+}
+
+/// One seat of a class and its grade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SeatGrade {
+    /// The seat's number, from 1.
+    pub seat: u32,
+    /// The seat's tenant.
+    pub tenant: String,
+    /// Every check of the scenario, in its order; empty until the seat is graded.
+    pub checks: Vec<CheckGrade>,
+}
+
+/// A training lab's class as its trainer's tool reports it: the scenario, the seats and
+/// their grades. The clearinghouse keeps it and shows it on the instructor page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClassReport {
+    /// The class's name (its seats' tenants start with it).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$"))]
+    pub name: String,
+    /// The scenario's file name.
+    pub scenario: String,
+    /// The scenario's title.
+    pub title: String,
+    /// When the seats were last graded (RFC 3339), if they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graded_at: Option<String>,
+    /// The seats.
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    pub seats: Vec<SeatGrade>,
 }

@@ -9,8 +9,9 @@
 //! page of another site is refused before its form is read.
 //!
 //! Routes: `GET /` (choose a task), `GET /start?task=..` (its first page),
-//! `POST /task/{task}` (every later page), `GET /instructor` (what was done in the tenant,
-//! newest first, by every door; `POST /instructor` signs in with the admin token),
+//! `POST /task/{task}` (every later page), `GET /instructor` (the training lab classes
+//! kept, and what was done in the tenant, newest first, by every door; `POST /instructor`
+//! signs in with the admin token),
 //! `GET /site.css`. The tenant is `?tenant=NAME` in each URL.
 
 mod pages;
@@ -459,8 +460,10 @@ fn answer_ids(answer: &Answer) -> String {
 /// How many of a tenant's latest requests the instructor page shows.
 const INSTRUCTOR_ROWS: usize = 200;
 
-/// What was done in the tenant, newest first, whichever door it came through: the
-/// tenant's journal, its changes only.
+/// What was done in the tenant, newest first, whichever door it came through: every
+/// change from the ledger's history (it outlives a restart), and the requests refused
+/// since the clearinghouse started from its journal. Above it, the training lab classes
+/// the clearinghouse keeps, seat by seat.
 async fn instructor(
     request: HttpRequest,
     query: web::Query<InstructorQuery>,
@@ -481,37 +484,120 @@ async fn instructor(
         return visit.answer(StatusCode::OK, markup);
     }
     let tenant = &visit.tenant;
-    let rows: Vec<pages::Activity> = controls
-        .journal
-        .recent_changes(tenant, INSTRUCTOR_ROWS)
+    let history = match history_of(&ledger, tenant).await {
+        Ok(history) => history,
+        Err(p) => return unavailable(&visit, &p),
+    };
+    let mut rows: Vec<(u64, pages::Activity)> = history
+        .entries
         .into_iter()
-        .filter_map(|c| {
-            let what = activity(&c.route)?;
-            // An activation names no license server ID: the one it issued is the server.
-            let license_server = c.license_server_id.clone().or_else(|| {
-                (c.route.ends_with("/activations"))
-                    .then(|| c.ids.first().cloned())
-                    .flatten()
-            });
-            Some(pages::Activity {
-                at: rfc3339(c.at_ms),
-                method: c.connection_method,
-                what,
-                license_server,
-                ids: c.ids,
-                outcome: match (c.status, &c.refusal) {
-                    (200..=299, _) if c.replayed => "done (a repeat)".to_owned(),
-                    (200..=299, _) => "done".to_owned(),
-                    (status, Some(why)) => format!("refused ({status}): {why}"),
-                    (status, None) => format!("refused ({status})"),
-                },
-            })
+        .map(|e| {
+            let row = pages::Activity {
+                at: e.at,
+                method: e.connection_method,
+                what: e.action.describe(),
+                license_server: Some(e.license_server_id),
+                ids: e.ids,
+                outcome: "done".to_owned(),
+            };
+            (e.at_ms, row)
         })
         .collect();
+    rows.extend(
+        controls
+            .journal
+            .recent_changes(tenant, INSTRUCTOR_ROWS)
+            .into_iter()
+            .filter(|c| !(200..=299).contains(&c.status))
+            .filter_map(|c| {
+                let row = pages::Activity {
+                    at: rfc3339(c.at_ms),
+                    method: c.connection_method,
+                    what: activity(&c.route)?,
+                    license_server: c.license_server_id.clone(),
+                    ids: c.ids,
+                    outcome: match &c.refusal {
+                        Some(why) => format!("refused ({}): {why}", c.status),
+                        None => format!("refused ({})", c.status),
+                    },
+                };
+                Some((c.at_ms, row))
+            }),
+    );
+    // Newest first; a refusal and a change of the same moment keep their order.
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
+    rows.truncate(INSTRUCTOR_ROWS);
+    let rows: Vec<pages::Activity> = rows.into_iter().map(|(_, row)| row).collect();
+    let classes = match class_views(&ledger).await {
+        Ok(classes) => classes,
+        Err(p) => return unavailable(&visit, &p),
+    };
     visit.answer(
         StatusCode::OK,
-        pages::instructor(&visit.frame(""), tenant.as_str(), &rows),
+        pages::instructor(&visit.frame(""), tenant.as_str(), &classes, &rows),
     )
+}
+
+/// The page said when the ledger cannot answer.
+fn unavailable(visit: &Visit<'_>, problem: &shared::wire::Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let markup = pages::trouble(
+        &visit.frame(""),
+        "The ledger did not answer",
+        &problem.detail,
+    );
+    visit.answer(status, markup)
+}
+
+async fn history_of(
+    ledger: &Ledger,
+    tenant: &TenantName,
+) -> Result<shared::wire::History, shared::wire::Problem> {
+    match ledger
+        .execute(tenant.clone(), crate::ledger::Command::History, None)
+        .await
+        .outcome?
+    {
+        Answer::History(history) => Ok(history),
+        _ => Err(shared::wire::Problem::new(
+            shared::wire::ErrorCode::Internal,
+            "the ledger answered a history request with something else",
+        )),
+    }
+}
+
+/// Every class kept, each seat with what it did by which method (from its tenant's
+/// history).
+async fn class_views(ledger: &Ledger) -> Result<Vec<pages::ClassView>, shared::wire::Problem> {
+    let classes = match ledger
+        .execute(
+            TenantName::default_tenant(),
+            crate::ledger::Command::ListClasses,
+            None,
+        )
+        .await
+        .outcome?
+    {
+        Answer::Classes(classes) => classes,
+        _ => Vec::new(),
+    };
+    let mut views = Vec::with_capacity(classes.len());
+    for class in classes {
+        let mut seats = Vec::with_capacity(class.seats.len());
+        for seat in &class.seats {
+            // A seat whose tenant is gone (deleted by hand) shows no history.
+            let done = match TenantName::parse(&seat.tenant) {
+                Ok(tenant) => history_of(ledger, &tenant)
+                    .await
+                    .map(|h| h.entries)
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            seats.push((seat.clone(), done));
+        }
+        views.push(pages::ClassView { class, seats });
+    }
+    Ok(views)
 }
 
 #[derive(Deserialize)]

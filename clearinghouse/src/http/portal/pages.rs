@@ -324,13 +324,30 @@ pub struct Activity {
     pub outcome: String,
 }
 
-/// What was done in a tenant, newest first.
-pub fn instructor(frame: &Frame<'_>, tenant: &str, rows: &[Activity]) -> Markup {
+/// A class kept by the clearinghouse, each seat with its tenant's history.
+pub struct ClassView {
+    /// The class's report.
+    pub class: shared::wire::ClassReport,
+    /// Each seat and what it did, oldest first.
+    pub seats: Vec<(shared::wire::SeatGrade, Vec<shared::wire::HistoryEntry>)>,
+}
+
+/// The training lab classes, then what was done in a tenant, newest first.
+pub fn instructor(
+    frame: &Frame<'_>,
+    tenant: &str,
+    classes: &[ClassView],
+    rows: &[Activity],
+) -> Markup {
     wide_layout(
         frame,
         &format!("What was done in tenant {tenant}"),
         html! {
-            p { "Newest first; the page shows what happened since the clearinghouse started (its journal), by every connection method." }
+            @for view in classes {
+                (class(view))
+            }
+            h2 { "Tenant " (tenant) }
+            p { "Newest first: every change, by every connection method (kept in the ledger), and the requests refused since the clearinghouse started." }
             @if rows.is_empty() {
                 p { "Nothing yet." }
             } @else {
@@ -352,4 +369,62 @@ pub fn instructor(frame: &Frame<'_>, tenant: &str, rows: &[Activity]) -> Markup 
             }
         },
     )
+}
+
+/// A class: its seats, their grades, and what each did by which method.
+fn class(view: &ClassView) -> Markup {
+    let report = &view.class;
+    html! {
+        section.class {
+            h2 { "Class " (report.name) ": " (report.title) }
+            p {
+                "Scenario " code { (report.scenario) } ". "
+                @match &report.graded_at {
+                    Some(at) => { "Graded at " (at) "; reload the page to see the latest grades." }
+                    None => { "Not graded yet." }
+                }
+            }
+            table {
+                thead { tr { th { "Seat" } th { "Grade" } th { "Missing" } th { "Done, by which method" } } }
+                tbody {
+                    @for (seat, done) in &view.seats {
+                        @let passed = seat.checks.iter().filter(|c| c.passed).count();
+                        tr {
+                            td {
+                                a href={ "/instructor?tenant=" (seat.tenant) } { "Seat " (seat.seat) }
+                                br; code { (seat.tenant) }
+                            }
+                            td {
+                                @if seat.checks.is_empty() {
+                                    "not graded"
+                                } @else if passed == seat.checks.len() {
+                                    strong { "pass" } " (" (passed) " of " (seat.checks.len()) ")"
+                                } @else {
+                                    "fail (" (passed) " of " (seat.checks.len()) ")"
+                                }
+                            }
+                            td {
+                                ul {
+                                    @for check in seat.checks.iter().filter(|c| !c.passed) {
+                                        li { (check.check) @if let Some(missing) = &check.missing { ": " (missing) } }
+                                    }
+                                }
+                            }
+                            td {
+                                @if done.is_empty() {
+                                    "nothing yet"
+                                } @else {
+                                    ul {
+                                        @for entry in done {
+                                            li { (entry.action.describe()) " (" (entry.connection_method) ")" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
