@@ -13,6 +13,7 @@ mod controls;
 mod health;
 mod helpers;
 mod idempotency;
+mod lab;
 mod openapi;
 mod phone;
 mod portal;

@@ -1,0 +1,176 @@
+//! The lab's client of the clearinghouse's admin API: tenants for the seats, their test
+//! controls, their audit and history, and the class report the instructor page shows.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::wire::{
+    AuditReport, ClassReport, CreateTenantRequest, FaultSpec, History, PhoneLines, Problem,
+    TENANT_HEADER,
+};
+
+use crate::error::LabError;
+
+/// A clearinghouse, as the trainer reaches it: its URL and admin token.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Admin {
+    /// The clearinghouse at `url` with its admin token.
+    pub fn new(url: &str, token: &str) -> Result<Admin, LabError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| LabError::Clearinghouse {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Admin {
+            http,
+            url: url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Creates `tenant` with `seed` and the fixtures, or puts it back as it was created
+    /// if it exists.
+    pub async fn fresh_tenant(&self, tenant: &str, seed: u64) -> Result<(), LabError> {
+        let request = CreateTenantRequest {
+            name: tenant.to_owned(),
+            seed: Some(seed),
+            fixtures: true,
+        };
+        let created = self
+            .send::<_, serde_json::Value>(reqwest::Method::POST, "/admin/v1/tenants", &request)
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(LabError::Refused { status: 409, .. }) => {
+                self.send::<_, serde_json::Value>(
+                    reqwest::Method::POST,
+                    &format!("/admin/v1/tenants/{tenant}/reset"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+                // A reset keeps the seed the tenant was created with: set the class's.
+                self.send::<_, serde_json::Value>(
+                    reqwest::Method::PUT,
+                    &format!("/admin/v1/tenants/{tenant}/seed"),
+                    &serde_json::json!({ "seed": seed }),
+                )
+                .await
+                .map(drop)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets a fault on `tenant`.
+    pub async fn set_fault(&self, tenant: &str, fault: &FaultSpec) -> Result<(), LabError> {
+        self.send::<_, serde_json::Value>(
+            reqwest::Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/faults"),
+            fault,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The audit of `tenant`.
+    pub async fn audit(&self, tenant: &str) -> Result<AuditReport, LabError> {
+        self.get(&format!("/admin/v1/tenants/{tenant}/audit")).await
+    }
+
+    /// The history of `tenant`.
+    pub async fn history(&self, tenant: &str) -> Result<History, LabError> {
+        self.get(&format!("/admin/v1/tenants/{tenant}/history"))
+            .await
+    }
+
+    /// Keeps the class report.
+    pub async fn put_class(&self, report: &ClassReport) -> Result<(), LabError> {
+        self.send::<_, serde_json::Value>(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/classes/{}", report.name),
+            report,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The phone line and its desks.
+    pub async fn phone_lines(&self) -> Result<PhoneLines, LabError> {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/phone-lines", self.url))
+            .header(TENANT_HEADER, "default")
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        self.read(response).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, LabError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        self.read(response).await
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, LabError> {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        self.read(response).await
+    }
+
+    async fn read<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, LabError> {
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        if !status.is_success() {
+            let detail = serde_json::from_slice::<Problem>(&bytes)
+                .map(|p| p.detail)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
+            return Err(LabError::Refused {
+                url: self.url.clone(),
+                status: status.as_u16(),
+                detail,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| LabError::Clearinghouse {
+            url: self.url.clone(),
+            reason: format!("its answer did not read: {e}"),
+        })
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> LabError {
+        LabError::Clearinghouse {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! The training lab: every shipped scenario stood up, solved by the scripted student and
+//! graded; solved the wrong ways and graded fail on the right check; a class of seats
+//! graded, reset and graded again; grades that outlive a clearinghouse restart; and the
+//! `lab` command as a trainer types it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clearinghouse::config::{Config, Storage};
+use clearinghouse::server::RunningServer;
+use lab::scenario::Step;
+use lab::{Host, UpOptions, grade, host, student};
+use shared::vocab::ConnectionMethod;
+use shared::wire::SeatGrade;
+
+use crate::helpers::workspace_bin;
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/labs")
+        .join(format!("{name}.toml"))
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn options(name: &str, seats: u32, dir: &Path) -> UpOptions {
+    UpOptions {
+        scenario: scenario(name),
+        seats,
+        dir: dir.to_owned(),
+        name: None,
+        clearinghouse: None,
+        addr: loopback(),
+        phone_addr: loopback(),
+        seed: 7,
+    }
+}
+
+/// A class of `seats` on scenario `name`, on a clearinghouse the lab starts itself.
+async fn class(name: &str, seats: u32) -> (Host, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::up(options(name, seats, dir.path()), std::process::id())
+        .await
+        .unwrap_or_else(|e| panic!("class {name} stands up: {e}"));
+    (host, dir)
+}
+
+async fn grade_of(host: &Host, seat: u32) -> SeatGrade {
+    grade::grade(&host.class, Some(seat))
+        .await
+        .unwrap()
+        .remove(0)
+}
+
+fn passes(grade: &SeatGrade) -> bool {
+    grade.checks.iter().all(|c| c.passed)
+}
+
+/// The check that failed, with what it says is missing.
+fn failed(grade: &SeatGrade) -> Vec<(String, String)> {
+    grade
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| (c.check.clone(), c.missing.clone().unwrap_or_default()))
+        .collect()
+}
+
+async fn solve(host: &Host, seat: u32, steps: &[Step]) {
+    let record = host.class.file.seat(seat).unwrap();
+    student::play(&host.class, record, steps)
+        .await
+        .unwrap_or_else(|e| panic!("the steps play: {e}"));
+}
+
+/// Stands `name` up with one seat, checks the seat fails before and passes after the
+/// reference solution.
+async fn solved_right(name: &str) {
+    let (host, _dir) = class(name, 1).await;
+    let before = grade_of(&host, 1).await;
+    assert!(
+        !passes(&before),
+        "{name}: a fresh seat passes already: {before:?}"
+    );
+    solve(&host, 1, &host.class.scenario.solution.clone()).await;
+    let after = grade_of(&host, 1).await;
+    assert!(passes(&after), "{name}: {:?}", failed(&after));
+    host.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_automatic_migration_scenario_is_solved_and_passes() {
+    solved_right("migrate-automatic").await;
+}
+
+#[tokio::test]
+async fn the_web_browser_migration_scenario_is_solved_and_passes() {
+    solved_right("migrate-web-browser").await;
+}
+
+#[tokio::test]
+async fn the_telephone_migration_scenario_is_solved_and_passes() {
+    solved_right("migrate-telephone").await;
+}
+
+#[tokio::test]
+async fn the_source_not_functioning_scenario_is_solved_and_passes() {
+    solved_right("source-not-functioning").await;
+}
+
+#[tokio::test]
+async fn the_pre_2008_r2_source_scenario_is_solved_and_passes() {
+    solved_right("source-older-than-2008-r2").await;
+}
+
+#[tokio::test]
+async fn the_unreachable_source_scenario_is_solved_and_passes() {
+    solved_right("unreachable-source").await;
+}
+
+#[tokio::test]
+async fn the_restore_and_recovery_by_telephone_scenario_is_solved_and_passes() {
+    solved_right("restore-new-installation").await;
+}
+
+#[tokio::test]
+async fn the_grace_period_scenario_is_solved_and_passes() {
+    solved_right("grace-period-per-user").await;
+}
+
+#[tokio::test]
+async fn the_usage_report_scenario_is_solved_and_passes() {
+    solved_right("usage-report").await;
+}
+
+#[tokio::test]
+async fn the_outage_scenario_is_solved_and_passes() {
+    solved_right("clearinghouse-outage").await;
+}
+
+#[test]
+fn every_shipped_scenario_has_a_test_that_solves_it() {
+    let source = include_str!("lab.rs");
+    for entry in std::fs::read_dir(scenario("x").parent().unwrap()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            assert!(
+                source.contains(&format!("solved_right(\"{name}\")")),
+                "fixtures/labs/{name}.toml is solved by no test"
+            );
+        }
+    }
+}
+
+/// The reference solution with every step's method replaced by `method`.
+fn by_method(steps: &[Step], method: ConnectionMethod) -> Vec<Step> {
+    steps
+        .iter()
+        .cloned()
+        .map(|step| match step {
+            Step::Activate { server, .. } => Step::Activate { server, method },
+            Step::MigrateCals {
+                server,
+                from,
+                reason,
+                cals,
+                ..
+            } => Step::MigrateCals {
+                server,
+                from,
+                reason,
+                method,
+                cals,
+            },
+            other => other,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_wrong_method_fails_the_method_check() {
+    let (host, _dir) = class("migrate-telephone", 1).await;
+    let steps = by_method(&host.class.scenario.solution, ConnectionMethod::Automatic);
+    solve(&host, 1, &steps).await;
+    let grade = grade_of(&host, 1).await;
+    let failed = failed(&grade);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].0.contains("by the telephone method"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[0]
+            .1
+            .contains("came by the automatic method, not the telephone method"),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn skipping_the_manual_removal_fails_with_the_reminders_words() {
+    let (host, _dir) = class("source-older-than-2008-r2", 1).await;
+    let steps: Vec<Step> = host
+        .class
+        .scenario
+        .solution
+        .iter()
+        .filter(|s| !matches!(s, Step::RemoveCals { .. }))
+        .cloned()
+        .collect();
+    solve(&host, 1, &steps).await;
+    let failed = failed(&grade_of(&host, 1).await);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].1.starts_with(
+            "the CALs are still on the source: remove them by hand, as the reminder said"
+        ),
+        "{failed:?}"
+    );
+    assert!(failed[0].1.contains("30 of"), "{failed:?}");
+}
+
+#[tokio::test]
+async fn cals_left_on_an_unreachable_source_fail_the_source_check() {
+    let (host, _dir) = class("unreachable-source", 1).await;
+    let steps: Vec<Step> = host.class.scenario.solution[..2].to_vec();
+    solve(&host, 1, &steps).await;
+    let failed = failed(&grade_of(&host, 1).await);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].0.contains("LS-OLD no longer holds"), "{failed:?}");
+}
+
+#[tokio::test]
+async fn migrating_in_two_goes_fails_the_one_migration_check() {
+    let (host, _dir) = class("migrate-automatic", 1).await;
+    let mut steps = Vec::new();
+    for step in &host.class.scenario.solution {
+        match step {
+            Step::MigrateCals {
+                server,
+                from,
+                reason,
+                method,
+                cals,
+            } => {
+                let half = lab::scenario::Cals {
+                    quantity: cals.quantity / 2,
+                    ..*cals
+                };
+                for _ in 0..2 {
+                    steps.push(Step::MigrateCals {
+                        server: server.clone(),
+                        from: from.clone(),
+                        reason: *reason,
+                        method: *method,
+                        cals: half,
+                    });
+                }
+            }
+            other => steps.push(other.clone()),
+        }
+    }
+    solve(&host, 1, &steps).await;
+    let failed = failed(&grade_of(&host, 1).await);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].1.contains("in 2 key packs, not 1"), "{failed:?}");
+}
+
+#[tokio::test]
+async fn migrating_the_same_cals_twice_is_refused_and_the_seat_still_passes() {
+    let (host, _dir) = class("migrate-automatic", 1).await;
+    let solution = host.class.scenario.solution.clone();
+    solve(&host, 1, &solution).await;
+    let again = student::play(
+        &host.class,
+        host.class.file.seat(1).unwrap(),
+        &solution[1..2],
+    )
+    .await
+    .unwrap_err();
+    assert!(again.to_string().contains("step 1"), "{again}");
+    assert!(passes(&grade_of(&host, 1).await));
+}
+
+#[tokio::test]
+async fn a_class_of_five_is_graded_and_one_seat_reset_alone() {
+    let (host, _dir) = class("migrate-automatic", 5).await;
+    let solution = host.class.scenario.solution.clone();
+    solve(&host, 2, &solution).await;
+    solve(&host, 3, &solution).await;
+    let grades = grade::grade(&host.class, None).await.unwrap();
+    let passed: Vec<bool> = grades.iter().map(passes).collect();
+    assert_eq!(passed, [false, true, true, false, false]);
+    // The tenants are the class's, one per seat.
+    let tenants: Vec<&str> = grades.iter().map(|g| g.tenant.as_str()).collect();
+    assert_eq!(tenants[4], "migrate-automatic-05");
+
+    host::reset(&host.class, Some(2)).await.unwrap();
+    let grades = grade::grade(&host.class, None).await.unwrap();
+    let passed: Vec<bool> = grades.iter().map(passes).collect();
+    assert_eq!(passed, [false, false, true, false, false]);
+    // The reset seat plays the scenario again from its start, with the same IDs.
+    solve(&host, 2, &solution).await;
+    assert!(passes(&grade_of(&host, 2).await));
+    let hint = grade::hint(&grade_of(&host, 1).await).unwrap();
+    assert!(hint.starts_with("LS-NEW is not activated yet"), "{hint}");
+    host.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn grades_and_the_history_outlive_a_clearinghouse_restart() {
+    let store = tempfile::tempdir().unwrap();
+    let config = || Config {
+        storage: Storage::Directory(store.path().to_owned()),
+        ..Config::ephemeral()
+    };
+    let first = RunningServer::start(config()).await.unwrap();
+    let (addr, token) = (first.addr(), first.admin_token().to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = options("migrate-telephone", 1, dir.path());
+    up.clearinghouse = Some((first.url(), token.clone()));
+    let host = Host::up(up, std::process::id()).await.unwrap();
+    let solution = host.class.scenario.solution.clone();
+    solve(&host, 1, &solution).await;
+    assert!(passes(&grade_of(&host, 1).await));
+
+    first.shutdown().await;
+    let second = RunningServer::start(Config {
+        addr,
+        admin_token: Some(token),
+        ..config()
+    })
+    .await
+    .unwrap();
+    let grade = grade_of(&host, 1).await;
+    assert!(passes(&grade), "{:?}", failed(&grade));
+    let history = host
+        .class
+        .admin
+        .history("migrate-telephone-01")
+        .await
+        .unwrap();
+    let methods: Vec<(String, ConnectionMethod)> = history
+        .entries
+        .iter()
+        .map(|e| (e.action.describe().to_owned(), e.connection_method))
+        .collect();
+    // Set up by the automatic method; then the student's, by telephone.
+    assert!(
+        methods.ends_with(&[
+            (
+                "License server activated".to_owned(),
+                ConnectionMethod::Telephone
+            ),
+            ("CALs migrated".to_owned(), ConnectionMethod::Telephone),
+            (
+                "License server deactivated".to_owned(),
+                ConnectionMethod::Automatic
+            ),
+        ]),
+        "{methods:?}"
+    );
+    host.stop().await.unwrap();
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_class_in_the_same_directory_is_refused_while_the_first_is_up() {
+    let (host, dir) = class("clearinghouse-outage", 1).await;
+    let again = Host::up(
+        options("clearinghouse-outage", 1, dir.path()),
+        std::process::id(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(again.to_string().contains("a class is up in"), "{again}");
+    host.stop().await.unwrap();
+}
+
+/// Runs the `lab` command in `dir`.
+fn lab(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(workspace_bin("lab", "lab"))
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_lab_command_stands_a_class_up_grades_it_and_takes_it_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario("migrate-automatic");
+    let up = lab(dir.path(), &["up", file.to_str().unwrap(), "--seats", "2"]);
+    let out = String::from_utf8_lossy(&up.stdout);
+    assert!(
+        up.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(
+        out.contains("Seat 2 (tenant migrate-automatic-02)"),
+        "{out}"
+    );
+    assert!(out.contains("license-server --state-dir"), "{out}");
+    assert!(out.contains("web site:  http://127.0.0.1:"), "{out}");
+    let class = lab::class::ClassFile::read(dir.path()).unwrap();
+    let daemon = class.seats[0].servers["LS-OLD"].daemon.clone().unwrap();
+    assert!(std::net::TcpStream::connect(&daemon).is_ok());
+
+    let graded = lab(dir.path(), &["grade", "--json"]);
+    assert!(graded.status.success());
+    let grades: Vec<SeatGrade> = serde_json::from_slice(&graded.stdout).unwrap();
+    assert_eq!(grades.len(), 2);
+    assert!(grades.iter().all(|g| !passes(g)));
+
+    let solved = lab(dir.path(), &["solve", "--seat", "2"]);
+    assert!(
+        solved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&solved.stderr)
+    );
+    let graded = lab(dir.path(), &["grade", "--seat", "2"]);
+    let text = String::from_utf8_lossy(&graded.stdout);
+    assert!(
+        text.contains("Seat 2 (migrate-automatic-02): PASS, 5 of 5 checks"),
+        "{text}"
+    );
+
+    let down = lab(dir.path(), &["down"]);
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    assert!(std::net::TcpStream::connect(&daemon).is_err());
+    // Nothing the trainer did not ask to remove is removed.
+    assert!(
+        dir.path().join("seat-02/LS-NEW/state.json").exists()
+            || dir.path().join("seat-02/LS-NEW").exists()
+    );
+    let after = lab(dir.path(), &["grade"]);
+    assert_eq!(after.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&after.stderr).contains("is down"),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+}
+
+#[test]
+fn a_scenario_with_a_mistake_is_refused_with_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.toml");
+    let text = std::fs::read_to_string(scenario("migrate-automatic"))
+        .unwrap()
+        .replace("os = \"2022\"", "os = \"2023\"");
+    std::fs::write(&file, &text).unwrap();
+    let line = text.lines().position(|l| l == "os = \"2023\"").unwrap() + 1;
+    let up = lab(dir.path(), &["up", file.to_str().unwrap()]);
+    assert_eq!(up.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    assert!(stderr.contains(&format!("typo.toml:{line}: ")), "{stderr}");
+    assert!(stderr.contains("2023"), "{stderr}");
+    // Nothing was stood up.
+    assert!(!dir.path().join("class.json").exists());
+}
