@@ -398,3 +398,70 @@ fetch("{base}/api/v1/deactivations", {{method: "POST", mode: "no-cors",
     site.abort();
     browser.client.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_instructor_page_shows_a_class_its_grades_and_what_each_seat_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let options = lab::UpOptions {
+        scenario: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/labs/migrate-telephone.toml"),
+        seats: 2,
+        dir: dir.path().to_owned(),
+        name: Some("tuesday".into()),
+        clearinghouse: None,
+        addr: any,
+        phone_addr: any,
+        seed: 3,
+    };
+    let host = lab::Host::up(options, std::process::id()).await.unwrap();
+    let seat = host.class.file.seat(1).unwrap();
+    lab::student::play(&host.class, seat, &host.class.scenario.solution)
+        .await
+        .unwrap();
+    lab::Host::grade_and_report(&host.class).await.unwrap();
+
+    let browser = Browser::start("instructor-class").await;
+    let base = host.url().to_owned();
+    browser
+        .client
+        .goto(&format!("{base}/instructor?tenant=tuesday-01"))
+        .await
+        .unwrap();
+    browser.fill("token", &host.class.file.admin_token).await;
+    browser.press("button[type='submit']").await;
+    browser.shot("class").await;
+    let text = browser
+        .client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "Class tuesday: Replace a license server: migrate its CALs by the telephone connection method",
+        "Seat 1",
+        "pass (5 of 5)",
+        "Seat 2",
+        "fail (2 of 5)",
+        "LS-NEW is not activated yet: activate it first",
+        "CALs migrated (Telephone)",
+        "License server deactivated (Automatic connection)",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} is not on the page:\n{text}"
+        );
+    }
+    // The set-up's changes are not the student's.
+    let class = text.split("What was done in tenant").next().unwrap();
+    assert!(!class.contains("CALs installed"), "{class}");
+    // The seat's own history, below the class: every change, by its method.
+    assert!(
+        text.contains("What was done in tenant tuesday-01"),
+        "{text}"
+    );
+    browser.client.clone().close().await.unwrap();
+    host.stop().await.unwrap();
+}

@@ -36,6 +36,9 @@ pub struct SeatRecord {
     pub servers: BTreeMap<String, SeatServer>,
     /// Its session hosts' directories, by name.
     pub hosts: BTreeMap<String, PathBuf>,
+    /// How many of its tenant's changes set it up: the student's own follow.
+    #[serde(default)]
+    pub setup_changes: u64,
 }
 
 /// A class.

@@ -79,6 +79,7 @@ pub async fn grade_seat(class: &Class, seat: &SeatRecord) -> SeatGrade {
     SeatGrade {
         seat: seat.n,
         tenant: seat.tenant.clone(),
+        setup_changes: seat.setup_changes,
         checks,
     }
 }

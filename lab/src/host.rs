@@ -173,17 +173,20 @@ impl Host {
                 daemons.push(daemon);
             }
         }
-        let results: Vec<Result<(), LabError>> = futures_util::stream::iter(
+        // In order, so each answer is its seat's.
+        let results: Vec<Result<u64, LabError>> = futures_util::stream::iter(
             class
                 .file
                 .seats
                 .iter()
                 .map(|s| seat::set_up_rest(&class.admin, &class.scenario, s)),
         )
-        .buffer_unordered(SEATS_AT_ONCE)
+        .buffered(SEATS_AT_ONCE)
         .collect()
         .await;
-        results.into_iter().collect::<Result<(), _>>()?;
+        for (seat, changes) in class.file.seats.iter_mut().zip(results) {
+            seat.setup_changes = changes?;
+        }
         class.file.write(&class.dir)?;
         let seats = class
             .file
@@ -192,6 +195,7 @@ impl Host {
             .map(|s| shared::wire::SeatGrade {
                 seat: s.n,
                 tenant: s.tenant.clone(),
+                setup_changes: s.setup_changes,
                 checks: Vec::new(),
             })
             .collect();

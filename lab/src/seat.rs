@@ -90,6 +90,7 @@ pub fn plan(scenario: &Scenario, class_dir: &Path, n: u32, tenant: String) -> Se
         dir,
         servers,
         hosts,
+        setup_changes: 0,
     }
 }
 
@@ -195,12 +196,13 @@ async fn set_up_server(
 }
 
 /// Sets up the seat's session hosts (once its license servers' daemons answer) and the
-/// scenario's test controls.
+/// scenario's test controls. Answers how many changes of the tenant's history the set-up
+/// made.
 pub async fn set_up_rest(
     admin: &Admin,
     scenario: &Scenario,
     seat: &SeatRecord,
-) -> Result<(), LabError> {
+) -> Result<u64, LabError> {
     for spec in &scenario.hosts {
         let dir = &seat.hosts[&spec.name];
         let fail = |reason: String| LabError::Seat {
@@ -222,7 +224,8 @@ pub async fn set_up_rest(
     for fault in &scenario.faults {
         admin.set_fault(&seat.tenant, fault).await?;
     }
-    Ok(())
+    let history = admin.history(&seat.tenant).await?;
+    Ok(u64::try_from(history.entries.len()).unwrap_or(u64::MAX))
 }
 
 /// The daemon addresses of the named license servers of a seat.

@@ -205,6 +205,10 @@ pub struct SeatGrade {
     pub seat: u32,
     /// The seat's tenant.
     pub tenant: String,
+    /// How many of the tenant's changes set the seat up at the scenario's start: the
+    /// student's own follow them in its history.
+    #[serde(default)]
+    pub setup_changes: u64,
     /// Every check of the scenario, in its order; empty until the seat is graded.
     pub checks: Vec<CheckGrade>,
 }

@@ -341,12 +341,12 @@ pub fn instructor(
 ) -> Markup {
     wide_layout(
         frame,
-        &format!("What was done in tenant {tenant}"),
+        "Instructor page",
         html! {
             @for view in classes {
                 (class(view))
             }
-            h2 { "Tenant " (tenant) }
+            h2 { "What was done in tenant " (tenant) }
             p { "Newest first: every change, by every connection method (kept in the ledger), and the requests refused since the clearinghouse started." }
             @if rows.is_empty() {
                 p { "Nothing yet." }
@@ -385,7 +385,7 @@ fn class(view: &ClassView) -> Markup {
                 }
             }
             table {
-                thead { tr { th { "Seat" } th { "Grade" } th { "Missing" } th { "Done, by which method" } } }
+                thead { tr { th { "Seat" } th { "Grade" } th { "Missing" } th { "Done by the student, by which method" } } }
                 tbody {
                     @for (seat, done) in &view.seats {
                         @let passed = seat.checks.iter().filter(|c| c.passed).count();
@@ -406,16 +406,17 @@ fn class(view: &ClassView) -> Markup {
                             td {
                                 ul {
                                     @for check in seat.checks.iter().filter(|c| !c.passed) {
-                                        li { (check.check) @if let Some(missing) = &check.missing { ": " (missing) } }
+                                        li { (check.missing.as_deref().unwrap_or(&check.check)) }
                                     }
                                 }
                             }
                             td {
-                                @if done.is_empty() {
+                                @let own: Vec<_> = done.iter().filter(|e| e.n >= seat.setup_changes).collect();
+                                @if own.is_empty() {
                                     "nothing yet"
                                 } @else {
                                     ul {
-                                        @for entry in done {
+                                        @for entry in own {
                                             li { (entry.action.describe()) " (" (entry.connection_method) ")" }
                                         }
                                     }
