@@ -413,6 +413,7 @@ async fn the_instructor_page_shows_a_class_its_grades_and_what_each_seat_did() {
         addr: any,
         phone_addr: any,
         seed: 3,
+        seat_tokens: false,
     };
     let host = lab::Host::up(options, std::process::id()).await.unwrap();
     let seat = host.class.file.seat(1).unwrap();

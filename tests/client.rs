@@ -110,7 +110,8 @@ async fn the_web_method_shows_the_site_and_the_product_id_to_activate() {
     assert_eq!(
         handoff.desk,
         Desk::Web {
-            url: format!("{}/", lab.app.server.url())
+            url: format!("{}/", lab.app.server.url()),
+            seat_token: None,
         }
     );
     let state = server.state().unwrap();

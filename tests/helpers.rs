@@ -351,6 +351,7 @@ impl Lab {
         ClearinghouseAddress {
             url: self.app.server.url(),
             tenant: self.app.tenant.clone(),
+            seat_token: None,
         }
     }
 
@@ -574,6 +575,7 @@ impl ServerCli {
             .args(args)
             .env_remove("CLEARINGHOUSE_URL")
             .env_remove("CLEARINGHOUSE_TENANT")
+            .env_remove("CLEARINGHOUSE_SEAT_TOKEN")
             .env_remove("LICENSE_SERVER_STATE")
             .stdin(std::process::Stdio::null())
             .output()
@@ -881,8 +883,18 @@ pub const UK_NUMBER: &str = "+44 20 7946 0571";
 impl Caller {
     /// Calls the phone line of `app`.
     pub async fn dial(app: &TestApp) -> Caller {
-        let addr = app.server.phone_addr().expect("the phone line answers");
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        Caller::dial_at(
+            &app.server
+                .phone_addr()
+                .expect("the phone line answers")
+                .to_string(),
+        )
+        .await
+    }
+
+    /// Calls the phone line at `line` (`host:port`).
+    pub async fn dial_at(line: &str) -> Caller {
+        let stream = tokio::net::TcpStream::connect(line).await.unwrap();
         let (reader, mouth) = stream.into_split();
         use tokio::io::AsyncBufReadExt;
         Caller {

@@ -13,7 +13,7 @@ use lab::{Host, UpOptions, grade, host, student};
 use shared::vocab::ConnectionMethod;
 use shared::wire::SeatGrade;
 
-use crate::helpers::workspace_bin;
+use crate::helpers::{Caller, ServerCli, UK_NUMBER, workspace_bin};
 
 fn scenario(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,6 +35,7 @@ fn options(name: &str, seats: u32, dir: &Path) -> UpOptions {
         addr: loopback(),
         phone_addr: loopback(),
         seed: 7,
+        seat_tokens: false,
     }
 }
 
@@ -468,4 +469,211 @@ fn a_scenario_with_a_mistake_is_refused_with_its_file_and_line() {
     assert!(stderr.contains("2023"), "{stderr}");
     // Nothing was stood up.
     assert!(!dir.path().join("class.json").exists());
+}
+
+/// A class of two seats that keeps its seats apart with seat tokens.
+async fn class_with_tokens(name: &str) -> (Host, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = options(name, 2, dir.path());
+    up.seat_tokens = true;
+    let host = Host::up(up, std::process::id()).await.unwrap();
+    (host, dir)
+}
+
+#[tokio::test]
+async fn a_seat_with_a_token_is_solved_through_the_web_site_and_the_api() {
+    let (host, _dir) = class_with_tokens("migrate-web-browser").await;
+    let token = host.class.file.seat(1).unwrap().seat_token.clone().unwrap();
+    assert_eq!(token.len(), 8);
+    solve(&host, 1, &host.class.scenario.solution.clone()).await;
+    let grade = grade_of(&host, 1).await;
+    assert!(passes(&grade), "{:?}", failed(&grade));
+}
+
+#[tokio::test]
+async fn a_seat_with_a_token_is_solved_by_telephone() {
+    let (host, _dir) = class_with_tokens("migrate-telephone").await;
+    solve(&host, 1, &host.class.scenario.solution.clone()).await;
+    let grade = grade_of(&host, 1).await;
+    assert!(passes(&grade), "{:?}", failed(&grade));
+}
+
+#[tokio::test]
+async fn the_api_refuses_a_seat_without_its_own_token() {
+    let (host, _dir) = class_with_tokens("migrate-automatic").await;
+    let first = host.class.file.seat(1).unwrap().seat_token.clone().unwrap();
+    let second = host.class.file.seat(2).unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/activations", host.url());
+    let body = serde_json::json!({});
+    for token in [None, Some(first.as_str())] {
+        let mut request = http
+            .post(&url)
+            .header(shared::wire::TENANT_HEADER, &second.tenant)
+            .json(&body);
+        if let Some(token) = token {
+            request = request.header(shared::wire::SEAT_TOKEN_HEADER, token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::FORBIDDEN);
+        let problem: shared::wire::Problem = response.json().await.unwrap();
+        assert_eq!(problem.code, shared::wire::ErrorCode::SeatTokenRequired);
+        assert!(
+            problem.detail.contains(&second.tenant),
+            "{}",
+            problem.detail
+        );
+    }
+    // Nothing reached the seat's ledger or journal.
+    let history = host.class.admin.history(&second.tenant).await.unwrap();
+    assert_eq!(history.entries.len() as u64, second.setup_changes);
+}
+
+#[tokio::test]
+async fn the_web_site_asks_a_seats_token_and_refuses_another() {
+    let (host, _dir) = class_with_tokens("migrate-web-browser").await;
+    let first = host.class.file.seat(1).unwrap().seat_token.clone().unwrap();
+    let second = host.class.file.seat(2).unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/?tenant={}", host.url(), second.tenant))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Seat sign-in"), "{html}");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let refused = http
+        .post(format!("{}/seat?tenant={}", host.url(), second.tenant))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[("csrf", csrf.as_str()), ("token", first.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    let refusal = refused.text().await.unwrap();
+    assert!(refusal.contains("not this seat"), "{refusal}");
+    let own = second.seat_token.clone().unwrap();
+    let signed = http
+        .post(format!("{}/seat?tenant={}", host.url(), second.tenant))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[("csrf", csrf.as_str()), ("token", own.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), reqwest::StatusCode::SEE_OTHER);
+    let pass = signed
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let home = http
+        .get(format!("{}/?tenant={}", host.url(), second.tenant))
+        .header(reqwest::header::COOKIE, format!("{cookie}; {pass}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!home.contains("Seat sign-in"), "{home}");
+    // The pass is for this seat: the other seat still asks.
+    let other = http
+        .get(format!(
+            "{}/?tenant={}",
+            host.url(),
+            host.class.file.seat(1).unwrap().tenant
+        ))
+        .header(reqwest::header::COOKIE, format!("{cookie}; {pass}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(other.contains("Seat sign-in"), "{other}");
+}
+
+#[tokio::test]
+async fn the_phone_line_asks_a_seats_pin_and_refuses_another() {
+    let (host, _dir) = class_with_tokens("migrate-telephone").await;
+    let first = host.class.file.seat(1).unwrap().seat_token.clone().unwrap();
+    let second = host.class.file.seat(2).unwrap();
+    let line = host.class.file.phone_line.clone().unwrap();
+    let mut caller = Caller::dial_at(&line).await;
+    caller.answer("ASK number", UK_NUMBER).await;
+    caller.answer("ASK tenant", &second.tenant).await;
+    caller.answer("ASK seat_pin", &first).await;
+    let sorry = caller.until("SORRY").await;
+    assert!(sorry.starts_with("SORRY seat_pin"), "{sorry}");
+    caller
+        .answer("ASK seat_pin", second.seat_token.as_deref().unwrap())
+        .await;
+    caller.until("ASK purpose").await;
+}
+
+#[tokio::test]
+async fn a_trainees_own_license_server_reaches_its_seat_with_the_seat_token() {
+    let (host, dir) = class_with_tokens("clearinghouse-outage").await;
+    let seat = host.class.file.seat(2).unwrap();
+    let token = seat.seat_token.clone().unwrap();
+    let cli = ServerCli {
+        state_dir: dir.path().join("laptop"),
+    };
+    let installed = cli
+        .run(&[
+            "install",
+            "--name",
+            "LAPTOP-LS",
+            "--first-name",
+            "Ada",
+            "--last-name",
+            "Lovelace",
+            "--company",
+            "Contoso",
+            "--country",
+            "GB",
+            "--clearinghouse",
+            host.url(),
+            "--tenant",
+            &seat.tenant,
+            "--seat-token",
+            "12345678",
+        ])
+        .await;
+    assert_eq!(installed.code, 0, "{}", installed.stderr);
+    // A wrong token: the seat refuses it, and says what to do.
+    let refused = cli.run(&["activate", "--method", "automatic"]).await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is a class's seat"),
+        "{}",
+        refused.stderr
+    );
+    let set = cli.run(&["set", "--seat-token", &token]).await;
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let activated = cli
+        .run(&["activate", "--method", "web", "--fill-forms"])
+        .await;
+    assert_eq!(activated.code, 0, "{}", activated.stderr);
+    let history = host.class.admin.history(&seat.tenant).await.unwrap();
+    let last = history.entries.last().unwrap();
+    assert_eq!(last.connection_method, ConnectionMethod::WebBrowser);
 }

@@ -128,6 +128,7 @@ fn main() {
             addr: any,
             phone_addr: any,
             seed: 1,
+            seat_tokens: false,
         };
         let started = Instant::now();
         let host = runtime
@@ -153,7 +154,10 @@ fn main() {
         grades.push(started.elapsed());
         assert_eq!(graded.len(), seats as usize);
     }
-    println!("grade {seats} fresh seats: median {} of 5", ms(median(grades)));
+    println!(
+        "grade {seats} fresh seats: median {} of 5",
+        ms(median(grades))
+    );
 
     let started = Instant::now();
     runtime.block_on(async {
@@ -180,7 +184,10 @@ fn main() {
         grades.push(started.elapsed());
         assert!(graded.iter().all(|g| g.checks.iter().all(|c| c.passed)));
     }
-    println!("grade {seats} solved seats: median {} of 5", ms(median(grades)));
+    println!(
+        "grade {seats} solved seats: median {} of 5",
+        ms(median(grades))
+    );
     let rss_solved = rss_kib(pid);
     runtime.block_on(host.stop()).expect("the class stops");
 
@@ -193,7 +200,12 @@ fn main() {
         let up = Command::new(&bin)
             .arg("--dir")
             .arg(dir.path())
-            .args(["up", &scenario.display().to_string(), "--seats", &seats.to_string()])
+            .args([
+                "up",
+                &scenario.display().to_string(),
+                "--seats",
+                &seats.to_string(),
+            ])
             .args(["--class", &format!("cli-{run}"), "--clearinghouse", &url])
             .env("CLEARINGHOUSE_ADMIN_TOKEN", &token)
             .stdout(Stdio::null())

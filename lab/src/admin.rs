@@ -42,37 +42,34 @@ impl Admin {
         &self.url
     }
 
-    /// Creates `tenant` with `seed` and the fixtures, or puts it back as it was created
-    /// if it exists.
-    pub async fn fresh_tenant(&self, tenant: &str, seed: u64) -> Result<(), LabError> {
+    /// Creates `tenant` anew, with `seed`, the fixtures and the seat token, replacing
+    /// one of the same name (a seat of an earlier class, or this seat before a reset).
+    pub async fn fresh_tenant(
+        &self,
+        tenant: &str,
+        seed: u64,
+        seat_token: Option<&str>,
+    ) -> Result<(), LabError> {
+        let deleted = self
+            .send::<_, serde_json::Value>(
+                reqwest::Method::DELETE,
+                &format!("/admin/v1/tenants/{tenant}"),
+                &serde_json::json!({}),
+            )
+            .await;
+        match deleted {
+            Ok(_) | Err(LabError::Refused { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
         let request = CreateTenantRequest {
             name: tenant.to_owned(),
             seed: Some(seed),
             fixtures: true,
+            seat_token: seat_token.map(str::to_owned),
         };
-        let created = self
-            .send::<_, serde_json::Value>(reqwest::Method::POST, "/admin/v1/tenants", &request)
-            .await;
-        match created {
-            Ok(_) => Ok(()),
-            Err(LabError::Refused { status: 409, .. }) => {
-                self.send::<_, serde_json::Value>(
-                    reqwest::Method::POST,
-                    &format!("/admin/v1/tenants/{tenant}/reset"),
-                    &serde_json::json!({}),
-                )
-                .await?;
-                // A reset keeps the seed the tenant was created with: set the class's.
-                self.send::<_, serde_json::Value>(
-                    reqwest::Method::PUT,
-                    &format!("/admin/v1/tenants/{tenant}/seed"),
-                    &serde_json::json!({ "seed": seed }),
-                )
-                .await
-                .map(drop)
-            }
-            Err(e) => Err(e),
-        }
+        self.send::<_, serde_json::Value>(reqwest::Method::POST, "/admin/v1/tenants", &request)
+            .await
+            .map(drop)
     }
 
     /// Sets a fault on `tenant`.

@@ -55,6 +55,8 @@ pub struct SeatBrief {
     pub telephone: String,
     /// The phone line's address, where every number is answered.
     pub phone_line: Option<String>,
+    /// The seat's token, when the class keeps its seats apart.
+    pub seat_token: Option<String>,
 }
 
 /// What seat `seat` of `class` needs.
@@ -91,9 +93,10 @@ pub fn brief(class: &Class, seat: &SeatRecord) -> SeatBrief {
     let address = ClearinghouseAddress {
         url: class.file.clearinghouse.clone(),
         tenant: Some(seat.tenant.clone()),
+        seat_token: seat.seat_token.clone(),
     };
     let web_site = match Desk::web(&address) {
-        Desk::Web { url } => url,
+        Desk::Web { url, .. } => url,
         _ => format!("{}/?tenant={}", class.file.clearinghouse, seat.tenant),
     };
     let telephone = class
@@ -116,6 +119,7 @@ pub fn brief(class: &Class, seat: &SeatRecord) -> SeatBrief {
         web_site,
         telephone,
         phone_line: class.file.phone_line.clone(),
+        seat_token: seat.seat_token.clone(),
     }
 }
 
@@ -146,6 +150,11 @@ pub fn text(brief: &SeatBrief) -> String {
             brief.telephone
         )),
         None => out.push_str("  telephone: the clearinghouse has no phone line\n"),
+    }
+    if let Some(token) = &brief.seat_token {
+        out.push_str(&format!(
+            "  seat token: {token} (the license servers keep it; the web site asks for it once, the phone line as the seat PIN; a license server you install yourself takes it with --seat-token)\n"
+        ));
     }
     out.push_str(&format!("  files:     {}\n", brief.dir));
     out

@@ -39,6 +39,10 @@ pub struct SeatRecord {
     /// How many of its tenant's changes set it up: the student's own follow.
     #[serde(default)]
     pub setup_changes: u64,
+    /// Its seat token, when the class keeps its seats apart: every request for its
+    /// tenant must carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_token: Option<String>,
 }
 
 /// A class.

@@ -42,6 +42,9 @@ pub struct UpOptions {
     pub phone_addr: SocketAddr,
     /// The seed the seats' IDs derive from.
     pub seed: u64,
+    /// Whether each seat gets a token of its own, which every request for its tenant must
+    /// carry: for a class whose students share a network, so no seat reaches another's.
+    pub seat_tokens: bool,
 }
 
 /// A class running: its clearinghouse (when the lab started it) and its daemons.
@@ -100,7 +103,10 @@ impl Host {
         let admin = Admin::new(&url, &token)?;
         let phone_line = admin.phone_lines().await?.line;
         let seats: Vec<SeatRecord> = (1..=options.seats)
-            .map(|n| seat::plan(&scenario, &dir, n, class::tenant_of(&name, n)))
+            .map(|n| {
+                let token = options.seat_tokens.then(seat::seat_token);
+                seat::plan(&scenario, &dir, n, class::tenant_of(&name, n), token)
+            })
             .collect();
         let file = ClassFile {
             name,

@@ -65,8 +65,20 @@ pub fn cal_request(cals: &Cals) -> Result<CalRequest, LabError> {
     })
 }
 
-/// The seat's directory and where each of its computers is kept, before anything is made.
-pub fn plan(scenario: &Scenario, class_dir: &Path, n: u32, tenant: String) -> SeatRecord {
+/// A seat token: eight random digits (they are keyed on a telephone too).
+pub fn seat_token() -> String {
+    format!("{:08}", rand::random::<u32>() % 100_000_000)
+}
+
+/// The seat's directory and where each of its computers is kept, before anything is made;
+/// with `seat_token`, the token every request for the seat's tenant must carry.
+pub fn plan(
+    scenario: &Scenario,
+    class_dir: &Path,
+    n: u32,
+    tenant: String,
+    seat_token: Option<String>,
+) -> SeatRecord {
     let dir = class_dir.join(format!("seat-{n:02}"));
     let servers = scenario
         .servers
@@ -91,6 +103,7 @@ pub fn plan(scenario: &Scenario, class_dir: &Path, n: u32, tenant: String) -> Se
         servers,
         hosts,
         setup_changes: 0,
+        seat_token,
     }
 }
 
@@ -101,11 +114,14 @@ pub async fn set_up_servers(
     seat: &SeatRecord,
     seed: u64,
 ) -> Result<(), LabError> {
-    admin.fresh_tenant(&seat.tenant, seed).await?;
+    admin
+        .fresh_tenant(&seat.tenant, seed, seat.seat_token.as_deref())
+        .await?;
     std::fs::create_dir_all(&seat.dir).map_err(|e| LabError::io(&seat.dir, e))?;
     let address = ClearinghouseAddress {
         url: admin.url().to_owned(),
         tenant: Some(seat.tenant.clone()),
+        seat_token: seat.seat_token.clone(),
     };
     for spec in &scenario.servers {
         let dir = &seat.servers[&spec.name].dir;

@@ -62,6 +62,8 @@ pub struct Properties {
     pub clearinghouse_url: Option<String>,
     /// The tenant: `Some(None)` for the default one.
     pub tenant: Option<Option<String>>,
+    /// The seat token of a class's seat: `Some(None)` for none.
+    pub seat_token: Option<Option<String>>,
     /// The company information (the Properties dialog's required and optional
     /// information).
     pub company: Option<CompanyInfo>,
@@ -148,6 +150,9 @@ impl LicenseServer {
             }
             if let Some(tenant) = change.tenant {
                 address.tenant = tenant;
+            }
+            if let Some(token) = change.seat_token {
+                address.seat_token = token;
             }
             address.check().map_err(Error::BadAddress)?;
             if address != s.identity.clearinghouse {

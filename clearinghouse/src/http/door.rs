@@ -14,7 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, HttpMessage};
 use shared::vocab::ConnectionMethod;
-use shared::wire::IDEMPOTENCY_KEY_HEADER;
+use shared::wire::{IDEMPOTENCY_KEY_HEADER, SEAT_TOKEN_HEADER};
 
 use super::{body, reply};
 use crate::controls::{Controls, Recorded};
@@ -61,6 +61,25 @@ pub async fn door(
         Ok(Some(state)) if !UNJOURNALED.contains(&route.as_str()) => state,
         _ => return Ok(next.call(request).await?.map_into_boxed_body()),
     };
+    // A class's seat is its student's alone: no request reaches it, or is journaled in
+    // it, without the seat's token.
+    let given = request
+        .headers()
+        .get(SEAT_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !state.admits(given) {
+        let detail = match given {
+            Some(_) => format!(
+                "tenant {tenant} is a class's seat, and the {SEAT_TOKEN_HEADER} header does not hold its token: use the token the trainer gave for this seat"
+            ),
+            None => format!(
+                "tenant {tenant} is a class's seat: give its token in the {SEAT_TOKEN_HEADER} header (the license server keeps it: `license-server set --seat-token`)"
+            ),
+        };
+        let problem =
+            shared::wire::Problem::new(shared::wire::ErrorCode::SeatTokenRequired, detail);
+        return Ok(request.into_response(reply::problem(&problem)));
+    }
     let plan = controls.faults.plan(&tenant, &route, state.now_ms);
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;

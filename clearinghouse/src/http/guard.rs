@@ -182,7 +182,7 @@ pub fn timeout(error: &PayloadError) -> Option<String> {
 pub fn body_limit(path: &str) -> usize {
     let file =
         path.starts_with("/admin/") && (path.ends_with("/snapshot") || path.ends_with("/replay"));
-    let form = path.starts_with("/task/") || path == "/instructor";
+    let form = path.starts_with("/task/") || path == "/instructor" || path == "/seat";
     if file {
         super::controls::MAX_FILE
     } else if path.starts_with("/admin/v1/classes/") {

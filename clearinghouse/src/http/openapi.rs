@@ -25,7 +25,7 @@ use shared::wire::{
     InstallCalsRequest, JournalPage, KeyPackIssued, KeyPackRecord, LicenseServerActivated,
     LicenseServerDeactivated, LicenseServerStatus, MigrateCalsRequest, PROBLEM_CONTENT_TYPE,
     PhoneLines, Problem, PurchaseSpec, ReactivateRequest, RecoverCalsRequest, ReplayReport,
-    SeedRequest, TENANT_HEADER, TenantClock, TenantInfo,
+    SEAT_TOKEN_HEADER, SeedRequest, TENANT_HEADER, TenantClock, TenantInfo,
 };
 
 use super::api::Catalog;
@@ -54,7 +54,7 @@ pub fn document() -> &'static str {
         tenant_history, list_classes, put_class,
         list_faults, set_fault, clear_faults, clear_fault, journal, clear_journal, set_seed,
         read_clock, change_clock, export_snapshot, import_snapshot, replay,
-        site_home, site_start, site_task, instructor_page, instructor_sign_in, site_style,
+        site_home, site_start, site_task, instructor_page, instructor_sign_in, seat_sign_in, site_style,
     ),
     components(schemas(Problem, Snapshot, JournalFormat, JournalLines)),
     modifiers(&Common),
@@ -168,6 +168,11 @@ impl Door {
                     )
                     .into(),
                 );
+                parameters.push(RefOr::T(header(
+                    SEAT_TOKEN_HEADER,
+                    "The seat token, for a tenant that is a training class's seat (created with a `seat_token`): without it, or with another, the request is refused (403 seat_token_required). Other tenants ignore it.",
+                    "^[0-9]{6,32}$",
+                )));
                 if posts {
                     parameters.push(RefOr::T(header(
                         IDEMPOTENCY_KEY_HEADER,
@@ -301,7 +306,7 @@ fn problems(operation: &mut Operation, posts: bool) {
     }
     add(
         "403",
-        "The request came from a page of another site (cross_site_request).",
+        "The request came from a page of another site (cross_site_request), or a class seat's tenant was asked without its seat token (seat_token_required).",
     );
     add(
         "default",
@@ -784,6 +789,14 @@ fn instructor_page() {}
     responses((status = 303, description = "Signed in: to the instructor page.")),
 )]
 fn instructor_sign_in() {}
+
+/// Sign the session in to a class's seat with the seat's token.
+#[utoipa::path(
+    post, path = "/seat", operation_id = "seat_sign_in", tag = "site",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "`csrf` (the form's token) and `token` (the seat token)."),
+    responses((status = 303, description = "Signed in: to the site's first page.")),
+)]
+fn seat_sign_in() {}
 
 /// The site's style sheet.
 #[utoipa::path(

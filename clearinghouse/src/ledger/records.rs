@@ -46,6 +46,10 @@ pub struct TenantMeta {
     /// How far the tenant's clock is from the clearinghouse's, in milliseconds.
     #[serde(default)]
     pub clock_offset_ms: i64,
+    /// For a class's seat: the SHA-256 of its seat token (hex), which every request for
+    /// the tenant must carry. The token itself is not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_token_sha256: Option<String>,
 }
 
 impl TenantMeta {

@@ -286,6 +286,8 @@ pub fn import(
         seq: body.seq,
         next_server: body.next_server,
         clock_offset_ms,
+        // A snapshot carries no seat token: the imported tenant is open to anyone.
+        seat_token_sha256: None,
     };
     records::write(view, Keys::new(tenant).meta(), &meta)?;
     let prefix = Keys::new(tenant).all();

@@ -64,6 +64,18 @@ pub fn create(
     seed: u64,
     purchases: &[PurchaseSpec],
 ) -> Result<TenantInfo, LedgerError> {
+    create_seat(view, tenant, seed, purchases, None)
+}
+
+/// Creates `tenant` as [`create`] does, for a class's seat when `seat_token_sha256` is
+/// given: every request for it must then carry the token.
+pub fn create_seat(
+    view: &mut View<'_>,
+    tenant: &TenantName,
+    seed: u64,
+    purchases: &[PurchaseSpec],
+    seat_token_sha256: Option<String>,
+) -> Result<TenantInfo, LedgerError> {
     if meta(view, tenant)?.is_some() {
         return Err(LedgerError::TenantExists(tenant.to_string()));
     }
@@ -72,6 +84,7 @@ pub fn create(
         seq: 0,
         next_server: 1,
         clock_offset_ms: 0,
+        seat_token_sha256,
     };
     write(view, Keys::new(tenant).meta(), &meta)?;
     for spec in purchases {
@@ -104,7 +117,8 @@ pub fn reset(
     purchases: &[PurchaseSpec],
 ) -> Result<TenantInfo, LedgerError> {
     let old = remove(view, tenant)?;
-    create(view, tenant, old.seed, purchases)
+    // A seat stays a seat, with its token.
+    create_seat(view, tenant, old.seed, purchases, old.seat_token_sha256)
 }
 
 /// Deletes `tenant` and everything it holds.

@@ -74,12 +74,45 @@ impl Reply {
 }
 
 /// What the doors may know of a tenant without asking the writer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantState {
     /// Its seed.
     pub seed: u64,
     /// Now, on its clock, in ms since the Unix epoch.
     pub now_ms: u64,
+    /// For a class's seat, the SHA-256 of its token.
+    pub seat_token_sha256: Option<String>,
+}
+
+impl TenantState {
+    /// Whether a request carrying `given` (or no token) may use the tenant: any request
+    /// for a tenant without a seat token, one with the right token for a seat.
+    pub fn admits(&self, given: Option<&str>) -> bool {
+        match (&self.seat_token_sha256, given) {
+            (None, _) => true,
+            (Some(expected), Some(given)) => {
+                let digest = seat_token_digest(given.trim());
+                // Every byte is compared, so the time taken tells nothing of the token.
+                digest.len() == expected.len()
+                    && digest
+                        .bytes()
+                        .zip(expected.bytes())
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0
+            }
+            (Some(_), None) => false,
+        }
+    }
+
+    /// Whether the tenant is a class's seat, which needs its token.
+    pub fn is_seat(&self) -> bool {
+        self.seat_token_sha256.is_some()
+    }
+}
+
+/// The SHA-256 of a seat token, as the tenant keeps it.
+pub fn seat_token_digest(token: &str) -> String {
+    crate::hex::encode(&Sha256::digest(token.as_bytes()))
 }
 
 struct Job {
@@ -364,6 +397,7 @@ impl Ledger {
         Ok(tenants::meta(&view, tenant)?.map(|meta| TenantState {
             seed: meta.seed,
             now_ms: meta.now_ms(base),
+            seat_token_sha256: meta.seat_token_sha256,
         }))
     }
 
@@ -539,11 +573,12 @@ impl Writer {
             }
         }
         let answer = match &job.command {
-            Command::CreateTenant(request) => tenants::create(
+            Command::CreateTenant(request) => tenants::create_seat(
                 view,
                 tenant,
                 request.seed.unwrap_or_else(random_seed),
                 if request.fixtures { fixtures } else { &[] },
+                request.seat_token.as_deref().map(seat_token_digest),
             )
             .map(Answer::Tenant),
             Command::ListTenants => tenants::list(view).map(Answer::Tenants),

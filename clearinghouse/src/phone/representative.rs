@@ -134,6 +134,7 @@ impl<'a> Call<'a> {
         ))
         .await?;
         let tenant = self.ask_tenant().await?;
+        self.ask_seat_pin(&tenant).await?;
         self.tenant = Some(tenant.clone());
         let task = self.ask_purpose().await?;
         let path = format!("tel:{}", desk.number);
@@ -295,6 +296,27 @@ impl<'a> Call<'a> {
                     Ok(Some(_)) => Ok(tenant),
                     Ok(None) => Err(format!("there is no tenant {tenant}: check the name the license server shows")),
                     Err(e) => Err(e.to_string()),
+                }
+            },
+        )
+        .await
+    }
+
+    /// For a class's seat, its token, keyed as a PIN: no one else's call reaches the seat.
+    async fn ask_seat_pin(&mut self, tenant: &TenantName) -> Result<(), Ended> {
+        let state = match self.board.ledger.tenant_state(tenant) {
+            Ok(Some(state)) if state.is_seat() => state,
+            _ => return Ok(()),
+        };
+        self.ask(
+            "seat_pin",
+            "seat PIN",
+            &format!("Tenant {tenant} is a seat of a training class. What is its seat PIN? (the seat token your trainer gave you)"),
+            |text| {
+                if state.admits(Some(text)) {
+                    Ok(())
+                } else {
+                    Err("that is not this seat's PIN: it is the seat token the trainer gave with the seat's commands".to_owned())
                 }
             },
         )

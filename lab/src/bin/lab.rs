@@ -84,6 +84,10 @@ struct UpArgs {
     /// The seed the seats' IDs derive from: the same seed, the same IDs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Give each seat a token that every request for its tenant must carry (the API, the
+    /// web site and the phone line ask for it): for a class on a shared network.
+    #[arg(long)]
+    seat_tokens: bool,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +285,9 @@ fn up(dir: &Path, args: UpArgs, json: bool) -> Result<ExitCode, LabError> {
         .arg(args.phone_addr.to_string())
         .arg("--seed")
         .arg(args.seed.to_string());
+    if args.seat_tokens {
+        command.arg("--seat-tokens");
+    }
     if let Some(class) = &args.class {
         command.arg("--class").arg(class);
     }
@@ -352,6 +359,7 @@ async fn run_host(dir: &Path, args: UpArgs) -> Result<ExitCode, LabError> {
         addr: args.addr,
         phone_addr: args.phone_addr,
         seed: args.seed,
+        seat_tokens: args.seat_tokens,
     };
     let running = Host::up(options, std::process::id()).await?;
     eprintln!(

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use shared::wire::{
     ErrorCode, IDEMPOTENCY_KEY_HEADER, KeyPackIssued, KeyPackRecord, LicenseServerActivated,
-    LicenseServerDeactivated, LicenseServerStatus, Problem, TENANT_HEADER,
+    LicenseServerDeactivated, LicenseServerStatus, Problem, SEAT_TOKEN_HEADER, TENANT_HEADER,
 };
 
 use thiserror::Error;
@@ -310,8 +310,12 @@ impl Clearinghouse {
     }
 
     fn with_tenant(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.address.tenant {
+        let request = match &self.address.tenant {
             Some(tenant) => request.header(TENANT_HEADER, tenant),
+            None => request,
+        };
+        match &self.address.seat_token {
+            Some(token) => request.header(SEAT_TOKEN_HEADER, token),
             None => request,
         }
     }

@@ -24,6 +24,8 @@ pub enum Desk {
     Web {
         /// The address to open (it names the tenant, if any).
         url: String,
+        /// The seat token the site asks for, when the tenant is a class's seat.
+        seat_token: Option<String>,
     },
     /// A Clearinghouse representative on the telephone.
     Telephone {
@@ -52,7 +54,10 @@ impl Desk {
             Some(tenant) => format!("{base}/?tenant={tenant}"),
             None => format!("{base}/"),
         };
-        Desk::Web { url }
+        Desk::Web {
+            url,
+            seat_token: address.seat_token.clone(),
+        }
     }
 
     /// The telephone desk for `country` (from the phone book in `fixtures/`) of the

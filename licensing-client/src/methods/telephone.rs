@@ -108,6 +108,10 @@ impl Telephone {
             "tenant".into(),
             clearinghouse.tenant.clone().unwrap_or_default(),
         );
+        answers.insert(
+            "seat_pin".into(),
+            clearinghouse.seat_token.clone().unwrap_or_default(),
+        );
         answers.insert("purpose".into(), task.to_owned());
         // The optional company information is offered in one question.
         let optional = CompanyField::ALL
@@ -302,6 +306,7 @@ mod tests {
         let address = ClearinghouseAddress {
             url: url.into(),
             tenant: None,
+            seat_token: None,
         };
         let lines = PhoneLines {
             line: Some(line.into()),

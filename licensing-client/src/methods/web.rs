@@ -88,8 +88,11 @@ fn unescape(text: &str) -> String {
 impl WebSite {
     /// A client whose every page may take `timeout`.
     pub fn new(timeout: Duration) -> Self {
+        // The site's answers are its pages; the one redirect (after a seat's sign-in) is
+        // followed by hand, with the cookie it sets.
         let http = reqwest::Client::builder()
             .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         WebSite { http }
@@ -97,7 +100,7 @@ impl WebSite {
 
     /// Fills in the site's forms for `handoff` and returns the ID of the result page.
     pub async fn complete(&self, handoff: &Handoff) -> Result<String, Error> {
-        let Desk::Web { url } = &handoff.desk else {
+        let Desk::Web { url, seat_token } = &handoff.desk else {
             return Err(Error::WebSite(
                 "this handoff is for the telephone, not the web site".into(),
             ));
@@ -110,13 +113,28 @@ impl WebSite {
         let join = if query.is_empty() { '?' } else { '&' };
         let start = format!("{base}/start{query}{join}task={task}");
         let response = self.http.get(&start).send().await.map_err(unreachable)?;
-        let cookie = response
+        let mut cookie = response
             .headers()
             .get(reqwest::header::SET_COOKIE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .map(str::to_owned);
-        let page = read(response).await?;
+        let mut page = read(response).await?;
+        if page.html.contains("action=\"/seat") {
+            // A class's seat: the site asks for the seat's token once, then starts over.
+            let (again, cookies) = self
+                .seat_sign_in(
+                    base,
+                    &query,
+                    &start,
+                    &page,
+                    seat_token.as_deref(),
+                    cookie.as_deref(),
+                )
+                .await?;
+            page = again;
+            cookie = Some(cookies);
+        }
         if !page.status.is_success() {
             return Err(Error::WebSite(page.error()));
         }
@@ -160,6 +178,58 @@ impl WebSite {
 }
 
 impl WebSite {
+    /// Signs the browser session in to a class's seat with its token, then opens `start`
+    /// again: its page, and the cookies that carry the session and the seat's sign-in.
+    async fn seat_sign_in(
+        &self,
+        base: &str,
+        query: &str,
+        start: &str,
+        page: &Page,
+        token: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<(Page, String), Error> {
+        let token = token.ok_or_else(|| {
+            Error::WebSite(
+                "the tenant is a class's seat and the site asks for its seat token: give it to the license server (`license-server set --seat-token`)".into(),
+            )
+        })?;
+        let csrf = page
+            .hidden("csrf")
+            .ok_or_else(|| Error::WebSite("the seat sign-in has no csrf".into()))?;
+        let fields = [
+            ("csrf".to_owned(), csrf),
+            ("token".to_owned(), token.to_owned()),
+        ];
+        let mut request = self.http.post(format!("{base}/seat{query}")).form(&fields);
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        let response = request.send().await.map_err(unreachable)?;
+        if response.status() != reqwest::StatusCode::SEE_OTHER {
+            return Err(Error::WebSite(read(response).await?.error()));
+        }
+        let seat = response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+            .unwrap_or_default();
+        let cookies = match cookie {
+            Some(cookie) => format!("{cookie}; {seat}"),
+            None => seat,
+        };
+        let response = self
+            .http
+            .get(start)
+            .header(reqwest::header::COOKIE, &cookies)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Ok((read(response).await?, cookies))
+    }
+
     async fn post(
         &self,
         url: &str,

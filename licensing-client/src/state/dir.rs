@@ -257,6 +257,7 @@ mod tests {
             clearinghouse: ClearinghouseAddress {
                 url: "http://127.0.0.1:1".into(),
                 tenant: None,
+                seat_token: None,
             },
         };
         StateDir::create(dir, &ServerState::new(identity)).unwrap()

@@ -35,6 +35,10 @@ pub struct ClearinghouseAddress {
     /// The tenant requests are for; `None` for the default tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// The seat token, when the tenant is a training class's seat: sent with every
+    /// request, and given to the web site and the representative when they ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_token: Option<String>,
 }
 
 impl ClearinghouseAddress {
@@ -60,6 +64,9 @@ impl ClearinghouseAddress {
                     "the tenant {tenant:?} must be 1 to 64 letters, digits, - or _"
                 ));
             }
+        }
+        if let Some(token) = &self.seat_token {
+            shared::wire::check_seat_token(token)?;
         }
         Ok(())
     }

@@ -20,6 +20,25 @@ pub struct CreateTenantRequest {
     /// Whether to seed it with the fixture agreements and license codes (default true).
     #[serde(default = "yes")]
     pub fixtures: bool,
+    /// A seat token, for a tenant that is a training class's seat: every request for the
+    /// tenant must then carry it (on the API, the `Clearinghouse-Seat-Token` header; the
+    /// web site and the phone line ask for it once). 6 to 32 digits, so that it can be
+    /// keyed on a telephone too. None by default: anyone may use the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{6,32}$"))]
+    pub seat_token: Option<String>,
+}
+
+/// Why `token` is no seat token, if it is not: 6 to 32 digits.
+pub fn check_seat_token(token: &str) -> Result<(), String> {
+    if (6..=32).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(
+            "a seat token is 6 to 32 digits (a PIN that can be keyed on a telephone too)"
+                .to_owned(),
+        )
+    }
 }
 
 fn yes() -> bool {

@@ -23,6 +23,8 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 pub const IDEMPOTENT_REPLAYED_HEADER: &str = "Idempotent-Replayed";
 /// The header naming the tenant a request is for; requests without it go to the default.
 pub const TENANT_HEADER: &str = "Clearinghouse-Tenant";
+/// The header carrying a seat's token, on the API requests for a tenant that has one.
+pub const SEAT_TOKEN_HEADER: &str = "Clearinghouse-Seat-Token";
 /// The path every admin route lives under.
 pub const ADMIN_BASE: &str = "/admin/v1";
 /// The tenant that requests naming none are for.

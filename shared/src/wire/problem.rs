@@ -66,6 +66,8 @@ pub enum ErrorCode {
     CrossSiteRequest,
     /// The admin token is missing or wrong.
     Unauthorized,
+    /// The tenant is a class's seat, and the request does not carry its seat token.
+    SeatTokenRequired,
     /// No such route or record.
     NotFound,
     /// The tenant named by the request does not exist.
@@ -106,7 +108,7 @@ impl ErrorCode {
             UnsupportedMediaType => 415,
             RequestTimeout => 408,
             MethodNotAllowed => 405,
-            CrossSiteRequest => 403,
+            CrossSiteRequest | SeatTokenRequired => 403,
             InvalidField | IdTypo | WrongIdKind | KeyPackNotForServer | IdempotencyKeyReused
             | WrongProof | InvalidSnapshot | CalsTooNew => 422,
             Internal | InjectedFault => 500,
@@ -143,6 +145,7 @@ impl ErrorCode {
             MethodNotAllowed => "The route does not take this method",
             CrossSiteRequest => "A request from another site",
             Unauthorized => "Unauthorized",
+            SeatTokenRequired => "The tenant is a seat, and its token is missing or wrong",
             NotFound => "Not found",
             UnknownTenant => "Unknown tenant",
             AlreadyExists => "It already exists",
@@ -154,7 +157,7 @@ impl ErrorCode {
     }
 
     /// Every code.
-    pub const ALL: [ErrorCode; 32] = {
+    pub const ALL: [ErrorCode; 33] = {
         use ErrorCode::*;
         [
             MalformedRequest,
@@ -182,6 +185,7 @@ impl ErrorCode {
             MethodNotAllowed,
             CrossSiteRequest,
             Unauthorized,
+            SeatTokenRequired,
             NotFound,
             UnknownTenant,
             AlreadyExists,

@@ -41,6 +41,8 @@ use session::SiteKey;
 pub const FORM_LIMIT: usize = 16 * 1024;
 /// What the instructor's sign-in form is signed for.
 const SIGN_IN: &str = "instructor";
+/// What a seat's sign-in form is signed for.
+const SEAT_SIGN_IN: &str = "seat";
 
 /// Every route of the site, as `(method, path)`.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -49,6 +51,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/task/{task}"),
     ("get", "/instructor"),
     ("post", "/instructor"),
+    ("post", "/seat"),
     ("get", "/site.css"),
 ];
 
@@ -79,6 +82,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ],
     ))
     .service(resource(
+        "/seat",
+        Site,
+        vec![(Method::POST, web::to(seat_sign_in))],
+    ))
+    .service(resource(
         "/site.css",
         Site,
         vec![(Method::GET, web::to(style))],
@@ -102,14 +110,17 @@ struct StartQuery {
     task: Option<String>,
 }
 
-/// The tenant the URL names, checked to exist.
-async fn tenant(ledger: &Ledger, name: Option<&str>) -> Result<TenantName, String> {
+/// The tenant the URL names, checked to exist, and its state.
+async fn tenant(
+    ledger: &Ledger,
+    name: Option<&str>,
+) -> Result<(TenantName, crate::ledger::TenantState), String> {
     let tenant = match name.filter(|n| !n.is_empty()) {
         Some(name) => TenantName::parse(name).map_err(|e| e.to_string())?,
         None => TenantName::default_tenant(),
     };
     match ledger.tenant_state(&tenant) {
-        Ok(Some(_)) => Ok(tenant),
+        Ok(Some(state)) => Ok((tenant, state)),
         Ok(None) => Err(format!(
             "there is no tenant {tenant}: check the address the license server showed"
         )),
@@ -120,6 +131,8 @@ async fn tenant(ledger: &Ledger, name: Option<&str>) -> Result<TenantName, Strin
 /// A page request for a tenant that exists, in a browser's session.
 struct Visit<'k> {
     tenant: TenantName,
+    /// The tenant's state (whether it is a class's seat, which needs its token).
+    state: crate::ledger::TenantState,
     session: String,
     /// Whether the session is new (its cookie is to be set).
     fresh: bool,
@@ -137,12 +150,24 @@ impl<'k> Visit<'k> {
     ) -> Result<Visit<'k>, HttpResponse> {
         let (session, fresh) = session::session(request);
         match tenant(ledger, name).await {
-            Ok(tenant) => Ok(Visit {
-                tenant,
-                session,
-                fresh,
-                key,
-            }),
+            Ok((tenant, state)) => {
+                let visit = Visit {
+                    tenant,
+                    state,
+                    session,
+                    fresh,
+                    key,
+                };
+                // A class's seat is its student's: its pages wait for the seat's token,
+                // typed once per session. The instructor signs in with the admin token.
+                let path = request.path();
+                let open = path.starts_with("/instructor") || path == "/seat";
+                if visit.state.is_seat() && !open && !visit.seated(request) {
+                    let markup = pages::seat_sign_in(&visit.frame(SEAT_SIGN_IN), None);
+                    return Err(visit.answer(StatusCode::OK, markup));
+                }
+                Ok(visit)
+            }
             Err(message) => {
                 let markup = pages::trouble(&Frame::plain(None), "Unknown tenant", &message);
                 Err(page(
@@ -179,6 +204,13 @@ impl<'k> Visit<'k> {
     fn instructor(&self, request: &HttpRequest) -> bool {
         session::cookie(request, session::INSTRUCTOR_COOKIE)
             .is_some_and(|pass| self.key.instructor_signed_in(&self.session, &pass))
+    }
+
+    /// Whether the session signed in to the tenant's seat.
+    fn seated(&self, request: &HttpRequest) -> bool {
+        let tenant = self.tenant.as_str();
+        session::cookie(request, &session::seat_cookie(tenant))
+            .is_some_and(|pass| self.key.seat_signed_in(&self.session, tenant, &pass))
     }
 }
 
@@ -488,9 +520,12 @@ async fn instructor(
         Ok(history) => history,
         Err(p) => return unavailable(&visit, &p),
     };
+    // Newest first: the history is in the order the changes were applied, and a stable
+    // sort by time keeps that order among changes of the same millisecond.
     let mut rows: Vec<(u64, pages::Activity)> = history
         .entries
         .into_iter()
+        .rev()
         .map(|e| {
             let row = pages::Activity {
                 at: e.at,
@@ -524,7 +559,6 @@ async fn instructor(
                 Some((c.at_ms, row))
             }),
     );
-    // Newest first; a refusal and a change of the same moment keep their order.
     rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     rows.truncate(INSTRUCTOR_ROWS);
     let rows: Vec<pages::Activity> = rows.into_iter().map(|(_, row)| row).collect();
@@ -648,6 +682,51 @@ async fn sign_in(
             format!(
                 "{}={pass}; Path=/instructor; HttpOnly; SameSite=Strict; Max-Age={}",
                 session::INSTRUCTOR_COOKIE,
+                session::INSTRUCTOR_FOR.as_secs()
+            ),
+        ))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// Signs the session in to a class's seat with the seat's token, typed once.
+async fn seat_sign_in(
+    request: HttpRequest,
+    query: web::Query<TenantQuery>,
+    form: web::Form<SignIn>,
+    ledger: web::Data<Ledger>,
+    key: web::Data<SiteKey>,
+) -> HttpResponse {
+    if guard::from_another_site(&request) {
+        return from_another_site();
+    }
+    let visit = match Visit::of(&request, &ledger, &key, query.tenant.as_deref()).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
+    };
+    let frame = visit.frame(SEAT_SIGN_IN);
+    if !visit.signed(SEAT_SIGN_IN, form.csrf.as_deref()) {
+        let markup = pages::seat_sign_in(&frame, Some("the form expired: sign in again"));
+        return visit.answer(StatusCode::FORBIDDEN, markup);
+    }
+    if !visit.state.admits(form.token.as_deref()) {
+        let markup = pages::seat_sign_in(
+            &frame,
+            Some(
+                "that is not this seat's token: it is the one the trainer gave with the seat's commands",
+            ),
+        );
+        return visit.answer(StatusCode::FORBIDDEN, markup);
+    }
+    let tenant = visit.tenant.as_str();
+    let pass = key.seat_pass(&visit.session, tenant);
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, format!("/{}", frame.query())))
+        .insert_header((
+            SET_COOKIE,
+            format!(
+                "{}={pass}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+                session::seat_cookie(tenant),
                 session::INSTRUCTOR_FOR.as_secs()
             ),
         ))

@@ -308,6 +308,24 @@ pub fn sign_in(frame: &Frame<'_>, banner: Option<&str>) -> Markup {
     )
 }
 
+/// The sign-in of a class's seat: the seat's token, typed once per browser session.
+pub fn seat_sign_in(frame: &Frame<'_>, banner: Option<&str>) -> Markup {
+    layout(
+        frame,
+        "Seat sign-in",
+        html! {
+            @if let Some(banner) = banner { p.banner role="alert" { (banner) } }
+            p { "This tenant is a seat of a training class. Type the seat token your trainer gave you with your seat's commands." }
+            form.signin method="post" action={ "/seat" (frame.query()) } {
+                input type="hidden" name="csrf" value=(&frame.csrf);
+                label for="seat-token" { "Seat token" }
+                input type="password" id="seat-token" name="token" autocomplete="off" inputmode="numeric" required;
+                div.buttons { button type="submit" { "Sign in" } }
+            }
+        },
+    )
+}
+
 /// One thing done in a tenant, for the instructor page.
 pub struct Activity {
     /// When, on the tenant's clock.

@@ -2,8 +2,9 @@
 //! a cookie; every form carries a token, an HMAC-SHA256 under a key only this clearinghouse
 //! holds, of the session and of what the form is for. A page of another site (even one on
 //! another port of the same host, whose cookies a browser shares) can set the cookie, but
-//! cannot make the token. The instructor's sign-in is kept the same way: a cookie signed
-//! for the session, so the admin token is typed once and never rides in an address.
+//! cannot make the token. The instructor's sign-in, and a class seat's, are kept the same
+//! way: a cookie signed for the session, so a token is typed once and never rides in an
+//! address.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,8 +19,13 @@ use crate::hex;
 pub const SESSION_COOKIE: &str = "clearinghouse_session";
 /// The cookie that says the session signed in to the instructor page.
 pub const INSTRUCTOR_COOKIE: &str = "clearinghouse_instructor";
-/// How long an instructor stays signed in.
+/// How long an instructor (or a seat's student) stays signed in.
 pub const INSTRUCTOR_FOR: Duration = Duration::from_secs(8 * 60 * 60);
+
+/// The cookie that says the session signed in to class seat `tenant`.
+pub fn seat_cookie(tenant: &str) -> String {
+    format!("clearinghouse_seat_{tenant}")
+}
 
 /// The key forms are signed with: drawn when the clearinghouse starts, so a form shown
 /// before a restart has expired after it.
@@ -57,20 +63,44 @@ impl SiteKey {
 
     /// An instructor's sign-in for `session`, good until `INSTRUCTOR_FOR` from now.
     pub fn instructor_pass(&self, session: &str) -> String {
-        let until = now_secs()
-            .saturating_add(INSTRUCTOR_FOR.as_secs())
-            .to_string();
-        let tag = self.sign(&["instructor", session, &until]);
-        format!("{until}.{tag}")
+        self.pass(&["instructor", session])
     }
 
     /// Whether `pass` is a sign-in for `session` that has not run out.
     pub fn instructor_signed_in(&self, session: &str, pass: &str) -> bool {
+        self.holds(&["instructor", session], pass)
+    }
+
+    /// A sign-in to class seat `tenant` for `session`, good for as long.
+    pub fn seat_pass(&self, session: &str, tenant: &str) -> String {
+        self.pass(&["seat", session, tenant])
+    }
+
+    /// Whether `pass` is a sign-in to seat `tenant` for `session` that has not run out.
+    pub fn seat_signed_in(&self, session: &str, tenant: &str, pass: &str) -> bool {
+        self.holds(&["seat", session, tenant], pass)
+    }
+
+    /// A sign-in for `parts`, good until `INSTRUCTOR_FOR` from now: the time it runs out
+    /// and the token of `parts` with that time.
+    fn pass(&self, parts: &[&str]) -> String {
+        let until = now_secs()
+            .saturating_add(INSTRUCTOR_FOR.as_secs())
+            .to_string();
+        let mut signed = parts.to_vec();
+        signed.push(&until);
+        format!("{until}.{}", self.sign(&signed))
+    }
+
+    /// Whether `pass` is a sign-in for `parts` that has not run out.
+    fn holds(&self, parts: &[&str], pass: &str) -> bool {
         let Some((until, tag)) = pass.split_once('.') else {
             return false;
         };
         let current = until.parse::<u64>().is_ok_and(|u| u > now_secs());
-        current && self.verify(&["instructor", session, until], tag)
+        let mut signed = parts.to_vec();
+        signed.push(until);
+        current && self.verify(&signed, tag)
     }
 }
 
@@ -119,6 +149,16 @@ mod tests {
         assert!(!SiteKey::generate().verify(&["session-1", "install-cals"], &token));
         assert!(!key.verify(&["session-1", "install-cals"], &"f".repeat(64)));
         assert!(!key.verify(&["session-1", "install-cals"], "not hex"));
+    }
+
+    #[test]
+    fn a_seat_pass_holds_for_its_session_and_seat_only() {
+        let key = SiteKey::generate();
+        let pass = key.seat_pass("s1", "class-01");
+        assert!(key.seat_signed_in("s1", "class-01", &pass));
+        assert!(!key.seat_signed_in("s1", "class-02", &pass));
+        assert!(!key.seat_signed_in("s2", "class-01", &pass));
+        assert!(!key.instructor_signed_in("s1", &pass));
     }
 
     #[test]

@@ -335,6 +335,9 @@ pub struct InstallArgs {
     /// The Clearinghouse tenant (none: the default tenant).
     #[arg(long, env = "CLEARINGHOUSE_TENANT")]
     pub tenant: Option<String>,
+    /// The seat token, when the tenant is a training class's seat (the trainer gives it).
+    #[arg(long, env = "CLEARINGHOUSE_SEAT_TOKEN", requires = "tenant")]
+    pub seat_token: Option<String>,
     /// Seed for the product ID, for reproducible runs.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -420,6 +423,9 @@ pub struct SetArgs {
     /// Use the Clearinghouse's default tenant.
     #[arg(long)]
     pub default_tenant: bool,
+    /// The seat token of a training class's seat; an empty value removes it.
+    #[arg(long)]
+    pub seat_token: Option<String>,
     /// Company information to change (an empty value clears an optional field).
     #[command(flatten)]
     pub company: CompanyArgs,

@@ -193,6 +193,7 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
                 clearinghouse: ClearinghouseAddress {
                     url: clearinghouse,
                     tenant: install.tenant,
+                    seat_token: install.seat_token,
                 },
             };
             let server = match install.seed {
@@ -241,6 +242,9 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
                 connection_method: set.method,
                 clearinghouse_url: set.clearinghouse,
                 tenant,
+                seat_token: set
+                    .seat_token
+                    .map(|t| Some(t.trim().to_owned()).filter(|t| !t.is_empty())),
                 company,
             })?;
             output.status(&server.state()?, server.dir(), None);

@@ -62,8 +62,11 @@ impl CliOperator {
         let what = shown.kind();
         let title = handoff.task().title();
         match &handoff.desk {
-            Desk::Web { url } => {
+            Desk::Web { url, seat_token } => {
                 eprintln!("Open the Remote Desktop Licensing web site: {url}");
+                if seat_token.is_some() {
+                    eprintln!("It asks for your seat token once: the one your trainer gave you.");
+                }
                 eprintln!("Choose \"{title}\" and give, page by page:");
             }
             Desk::Telephone {

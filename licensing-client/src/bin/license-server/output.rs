@@ -230,7 +230,7 @@ impl Output {
     /// with `--id`.
     pub fn handoff(&self, handoff: &Handoff) {
         let desk = match &handoff.desk {
-            Desk::Web { url } => json!({"method": "web", "url": url}),
+            Desk::Web { url, .. } => json!({"method": "web", "url": url}),
             Desk::Telephone {
                 number,
                 desk,
