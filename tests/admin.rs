@@ -215,3 +215,54 @@ async fn a_class_report_over_a_mebibyte_is_refused_whole() {
         .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn a_seat_token_that_is_not_6_to_32_digits_is_refused() {
+    let app = TestApp::spawn().await;
+    for token in [
+        "12345",
+        "abcdef",
+        "",
+        "1234567\n",
+        "\u{0661}\u{0662}\u{0663}\u{0664}\u{0665}\u{0666}",
+    ] {
+        let response = app
+            .admin(
+                Method::POST,
+                "/admin/v1/tenants",
+                Some(json!({"name": "seat-1", "seat_token": token})),
+            )
+            .await;
+        let p = problem(response, ErrorCode::InvalidField).await;
+        assert!(
+            p.detail.contains("6 to 32 digits"),
+            "{token:?}: {}",
+            p.detail
+        );
+    }
+    let tenants: Vec<serde_json::Value> =
+        ok(app.admin(Method::GET, "/admin/v1/tenants", None).await).await;
+    assert_eq!(tenants.len(), 1, "only the default tenant: {tenants:?}");
+}
+
+#[tokio::test]
+async fn a_method_the_api_does_not_take_is_405_even_for_a_seat_without_its_token() {
+    let app = TestApp::spawn().await;
+    let _: serde_json::Value = created(
+        app.admin(
+            Method::POST,
+            "/admin/v1/tenants",
+            Some(json!({"name": "seat-1", "seat_token": "12345678"})),
+        )
+        .await,
+    )
+    .await;
+    let response = app
+        .client
+        .request(Method::TRACE, app.url("/api/v1/activations"))
+        .header(shared::wire::TENANT_HEADER, "seat-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -526,7 +526,7 @@ async fn the_api_refuses_a_seat_without_its_own_token() {
     }
     // Nothing reached the seat's ledger or journal.
     let history = host.class.admin.history(&second.tenant).await.unwrap();
-    assert_eq!(history.entries.len() as u64, second.setup_changes);
+    assert_eq!(history.entries.len(), second.setup_changes as usize);
 }
 
 #[tokio::test]

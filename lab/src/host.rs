@@ -180,7 +180,7 @@ impl Host {
             }
         }
         // In order, so each answer is its seat's.
-        let results: Vec<Result<u64, LabError>> = futures_util::stream::iter(
+        let results: Vec<Result<u32, LabError>> = futures_util::stream::iter(
             class
                 .file
                 .seats

@@ -174,6 +174,11 @@ async fn create(
         body::MAX_BODY,
         |_, request: CreateTenantRequest| {
             let tenant = TenantName::parse(&request.name).map_err(|e| e.problem())?;
+            if let Some(token) = &request.seat_token {
+                shared::wire::check_seat_token(token).map_err(|message| {
+                    Problem::new(ErrorCode::InvalidField, message).with_field("seat_token")
+                })?;
+            }
             Ok((tenant, Command::CreateTenant(request)))
         },
     )

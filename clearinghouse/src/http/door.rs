@@ -67,7 +67,9 @@ pub async fn door(
         .headers()
         .get(SEAT_TOKEN_HEADER)
         .and_then(|v| v.to_str().ok());
-    if !state.admits(given) {
+    // Only the methods the API takes: any other is answered 405 by its route, seat or not.
+    let api_method = matches!(request.method().as_str(), "GET" | "HEAD" | "POST");
+    if api_method && !state.admits(given) {
         let detail = match given {
             Some(_) => format!(
                 "tenant {tenant} is a class's seat, and the {SEAT_TOKEN_HEADER} header does not hold its token: use the token the trainer gave for this seat"

@@ -227,7 +227,7 @@ pub struct SeatGrade {
     /// How many of the tenant's changes set the seat up at the scenario's start: the
     /// student's own follow them in its history.
     #[serde(default)]
-    pub setup_changes: u64,
+    pub setup_changes: u32,
     /// Every check of the scenario, in its order; empty until the seat is graded.
     pub checks: Vec<CheckGrade>,
 }

@@ -429,7 +429,7 @@ fn class(view: &ClassView) -> Markup {
                                 }
                             }
                             td {
-                                @let own: Vec<_> = done.iter().filter(|e| e.n >= seat.setup_changes).collect();
+                                @let own: Vec<_> = done.iter().filter(|e| e.n >= u64::from(seat.setup_changes)).collect();
                                 @if own.is_empty() {
                                     "nothing yet"
                                 } @else {
