@@ -206,6 +206,42 @@ async fn a_class_name_that_could_name_no_tenant_is_refused() {
 }
 
 #[tokio::test]
+async fn a_class_report_of_hundreds_of_seats_is_kept() {
+    let app = TestApp::spawn().await;
+    let mut report = class_report("big");
+    let seat = report["seats"][0].clone();
+    let seats: Vec<serde_json::Value> = (1..=500)
+        .map(|n| {
+            let mut seat = seat.clone();
+            seat["seat"] = json!(n);
+            seat["checks"][0]["missing"] = json!("x".repeat(300));
+            seat
+        })
+        .collect();
+    report["seats"] = json!(seats);
+    assert!(report.to_string().len() > 150 * 1024);
+    let kept: ClassReport = created(
+        app.admin(Method::PUT, "/admin/v1/classes/big", Some(report))
+            .await,
+    )
+    .await;
+    assert_eq!(kept.seats.len(), 500);
+}
+
+#[tokio::test]
+async fn a_class_report_of_more_than_1000_seats_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut report = class_report("huge");
+    let seat = report["seats"][0].clone();
+    report["seats"] = json!(vec![seat; 1001]);
+    let response = app
+        .admin(Method::PUT, "/admin/v1/classes/huge", Some(report))
+        .await;
+    let p = problem(response, ErrorCode::InvalidField).await;
+    assert!(p.detail.contains("at most 1000"), "{}", p.detail);
+}
+
+#[tokio::test]
 async fn a_class_report_over_a_mebibyte_is_refused_whole() {
     let app = TestApp::spawn().await;
     let mut report = class_report("big");

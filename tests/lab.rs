@@ -266,8 +266,38 @@ async fn migrating_in_two_goes_fails_the_one_migration_check() {
     }
     solve(&host, 1, &steps).await;
     let failed = failed(&grade_of(&host, 1).await);
-    assert_eq!(failed.len(), 1, "{failed:?}");
+    // The CALs are all there, in one key pack too many.
+    assert_eq!(failed.len(), 2, "{failed:?}");
     assert!(failed[0].1.contains("in 2 key packs, not 1"), "{failed:?}");
+    assert!(
+        failed[1].1.contains("LS-NEW holds 2 key packs"),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_extra_key_pack_fails_the_key_packs_check() {
+    let (host, _dir) = class("migrate-automatic", 1).await;
+    let mut steps = host.class.scenario.solution.clone();
+    let Step::MigrateCals { cals, .. } = &steps[1] else {
+        panic!("the second step migrates: {steps:?}");
+    };
+    steps.push(Step::InstallCals {
+        server: "LS-NEW".into(),
+        method: ConnectionMethod::Automatic,
+        cals: lab::scenario::Cals {
+            license_type: shared::vocab::LicenseType::PerUser,
+            quantity: 5,
+            ..*cals
+        },
+    });
+    solve(&host, 1, &steps).await;
+    let failed = failed(&grade_of(&host, 1).await);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].1.contains("LS-NEW holds 2 key packs, not 1"),
+        "{failed:?}"
+    );
 }
 
 #[tokio::test]
@@ -428,7 +458,7 @@ fn the_lab_command_stands_a_class_up_grades_it_and_takes_it_down() {
     let graded = lab(dir.path(), &["grade", "--seat", "2"]);
     let text = String::from_utf8_lossy(&graded.stdout);
     assert!(
-        text.contains("Seat 2 (migrate-automatic-02): PASS, 5 of 5 checks"),
+        text.contains("Seat 2 (migrate-automatic-02): PASS, 6 of 6 checks"),
         "{text}"
     );
 
@@ -529,6 +559,17 @@ async fn the_api_refuses_a_seat_without_its_own_token() {
     assert_eq!(history.entries.len(), second.setup_changes as usize);
 }
 
+/// The `name=value` of the cookie `response` sets.
+fn cookie_set_by(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn the_web_site_asks_a_seats_token_and_refuses_another() {
     let (host, _dir) = class_with_tokens("migrate-web-browser").await;
@@ -543,13 +584,7 @@ async fn the_web_site_asks_a_seats_token_and_refuses_another() {
         .send()
         .await
         .unwrap();
-    let cookie = page
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
+    let cookie = cookie_set_by(&page);
     let html = page.text().await.unwrap();
     assert!(html.contains("Seat sign-in"), "{html}");
     let csrf = html
@@ -577,13 +612,7 @@ async fn the_web_site_asks_a_seats_token_and_refuses_another() {
         .await
         .unwrap();
     assert_eq!(signed.status(), reqwest::StatusCode::SEE_OTHER);
-    let pass = signed
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
+    let pass = cookie_set_by(&signed);
     let home = http
         .get(format!("{}/?tenant={}", host.url(), second.tenant))
         .header(reqwest::header::COOKIE, format!("{cookie}; {pass}"))

@@ -7,7 +7,8 @@
 //! - standing the class up through the library (tenants, license servers brought to their
 //!   start state through the client's flows, daemons, session hosts, faults), and through
 //!   the `lab up` command (its background process included), each `--runs N` times;
-//! - grading every seat, fresh and once every seat played the reference solution;
+//! - grading every seat, fresh and once every seat played the reference solution, and
+//!   grading with the report the instructor page shows;
 //! - the clearinghouse's resident memory before and with the class.
 //!
 //! Everything runs on loopback, bounded in count; the load average is printed beside.
@@ -187,6 +188,18 @@ fn main() {
     println!(
         "grade {seats} solved seats: median {} of 5",
         ms(median(grades))
+    );
+    let mut reports = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        runtime
+            .block_on(Host::grade_and_report(&host.class))
+            .expect("graded and reported");
+        reports.push(started.elapsed());
+    }
+    println!(
+        "grade {seats} solved seats and report them to the instructor page: median {} of 5",
+        ms(median(reports))
     );
     let rss_solved = rss_kib(pid);
     runtime.block_on(host.stop()).expect("the class stops");

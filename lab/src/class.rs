@@ -38,7 +38,7 @@ pub struct SeatRecord {
     pub hosts: BTreeMap<String, PathBuf>,
     /// How many of its tenant's changes set it up: the student's own follow.
     #[serde(default)]
-    pub setup_changes: u32,
+    pub setup_changes: u16,
     /// Its seat token, when the class keeps its seats apart: every request for its
     /// tenant must carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

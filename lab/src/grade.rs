@@ -77,7 +77,7 @@ pub async fn grade_seat(class: &Class, seat: &SeatRecord) -> SeatGrade {
         });
     }
     SeatGrade {
-        seat: seat.n,
+        seat: u16::try_from(seat.n).unwrap_or(u16::MAX),
         tenant: seat.tenant.clone(),
         setup_changes: seat.setup_changes,
         checks,
@@ -260,6 +260,24 @@ async fn judge(seen: &mut Seen<'_>, check: &Check) -> Result<(), String> {
                 "{server} still holds {} that the Clearinghouse says were migrated away",
                 held.join(", ")
             ))
+        }
+        CheckKind::KeyPacks { server, count } => {
+            let (_, state) = seen.server(server)?;
+            let held: Vec<String> = state
+                .key_packs
+                .iter()
+                .filter(|k| k.total() > 0)
+                .map(|k| k.label())
+                .collect();
+            if u32::try_from(held.len()).is_ok_and(|n| n == *count) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{server} holds {} key packs, not {count}: {}",
+                    held.len(),
+                    held.join("; ")
+                ))
+            }
         }
         CheckKind::Audit => {
             let audit = seen

@@ -180,7 +180,7 @@ impl Host {
             }
         }
         // In order, so each answer is its seat's.
-        let results: Vec<Result<u32, LabError>> = futures_util::stream::iter(
+        let results: Vec<Result<u16, LabError>> = futures_util::stream::iter(
             class
                 .file
                 .seats
@@ -199,7 +199,7 @@ impl Host {
             .seats
             .iter()
             .map(|s| shared::wire::SeatGrade {
-                seat: s.n,
+                seat: u16::try_from(s.n).unwrap_or(u16::MAX),
                 tenant: s.tenant.clone(),
                 setup_changes: s.setup_changes,
                 checks: Vec::new(),

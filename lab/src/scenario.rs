@@ -162,6 +162,14 @@ enum CheckEntry {
         #[serde(default)]
         missing: Option<String>,
     },
+    KeyPacks {
+        server: String,
+        count: u32,
+        #[serde(default)]
+        says: Option<String>,
+        #[serde(default)]
+        missing: Option<String>,
+    },
     Audit {
         #[serde(default)]
         says: Option<String>,
@@ -378,6 +386,14 @@ pub enum CheckKind {
     SourceCleared {
         /// The license server.
         server: String,
+    },
+    /// `server` holds CALs in exactly `count` key packs: none installed beyond what the
+    /// scenario asks.
+    KeyPacks {
+        /// The license server.
+        server: String,
+        /// How many key packs hold CALs.
+        count: u32,
     },
     /// The seat's ledger passes the audit.
     Audit,
@@ -934,6 +950,23 @@ impl Reader<'_> {
                     format!("{server} no longer holds the CALs that were migrated away from it");
                 (
                     CheckKind::SourceCleared { server },
+                    says.clone().unwrap_or(default),
+                    missing.clone(),
+                )
+            }
+            CheckEntry::KeyPacks {
+                server,
+                count,
+                says,
+                missing,
+            } => {
+                let server = self.server(server, at)?;
+                let default = format!("{server} holds no key pack beyond the {count} asked for");
+                (
+                    CheckKind::KeyPacks {
+                        server,
+                        count: *count,
+                    },
                     says.clone().unwrap_or(default),
                     missing.clone(),
                 )

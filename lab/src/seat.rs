@@ -218,7 +218,7 @@ pub async fn set_up_rest(
     admin: &Admin,
     scenario: &Scenario,
     seat: &SeatRecord,
-) -> Result<u32, LabError> {
+) -> Result<u16, LabError> {
     for spec in &scenario.hosts {
         let dir = &seat.hosts[&spec.name];
         let fail = |reason: String| LabError::Seat {
@@ -241,7 +241,7 @@ pub async fn set_up_rest(
         admin.set_fault(&seat.tenant, fault).await?;
     }
     let history = admin.history(&seat.tenant).await?;
-    Ok(u32::try_from(history.entries.len()).unwrap_or(u32::MAX))
+    Ok(u16::try_from(history.entries.len()).unwrap_or(u16::MAX))
 }
 
 /// The daemon addresses of the named license servers of a seat.

@@ -68,10 +68,8 @@ pub fn describe(step: &Step) -> String {
             method,
             cals,
         } => format!(
-            "install {} {} {} CALs on {server} by the {} method",
-            cals.quantity,
-            cals.version.slug(),
-            cals.license_type.slug(),
+            "install {} on {server} by the {} method",
+            cals_words(cals),
             words(*method)
         ),
         Step::MigrateCals {
@@ -81,10 +79,8 @@ pub fn describe(step: &Step) -> String {
             cals,
             ..
         } => format!(
-            "migrate {} {} {} CALs from {from} to {server} by the {} method",
-            cals.quantity,
-            cals.version.slug(),
-            cals.license_type.slug(),
+            "migrate {} from {from} to {server} by the {} method",
+            cals_words(cals),
             words(*method)
         ),
         Step::RecoverCals {
@@ -92,10 +88,8 @@ pub fn describe(step: &Step) -> String {
             method,
             cals,
         } => format!(
-            "recover {} {} {} CALs on {server} by the {} method",
-            cals.quantity,
-            cals.version.slug(),
-            cals.license_type.slug(),
+            "recover {} on {server} by the {} method",
+            cals_words(cals),
             words(*method)
         ),
         Step::RemoveCals {
@@ -126,6 +120,16 @@ pub fn describe(step: &Step) -> String {
             csv,
         } => format!("save a CAL usage report of {domain} on {server} as {csv}"),
     }
+}
+
+/// CALs in words: "40 2019 per-device CALs".
+fn cals_words(cals: &crate::scenario::Cals) -> String {
+    format!(
+        "{} {} {} CALs",
+        cals.quantity,
+        cals.version.slug(),
+        cals.license_type.slug()
+    )
 }
 
 /// Plays `steps` on seat `seat` of `class`, in order, stopping at the first that fails.

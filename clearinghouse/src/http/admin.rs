@@ -32,6 +32,8 @@ impl AdminToken {
 
 /// The largest class report: a class of a few hundred seats, each check with its words.
 pub const MAX_CLASS: usize = 1024 * 1024;
+/// The most seats a class report holds.
+pub const MAX_SEATS: usize = 1000;
 
 /// Every admin route, as `(method, path)`.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -196,7 +198,7 @@ async fn with_body<T: serde::de::DeserializeOwned>(
 ) -> HttpResponse {
     let parsed = async {
         authorize(&r, &t)?;
-        let value: T = body::json(&body::read_up_to(p, limit).await?)?;
+        let value: T = body::json_within(&body::read_up_to(p, limit).await?, limit)?;
         command(&r, value)
     };
     match parsed.await {
@@ -289,6 +291,16 @@ async fn put_class(
                 ),
             )
         })?;
+        if report.seats.len() > MAX_SEATS {
+            return Err(Problem::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "the report holds {} seats: a class has at most {MAX_SEATS}",
+                    report.seats.len()
+                ),
+            )
+            .with_field("seats"));
+        }
         if report.name != name {
             return Err(Problem::new(
                 ErrorCode::InvalidField,

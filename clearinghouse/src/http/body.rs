@@ -18,8 +18,13 @@ const MAX_KEY: usize = 255;
 
 /// Reads `bytes` as JSON of type `T`.
 pub fn json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
-    if bytes.len() > MAX_BODY {
-        return Err(too_large());
+    json_within(bytes, MAX_BODY)
+}
+
+/// Reads `bytes` as JSON of type `T`, for a route that takes bodies of up to `limit`.
+pub fn json_within<T: DeserializeOwned>(bytes: &Bytes, limit: usize) -> Result<T, Problem> {
+    if bytes.len() > limit {
+        return Err(too_large_for(limit));
     }
     // Read in document order, so the first error reported is the first in the body.
     let mut reader = serde_json::Deserializer::from_slice(bytes);
@@ -57,11 +62,6 @@ pub async fn read_up_to(payload: web::Payload, limit: usize) -> Result<Bytes, Pr
         Ok(Err(e)) => Err(unreadable(&e)),
         Err(_) => Err(too_large_for(limit)),
     }
-}
-
-/// The problem of a body over [`MAX_BODY`].
-pub fn too_large() -> Problem {
-    too_large_for(MAX_BODY)
 }
 
 /// The problem of a body that could not be read: it did not arrive in time, or the

@@ -221,13 +221,13 @@ pub struct CheckGrade {
 #[serde(deny_unknown_fields)]
 pub struct SeatGrade {
     /// The seat's number, from 1.
-    pub seat: u32,
+    pub seat: u16,
     /// The seat's tenant.
     pub tenant: String,
     /// How many of the tenant's changes set the seat up at the scenario's start: the
     /// student's own follow them in its history.
     #[serde(default)]
-    pub setup_changes: u32,
+    pub setup_changes: u16,
     /// Every check of the scenario, in its order; empty until the seat is graded.
     pub checks: Vec<CheckGrade>,
 }

@@ -675,13 +675,23 @@ async fn sign_in(
         return visit.answer(StatusCode::FORBIDDEN, markup);
     }
     let pass = key.instructor_pass(&visit.session);
+    signed_in(
+        format!("/instructor{}", frame.query()),
+        session::INSTRUCTOR_COOKIE,
+        &pass,
+        "/instructor",
+    )
+}
+
+/// The answer to a sign-in: to `location`, with the cookie `name` holding `pass` for the
+/// pages under `path`.
+fn signed_in(location: String, name: &str, pass: &str, path: &str) -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((LOCATION, format!("/instructor{}", frame.query())))
+        .insert_header((LOCATION, location))
         .insert_header((
             SET_COOKIE,
             format!(
-                "{}={pass}; Path=/instructor; HttpOnly; SameSite=Strict; Max-Age={}",
-                session::INSTRUCTOR_COOKIE,
+                "{name}={pass}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={}",
                 session::INSTRUCTOR_FOR.as_secs()
             ),
         ))
@@ -720,18 +730,12 @@ async fn seat_sign_in(
     }
     let tenant = visit.tenant.as_str();
     let pass = key.seat_pass(&visit.session, tenant);
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, format!("/{}", frame.query())))
-        .insert_header((
-            SET_COOKIE,
-            format!(
-                "{}={pass}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-                session::seat_cookie(tenant),
-                session::INSTRUCTOR_FOR.as_secs()
-            ),
-        ))
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .finish()
+    signed_in(
+        format!("/{}", frame.query()),
+        &session::seat_cookie(tenant),
+        &pass,
+        "/",
+    )
 }
 
 /// What a request to an API route did, in words.
