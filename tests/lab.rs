@@ -1,7 +1,8 @@
 //! The training lab: every shipped scenario stood up, solved by the scripted student and
 //! graded; solved the wrong ways and graded fail on the right check; a class of seats
-//! graded, reset and graded again; grades that outlive a clearinghouse restart; and the
-//! `lab` command as a trainer types it.
+//! graded, reset and graded again; grades that outlive a clearinghouse restart; seats kept
+//! apart by their tokens. (The `lab` command itself is tested beside it, in
+//! `lab/tests/cli.rs`.)
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use lab::{Host, UpOptions, grade, host, student};
 use shared::vocab::ConnectionMethod;
 use shared::wire::SeatGrade;
 
-use crate::helpers::{Caller, ServerCli, UK_NUMBER, workspace_bin};
+use crate::helpers::{Caller, ServerCli, UK_NUMBER};
 
 fn scenario(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -410,95 +411,6 @@ async fn a_second_class_in_the_same_directory_is_refused_while_the_first_is_up()
     .unwrap();
     assert!(again.to_string().contains("a class is up in"), "{again}");
     host.stop().await.unwrap();
-}
-
-/// Runs the `lab` command in `dir`.
-fn lab(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(workspace_bin("lab", "lab"))
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-#[test]
-fn the_lab_command_stands_a_class_up_grades_it_and_takes_it_down() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = scenario("migrate-automatic");
-    let up = lab(dir.path(), &["up", file.to_str().unwrap(), "--seats", "2"]);
-    let out = String::from_utf8_lossy(&up.stdout);
-    assert!(
-        up.status.success(),
-        "{out}{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
-    assert!(
-        out.contains("Seat 2 (tenant migrate-automatic-02)"),
-        "{out}"
-    );
-    assert!(out.contains("license-server --state-dir"), "{out}");
-    assert!(out.contains("web site:  http://127.0.0.1:"), "{out}");
-    let class = lab::class::ClassFile::read(dir.path()).unwrap();
-    let daemon = class.seats[0].servers["LS-OLD"].daemon.clone().unwrap();
-    assert!(std::net::TcpStream::connect(&daemon).is_ok());
-
-    let graded = lab(dir.path(), &["grade", "--json"]);
-    assert!(graded.status.success());
-    let grades: Vec<SeatGrade> = serde_json::from_slice(&graded.stdout).unwrap();
-    assert_eq!(grades.len(), 2);
-    assert!(grades.iter().all(|g| !passes(g)));
-
-    let solved = lab(dir.path(), &["solve", "--seat", "2"]);
-    assert!(
-        solved.status.success(),
-        "{}",
-        String::from_utf8_lossy(&solved.stderr)
-    );
-    let graded = lab(dir.path(), &["grade", "--seat", "2"]);
-    let text = String::from_utf8_lossy(&graded.stdout);
-    assert!(
-        text.contains("Seat 2 (migrate-automatic-02): PASS, 6 of 6 checks"),
-        "{text}"
-    );
-
-    let down = lab(dir.path(), &["down"]);
-    assert!(
-        down.status.success(),
-        "{}",
-        String::from_utf8_lossy(&down.stderr)
-    );
-    assert!(std::net::TcpStream::connect(&daemon).is_err());
-    // Nothing the trainer did not ask to remove is removed.
-    assert!(
-        dir.path().join("seat-02/LS-NEW/state.json").exists()
-            || dir.path().join("seat-02/LS-NEW").exists()
-    );
-    let after = lab(dir.path(), &["grade"]);
-    assert_eq!(after.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&after.stderr).contains("is down"),
-        "{}",
-        String::from_utf8_lossy(&after.stderr)
-    );
-}
-
-#[test]
-fn a_scenario_with_a_mistake_is_refused_with_its_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("typo.toml");
-    let text = std::fs::read_to_string(scenario("migrate-automatic"))
-        .unwrap()
-        .replace("os = \"2022\"", "os = \"2023\"");
-    std::fs::write(&file, &text).unwrap();
-    let line = text.lines().position(|l| l == "os = \"2023\"").unwrap() + 1;
-    let up = lab(dir.path(), &["up", file.to_str().unwrap()]);
-    assert_eq!(up.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&up.stderr);
-    assert!(stderr.contains(&format!("typo.toml:{line}: ")), "{stderr}");
-    assert!(stderr.contains("2023"), "{stderr}");
-    // Nothing was stood up.
-    assert!(!dir.path().join("class.json").exists());
 }
 
 /// A class of two seats that keeps its seats apart with seat tokens.
