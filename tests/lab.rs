@@ -343,6 +343,25 @@ async fn a_class_of_five_is_graded_and_one_seat_reset_alone() {
 }
 
 #[tokio::test]
+async fn more_seats_than_one_address_may_call_from_call_at_once_on_the_labs_own_clearinghouse() {
+    // The phone line holds one address to 16 calls; a class on one machine calls from one.
+    let (host, _dir) = class("migrate-telephone", 17).await;
+    let solution = host.class.scenario.solution.clone();
+    let plays = host
+        .class
+        .file
+        .seats
+        .iter()
+        .map(|seat| student::play(&host.class, seat, &solution));
+    for played in futures_util::future::join_all(plays).await {
+        played.unwrap();
+    }
+    let grades = grade::grade(&host.class, None).await.unwrap();
+    assert!(grades.iter().all(passes));
+    host.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn grades_and_the_history_outlive_a_clearinghouse_restart() {
     let store = tempfile::tempdir().unwrap();
     let config = || Config {

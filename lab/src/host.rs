@@ -323,10 +323,17 @@ fn terminate(pid: u32) {
 }
 
 async fn start_clearinghouse(dir: &Path, options: &UpOptions) -> Result<RunningServer, LabError> {
+    let mut phone = clearinghouse::phone::PhoneSettings::default();
+    // The class's computers are on this machine: every seat calling at once calls from
+    // one address, which the line would otherwise hold to its share of the calls.
+    let seats = usize::try_from(options.seats).unwrap_or(usize::MAX);
+    phone.calls_per_address = phone.calls_per_address.max(seats);
+    phone.max_calls = phone.max_calls.max(seats);
     let config = Config {
         addr: options.addr,
         storage: Storage::Directory(dir.join("clearinghouse")),
         phone_addr: Some(options.phone_addr),
+        phone,
         ..Config::ephemeral()
     };
     RunningServer::start(config)
