@@ -65,9 +65,11 @@ fn clearinghouse(dir: PathBuf) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
         // As the lab's own clearinghouse is: every seat may call from this one machine.
-        let mut phone = clearinghouse::phone::PhoneSettings::default();
-        phone.calls_per_address = 1000;
-        phone.max_calls = 1000;
+        let phone = clearinghouse::phone::PhoneSettings {
+            calls_per_address: 1000,
+            max_calls: 1000,
+            ..Default::default()
+        };
         let config = Config {
             storage: Storage::Directory(dir),
             phone,
