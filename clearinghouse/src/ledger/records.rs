@@ -14,7 +14,7 @@
 //! | `t/<tenant>/kp/<n>/<serial>` | [`KeyPackEntry`] of key pack number `serial` of server `n` |
 //! | `t/<tenant>/held/<source>/<version>/<type>/<n>` | how many CALs of a purchase server `n` holds |
 //! | `t/<tenant>/idem/<key>` | [`IdempotencyRecord`] |
-//! | `t/<tenant>/hist/<n>` | the tenant's `n`th change, a [`shared::wire::HistoryEntry`] |
+//! | `t/<tenant>/hist/<n>` | the tenant's `n`th change, a [`HistoryRecord`] |
 //! | `classes/<class>` | a training lab's [`shared::wire::ClassReport`] |
 //!
 //! A key pack never leaves the server it was issued to (its CALs may), so its key starts
@@ -232,6 +232,50 @@ impl KeyPackEntry {
     }
 }
 
+/// A change in a tenant's history, kept small: one is written with every change, and a
+/// key pack issued (most of them) is on record already, so only where to find it is kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    /// When, in milliseconds of the tenant's clock.
+    #[serde(rename = "t")]
+    pub at_ms: u64,
+    /// The connection method the request came by.
+    #[serde(rename = "m")]
+    pub method: shared::vocab::ConnectionMethod,
+    /// What was done.
+    #[serde(rename = "a")]
+    pub action: shared::wire::Action,
+    /// What it issued, and to which license server.
+    #[serde(rename = "i")]
+    pub issued: HistoryIssued,
+}
+
+/// What a change issued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum HistoryIssued {
+    /// Key pack number `serial` of server `server` (its ID and license server are on
+    /// record with it).
+    #[serde(rename = "k")]
+    KeyPack {
+        /// The server's number.
+        #[serde(rename = "s")]
+        server: u64,
+        /// The key pack's serial.
+        #[serde(rename = "n")]
+        serial: KeyPackSerial,
+    },
+    /// An ID (a license server ID or a confirmation code), for license server `to`.
+    #[serde(rename = "d")]
+    Id {
+        /// The license server concerned.
+        #[serde(rename = "l")]
+        to: LicenseServerId,
+        /// The IDs issued.
+        #[serde(rename = "i")]
+        ids: Vec<String>,
+    },
+}
+
 /// The saved answer to a request made with an idempotency key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
@@ -425,7 +469,7 @@ pub fn check_record(key: &str, bytes: &[u8]) -> Result<(), String> {
         "kp" => serde_json::from_slice::<KeyPackEntry>(bytes).map(drop),
         "held" => serde_json::from_slice::<u32>(bytes).map(drop),
         "idem" => serde_json::from_slice::<IdempotencyRecord>(bytes).map(drop),
-        "hist" => serde_json::from_slice::<shared::wire::HistoryEntry>(bytes).map(drop),
+        "hist" => serde_json::from_slice::<HistoryRecord>(bytes).map(drop),
         _ => return Err(format!("record {key:?} is of no known kind")),
     };
     checked.map_err(|e| format!("record {key:?} is not readable: {e}"))

@@ -24,8 +24,8 @@ use shared::wire::{Action, History, HistoryEntry, KeyPackIssued, Problem, Purcha
 use tokio::sync::{mpsc, oneshot};
 
 use super::records::{
-    CLASSES, IdempotencyRecord, KeyPackEntry, Keys, SavedOutcome, TenantMeta, class_key, decode,
-    read, write,
+    CLASSES, HistoryIssued, HistoryRecord, IdempotencyRecord, KeyPackEntry, Keys, SavedOutcome,
+    TenantMeta, class_key, decode, read, write,
 };
 use super::rules::{self, Tx};
 use super::{Answer, Clock, Command, LedgerError, TenantName, audit, snapshot, tenants};
@@ -652,50 +652,94 @@ impl Writer {
         let applied = meta.seq;
         meta.seq += 1;
         write(view, keys.meta(), &meta)?;
-        if let Some(entry) = history_entry(job, &answer, applied, meta.now_ms(base_ms)) {
-            write(view, keys.history(applied), &entry)?;
+        if let Some(record) = history_record(view, &keys, job, &answer, meta.now_ms(base_ms))? {
+            write(view, keys.history(applied), &record)?;
         }
         Ok((answer, Some(applied)))
     }
 }
 
-/// What the tenant's history keeps of a change: what it did, to which license server,
-/// by which connection method, and the IDs it issued.
-fn history_entry(job: &Job, answer: &Answer, n: u64, at_ms: u64) -> Option<HistoryEntry> {
-    let (action, server) = match (&job.command, answer) {
-        (Command::Activate(_), Answer::Activated(a)) => (Action::Activated, a.license_server_id),
-        (Command::Reactivate(_), Answer::Activated(a)) => {
-            (Action::Reactivated, a.license_server_id)
-        }
-        (Command::Deactivate(r), _) => (Action::Deactivated, r.license_server_id),
-        (Command::InstallCals(r), _) => (Action::CalsInstalled, r.license_server_id),
-        (Command::MigrateCals(r), _) => (Action::CalsMigrated, r.license_server_id),
-        (Command::RecoverCals(r), _) => (Action::CalsRecovered, r.license_server_id),
-        _ => return None,
+/// What the tenant's history keeps of a change: what it did, by which connection method,
+/// and what it issued to which license server.
+fn history_record(
+    view: &View<'_>,
+    keys: &Keys<'_>,
+    job: &Job,
+    answer: &Answer,
+    at_ms: u64,
+) -> Result<Option<HistoryRecord>, LedgerError> {
+    let action = match &job.command {
+        Command::Activate(_) => Action::Activated,
+        Command::Reactivate(_) => Action::Reactivated,
+        Command::Deactivate(_) => Action::Deactivated,
+        Command::InstallCals(_) => Action::CalsInstalled,
+        Command::MigrateCals(_) => Action::CalsMigrated,
+        Command::RecoverCals(_) => Action::CalsRecovered,
+        _ => return Ok(None),
     };
-    Some(HistoryEntry {
-        n,
-        at: super::clock::rfc3339(at_ms),
+    let issued = match (&job.command, answer) {
+        (_, Answer::KeyPack(issued)) => match saved_key_pack(view, keys, issued)? {
+            SavedOutcome::KeyPack { server, serial } => HistoryIssued::KeyPack { server, serial },
+            _ => return Ok(None),
+        },
+        (_, Answer::Activated(a)) => HistoryIssued::Id {
+            to: a.license_server_id,
+            ids: answer.issued_ids(),
+        },
+        (Command::Deactivate(r), _) => HistoryIssued::Id {
+            to: r.license_server_id,
+            ids: answer.issued_ids(),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(HistoryRecord {
         at_ms,
-        connection_method: job.method,
+        method: job.method,
         action,
-        license_server_id: server.to_string(),
-        ids: answer.issued_ids(),
-    })
+        issued,
+    }))
 }
 
-/// The tenant's history, oldest first.
+/// The tenant's history, oldest first, each change with the IDs it issued.
 fn history(view: &View<'_>, tenant: &TenantName) -> Result<History, LedgerError> {
     if tenants::meta(view, tenant)?.is_none() {
         return Err(LedgerError::UnknownTenant(tenant.to_string()));
     }
+    let keys = Keys::new(tenant);
+    let prefix = keys.histories();
     let entries = view
-        .scan(&Keys::new(tenant).histories())
+        .scan(&prefix)
         .map(|entry| {
             let (key, bytes) = entry?;
-            decode(&key, &bytes)
+            let record: HistoryRecord = decode(&key, &bytes)?;
+            let n = std::str::from_utf8(&key[prefix.len()..])
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| LedgerError::Corrupt("a history key without its number".into()))?;
+            let (license_server_id, ids) = match record.issued {
+                HistoryIssued::KeyPack { server, serial } => {
+                    let pack: KeyPackEntry = read(view, &keys.key_pack(server, serial))?
+                        .ok_or_else(|| {
+                            LedgerError::Corrupt(format!(
+                                "history names key pack {server}/{}",
+                                serial.get()
+                            ))
+                        })?;
+                    (pack.bound_to.to_string(), vec![pack.id.to_string()])
+                }
+                HistoryIssued::Id { to, ids } => (to.to_string(), ids),
+            };
+            Ok(HistoryEntry {
+                n,
+                at: super::clock::rfc3339(record.at_ms),
+                at_ms: record.at_ms,
+                connection_method: record.method,
+                action: record.action,
+                license_server_id,
+                ids,
+            })
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, LedgerError>>()?;
     Ok(History {
         tenant: tenant.to_string(),
         entries,
