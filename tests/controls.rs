@@ -439,6 +439,13 @@ async fn a_snapshot_carries_a_tenant_to_another_clearinghouse() {
     assert!(seat.audit("seat-1").await.ok);
     let replay = seat.post("/api/v1/key-packs", &body, Some("seat")).await;
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    // The history travels too: the same changes, by the same methods, with the same IDs.
+    let theirs: shared::wire::History =
+        ok(lab.control(Method::GET, "prepared", "/history", None).await).await;
+    let ours: shared::wire::History =
+        ok(seat.control(Method::GET, "seat-1", "/history", None).await).await;
+    assert_eq!(ours.entries, theirs.entries);
+    assert_eq!(ours.entries.len(), 2);
     let clock: TenantClock = ok(seat.control(Method::GET, "seat-1", "/clock", None).await).await;
     assert!(clock.offset_ms >= 3 * 3600 * 1000 - 60_000, "{clock:?}");
     let product_id = lab.product_id();
