@@ -640,6 +640,32 @@ struct SignIn {
     token: Option<String>,
 }
 
+/// A sign-in form posted for `purpose`, checked as every form is: sent from this site's
+/// page, for a tenant that exists, signed for the browser's session. Otherwise the answer
+/// to give instead (the `page` again, saying why).
+async fn posted_sign_in<'k>(
+    request: &HttpRequest,
+    query: &TenantQuery,
+    form: &SignIn,
+    ledger: &Ledger,
+    key: &'k SiteKey,
+    purpose: &str,
+    page: fn(&Frame<'_>, Option<&str>) -> Markup,
+) -> Result<Visit<'k>, HttpResponse> {
+    if guard::from_another_site(request) {
+        return Err(from_another_site());
+    }
+    let visit = Visit::of(request, ledger, key, query.tenant.as_deref()).await?;
+    if !visit.signed(purpose, form.csrf.as_deref()) {
+        let markup = page(
+            &visit.frame(purpose),
+            Some("the form expired: sign in again"),
+        );
+        return Err(visit.answer(StatusCode::FORBIDDEN, markup));
+    }
+    Ok(visit)
+}
+
 /// Signs the session in to the instructor page with the admin token, typed once.
 async fn sign_in(
     request: HttpRequest,
@@ -649,18 +675,20 @@ async fn sign_in(
     token: web::Data<AdminToken>,
     key: web::Data<SiteKey>,
 ) -> HttpResponse {
-    if guard::from_another_site(&request) {
-        return from_another_site();
-    }
-    let visit = match Visit::of(&request, &ledger, &key, query.tenant.as_deref()).await {
+    let posted = posted_sign_in(
+        &request,
+        &query,
+        &form,
+        &ledger,
+        &key,
+        SIGN_IN,
+        pages::sign_in,
+    );
+    let visit = match posted.await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
     let frame = visit.frame(SIGN_IN);
-    if !visit.signed(SIGN_IN, form.csrf.as_deref()) {
-        let markup = pages::sign_in(&frame, Some("the form expired: sign in again"));
-        return visit.answer(StatusCode::FORBIDDEN, markup);
-    }
     if !form
         .token
         .as_deref()
@@ -707,18 +735,20 @@ async fn seat_sign_in(
     ledger: web::Data<Ledger>,
     key: web::Data<SiteKey>,
 ) -> HttpResponse {
-    if guard::from_another_site(&request) {
-        return from_another_site();
-    }
-    let visit = match Visit::of(&request, &ledger, &key, query.tenant.as_deref()).await {
+    let posted = posted_sign_in(
+        &request,
+        &query,
+        &form,
+        &ledger,
+        &key,
+        SEAT_SIGN_IN,
+        pages::seat_sign_in,
+    );
+    let visit = match posted.await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
     let frame = visit.frame(SEAT_SIGN_IN);
-    if !visit.signed(SEAT_SIGN_IN, form.csrf.as_deref()) {
-        let markup = pages::seat_sign_in(&frame, Some("the form expired: sign in again"));
-        return visit.answer(StatusCode::FORBIDDEN, markup);
-    }
     if !visit.state.admits(form.token.as_deref()) {
         let markup = pages::seat_sign_in(
             &frame,
