@@ -313,7 +313,12 @@ async fn migrating_the_same_cals_twice_is_refused_and_the_seat_still_passes() {
     )
     .await
     .unwrap_err();
-    assert!(again.to_string().contains("step 1"), "{again}");
+    let again = again.to_string();
+    assert!(again.contains("step 1"), "{again}");
+    assert!(
+        again.contains("the Clearinghouse refused the request: these CALs were already migrated"),
+        "{again}"
+    );
     assert!(passes(&grade_of(&host, 1).await));
 }
 

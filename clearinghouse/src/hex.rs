@@ -1,5 +1,5 @@
 //! Bytes as lowercase hexadecimal and back, the one way the clearinghouse writes digests,
-//! tokens and random numbers as text.
+//! tokens and random numbers as text, and compares secrets so written.
 
 /// `bytes` as lowercase hex.
 pub fn encode(bytes: &[u8]) -> String {
@@ -16,6 +16,17 @@ pub fn decode(text: &str, most: usize) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// Whether secret `given` is `expected`. Every byte is compared, so the time taken does not
+/// tell how much of a guess was right.
+pub fn same(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// A random 128-bit number as 32 hex digits: a session, a form's nonce, an admin token.
@@ -36,5 +47,13 @@ mod tests {
             assert_eq!(decode(bad, 4), None, "{bad}");
         }
         assert_eq!(random_128().len(), 32);
+    }
+
+    #[test]
+    fn a_secret_is_the_same_only_byte_for_byte() {
+        assert!(same("3f6c", "3f6c"));
+        for other in ["3f6d", "3f6", "3f6c0", ""] {
+            assert!(!same(other, "3f6c"), "{other}");
+        }
     }
 }

@@ -6,8 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::wire::{
-    AuditReport, ClassReport, CreateTenantRequest, FaultSpec, History, PhoneLines, Problem,
-    TENANT_HEADER,
+    ADMIN_BASE, AuditReport, ClassReport, CreateTenantRequest, FaultSpec, History, Problem,
 };
 
 use crate::error::LabError;
@@ -50,13 +49,14 @@ impl Admin {
         seed: u64,
         seat_token: Option<&str>,
     ) -> Result<(), LabError> {
-        let deleted = self
-            .send::<_, serde_json::Value>(
-                reqwest::Method::DELETE,
-                &format!("/admin/v1/tenants/{tenant}"),
-                &serde_json::json!({}),
-            )
-            .await;
+        let response = self
+            .http
+            .delete(format!("{}{ADMIN_BASE}/tenants/{tenant}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let deleted = self.read::<serde_json::Value>(response).await;
         match deleted {
             Ok(_) | Err(LabError::Refused { status: 404, .. }) => {}
             Err(e) => return Err(e),
@@ -67,16 +67,20 @@ impl Admin {
             fixtures: true,
             seat_token: seat_token.map(str::to_owned),
         };
-        self.send::<_, serde_json::Value>(reqwest::Method::POST, "/admin/v1/tenants", &request)
-            .await
-            .map(drop)
+        self.send::<_, serde_json::Value>(
+            reqwest::Method::POST,
+            &format!("{ADMIN_BASE}/tenants"),
+            &request,
+        )
+        .await
+        .map(drop)
     }
 
     /// Sets a fault on `tenant`.
     pub async fn set_fault(&self, tenant: &str, fault: &FaultSpec) -> Result<(), LabError> {
         self.send::<_, serde_json::Value>(
             reqwest::Method::POST,
-            &format!("/admin/v1/tenants/{tenant}/faults"),
+            &format!("{ADMIN_BASE}/tenants/{tenant}/faults"),
             fault,
         )
         .await
@@ -85,12 +89,13 @@ impl Admin {
 
     /// The audit of `tenant`.
     pub async fn audit(&self, tenant: &str) -> Result<AuditReport, LabError> {
-        self.get(&format!("/admin/v1/tenants/{tenant}/audit")).await
+        self.get(&format!("{ADMIN_BASE}/tenants/{tenant}/audit"))
+            .await
     }
 
     /// The history of `tenant`.
     pub async fn history(&self, tenant: &str) -> Result<History, LabError> {
-        self.get(&format!("/admin/v1/tenants/{tenant}/history"))
+        self.get(&format!("{ADMIN_BASE}/tenants/{tenant}/history"))
             .await
     }
 
@@ -98,23 +103,11 @@ impl Admin {
     pub async fn put_class(&self, report: &ClassReport) -> Result<(), LabError> {
         self.send::<_, serde_json::Value>(
             reqwest::Method::PUT,
-            &format!("/admin/v1/classes/{}", report.name),
+            &format!("{ADMIN_BASE}/classes/{}", report.name),
             report,
         )
         .await
         .map(drop)
-    }
-
-    /// The phone line and its desks.
-    pub async fn phone_lines(&self) -> Result<PhoneLines, LabError> {
-        let response = self
-            .http
-            .get(format!("{}/api/v1/phone-lines", self.url))
-            .header(TENANT_HEADER, "default")
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        self.read(response).await
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, LabError> {

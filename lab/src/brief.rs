@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use licensing_client::Desk;
 use licensing_client::state::ClearinghouseAddress;
-use licensing_client::vocab::{CountryRegion, Term};
+use licensing_client::vocab::Term;
 
 use crate::class::{Class, SeatRecord};
 
@@ -96,20 +96,11 @@ pub fn brief(class: &Class, seat: &SeatRecord) -> SeatBrief {
         seat_token: seat.seat_token.clone(),
     };
     let web_site = match Desk::web(&address) {
-        Desk::Web { url, .. } => url,
-        _ => format!("{}/?tenant={}", class.file.clearinghouse, seat.tenant),
+        Desk::Web { url, .. } | Desk::Telephone { number: url, .. } => url,
     };
-    let telephone = class
-        .scenario
-        .country
-        .parse::<CountryRegion>()
-        .ok()
-        .map(|country| Desk::telephone(country, &address, class.file.phone_line.clone()))
-        .and_then(|desk| match desk {
-            Desk::Telephone { number, .. } => Some(number),
-            Desk::Web { .. } => None,
-        })
-        .unwrap_or_default();
+    let telephone = match Desk::telephone(class.scenario.country, &address, None) {
+        Desk::Telephone { number, .. } | Desk::Web { url: number, .. } => number,
+    };
     SeatBrief {
         seat: seat.n,
         tenant: seat.tenant.clone(),

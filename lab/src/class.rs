@@ -141,7 +141,10 @@ impl Class {
 
     /// The class in `dir`.
     pub fn open(dir: &Path) -> Result<Class, LabError> {
-        let dir = &dir.canonicalize().map_err(|e| LabError::io(dir, e))?;
+        let dir = &dir.canonicalize().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => LabError::NoClass(dir.to_owned()),
+            _ => LabError::io(dir, e),
+        })?;
         let file = ClassFile::read(dir)?;
         let scenario = Scenario::load(&file.scenario)?;
         let admin = Admin::new(&file.clearinghouse, &file.admin_token)?;

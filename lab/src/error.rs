@@ -14,7 +14,9 @@ pub enum LabError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
     /// The clearinghouse could not be reached or answered nonsense.
-    #[error("the clearinghouse at {url} could not be used: {reason}")]
+    #[error(
+        "the clearinghouse at {url} could not be used: {reason}; is it running, and is that its address (--clearinghouse)?"
+    )]
     Clearinghouse {
         /// Its URL.
         url: String,
@@ -32,7 +34,9 @@ pub enum LabError {
         detail: String,
     },
     /// The clearinghouse the lab starts itself did not start.
-    #[error("the clearinghouse could not start: {0}")]
+    #[error(
+        "the clearinghouse could not start: {0}; if its address is taken, give another with --addr or --phone-addr"
+    )]
     Start(String),
     /// A file of the class could not be used.
     #[error("{path}: {reason}")]

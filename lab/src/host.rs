@@ -101,7 +101,17 @@ impl Host {
             }
         };
         let admin = Admin::new(&url, &token)?;
-        let phone_line = admin.phone_lines().await?.line;
+        // Where the line answers as a caller reaches it (one bound to every interface is
+        // called at the clearinghouse's host); none when the clearinghouse has no line.
+        let address = licensing_client::state::ClearinghouseAddress {
+            url: url.clone(),
+            tenant: None,
+            seat_token: None,
+        };
+        let phone_line = licensing_client::methods::telephone::Telephone::default()
+            .line(&address)
+            .await
+            .ok();
         let seats: Vec<SeatRecord> = (1..=options.seats)
             .map(|n| {
                 let token = options.seat_tokens.then(seat::seat_token);
@@ -233,12 +243,18 @@ impl Host {
     /// Grades every seat and reports the grades to the instructor page.
     pub async fn grade_and_report(class: &Class) -> Result<Vec<shared::wire::SeatGrade>, LabError> {
         let grades = grade::grade(class, None).await?;
-        let at = clearinghouse::ledger::clock::rfc3339(now_ms());
+        Host::report(class, &grades).await?;
+        Ok(grades)
+    }
+
+    /// Reports every seat's `grades`, made just now, to the instructor page.
+    pub async fn report(class: &Class, grades: &[shared::wire::SeatGrade]) -> Result<(), LabError> {
+        use clearinghouse::ledger::Clock;
+        let at = clearinghouse::ledger::clock::rfc3339(clearinghouse::ledger::SystemClock.now_ms());
         class
             .admin
-            .put_class(&grade::report(class, grades.clone(), Some(at)))
-            .await?;
-        Ok(grades)
+            .put_class(&grade::report(class, grades.to_vec(), Some(at)))
+            .await
     }
 }
 
@@ -288,7 +304,7 @@ pub fn down(dir: &Path, wait: Duration) -> Result<Option<u32>, LabError> {
         }
         if alive(pid) {
             return Err(LabError::Usage(format!(
-                "the class's process {pid} did not stop within {} s",
+                "the class's process {pid} did not stop within {} s: stop it with `kill -9 {pid}`, then run `lab down` again",
                 wait.as_secs()
             )));
         }
@@ -339,10 +355,4 @@ async fn start_clearinghouse(dir: &Path, options: &UpOptions) -> Result<RunningS
     RunningServer::start(config)
         .await
         .map_err(|e| LabError::Start(e.to_string()))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use shared::vocab::{
-    ConnectionMethod, LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof, Term,
-    WindowsServer,
+    ConnectionMethod, CountryRegion, LicenseProof, LicenseType, MigrationReason, ProductVersion,
+    Proof, Term, WindowsServer,
 };
 use shared::wire::{FaultSpec, PurchaseSpec};
 use thiserror::Error;
@@ -297,7 +297,7 @@ struct File {
     title: String,
     story: String,
     #[serde(default = "gb")]
-    country: String,
+    country: CountryRegion,
     #[serde(default)]
     servers: Vec<ServerEntry>,
     #[serde(default)]
@@ -309,8 +309,9 @@ struct File {
     solution: Vec<Spanned<StepEntry>>,
 }
 
-fn gb() -> String {
-    "GB".to_owned()
+fn gb() -> CountryRegion {
+    "GB".parse()
+        .unwrap_or_else(|_| unreachable!("GB is a country/region"))
 }
 
 /// A license server of the start state.
@@ -533,7 +534,7 @@ pub struct Scenario {
     /// The story told to the student.
     pub story: String,
     /// The country/region of the license servers' company (it picks the phone number).
-    pub country: String,
+    pub country: CountryRegion,
     /// The license servers of the start state.
     pub servers: Vec<ServerSpec>,
     /// The session hosts of the start state.
@@ -574,6 +575,7 @@ impl Scenario {
             .map_err(|e| error(0, format!("the built-in fixtures could not be read: {e}")))?;
         let mut reader = Reader {
             text,
+            taken: Vec::new(),
             purchases: &purchases,
             error: &error,
             servers: HashMap::new(),
@@ -587,6 +589,7 @@ impl Scenario {
                 key_packs.push(reader.cals(pack.as_ref(), &pack.span())?);
             }
             reader.fits(&key_packs, pack_start(entry))?;
+            reader.taken.extend(key_packs.iter().copied());
             servers.push(ServerSpec {
                 name: name.clone(),
                 os: entry.os,
@@ -597,23 +600,24 @@ impl Scenario {
                 clients: entry.clients,
                 restored_onto_new_installation: entry.restored_onto_new_installation,
             });
-            reader.servers.insert(name, entry.os);
+            reader.servers.insert(name, entry.network);
         }
         let mut hosts = Vec::new();
         for entry in &parsed.session_hosts {
             let name = reader.new_name(&entry.name, "session host")?;
-            if entry.grace_days_left.is_some_and(|d| d > 120) {
+            let grace = licensing_client::work::session_host::GRACE_DAYS;
+            if entry.grace_days_left.is_some_and(|d| d > grace) {
                 return Err(error(
                     entry.name.span().start,
                     format!(
-                        "session host {name}: a grace period is 120 days; grace_days_left is at most 120"
+                        "session host {name}: a grace period is {grace} days; grace_days_left is at most {grace}"
                     ),
                 ));
             }
             let license_servers = entry
                 .license_servers
                 .iter()
-                .map(|s| reader.server(s.as_ref(), &s.span()))
+                .map(|s| reader.networked_server(s.as_ref(), &s.span()))
                 .collect::<Result<_, _>>()?;
             hosts.push(HostSpec {
                 name: name.clone(),
@@ -660,11 +664,6 @@ impl Scenario {
         })
     }
 
-    /// The license server named `name`.
-    pub fn server(&self, name: &str) -> Option<&ServerSpec> {
-        self.servers.iter().find(|s| s.name == name)
-    }
-
     /// The proof of the purchase `cals` come from.
     pub fn proof(&self, cals: &Cals) -> LicenseProof {
         self.purchases[cals.purchase_index].license.clone()
@@ -704,9 +703,12 @@ type MakeError<'a> = dyn Fn(usize, String) -> ScenarioError + 'a;
 /// What has been read so far, to check names against.
 struct Reader<'a> {
     text: &'a str,
+    /// The key packs of the servers read so far: a seat's tenant supplies them all.
+    taken: Vec<Cals>,
     purchases: &'a [PurchaseSpec],
     error: &'a MakeError<'a>,
-    servers: HashMap<String, WindowsServer>,
+    /// The license servers read so far, and whether each is on the network.
+    servers: HashMap<String, bool>,
     hosts: HashMap<String, WindowsServer>,
 }
 
@@ -769,6 +771,24 @@ impl Reader<'_> {
                 }
             ),
         ))
+    }
+
+    /// A license server a session host asks for CALs, which it reaches over the network.
+    fn networked_server(
+        &self,
+        name: &str,
+        at: &std::ops::Range<usize>,
+    ) -> Result<String, ScenarioError> {
+        let server = self.server(name, at)?;
+        if self.servers.get(&server) == Some(&false) {
+            return Err((self.error)(
+                self.locate(at, &format!("{name:?}")),
+                format!(
+                    "license server {server} is not on the network (network = false), and a session host asks its license servers over it: give it network = true, or name another"
+                ),
+            ));
+        }
+        Ok(server)
     }
 
     fn host(&self, name: &str, at: &std::ops::Range<usize>) -> Result<String, ScenarioError> {
@@ -849,10 +869,11 @@ impl Reader<'_> {
         })
     }
 
-    /// Whether the key packs of one server together fit in their purchases.
+    /// Whether `packs`, with those of the servers before, fit in their purchases: every
+    /// seat's tenant holds the fixtures once.
     fn fits(&self, packs: &[Cals], at: usize) -> Result<(), ScenarioError> {
         let mut sums: HashMap<(usize, ProductVersion, LicenseType), u32> = HashMap::new();
-        for pack in packs {
+        for pack in self.taken.iter().chain(packs) {
             *sums
                 .entry((pack.purchase_index, pack.version, pack.license_type))
                 .or_default() += u32::from(pack.quantity);
@@ -867,7 +888,7 @@ impl Reader<'_> {
                 return Err((self.error)(
                     at,
                     format!(
-                        "these key packs take {sum} {} {} CALs of purchase {}, which holds {bought}: the fixtures cannot supply them",
+                        "the servers' key packs take {sum} {} {} CALs of purchase {} in all, which holds {bought}: the fixtures cannot supply them",
                         version.slug(),
                         license_type.slug(),
                         purchase_name(&self.purchases[index])
@@ -1040,7 +1061,7 @@ impl Reader<'_> {
                 let csv = file_name(csv).ok_or_else(|| {
                     (self.error)(
                         at.start,
-                        format!("{csv:?} is no file name: a report's CSV is saved in the seat's directory, by a plain name such as usage.csv"),
+                        format!("{csv:?} is no plain file name: a report's CSV is saved in the seat's directory, by a name such as usage.csv"),
                     )
                 })?;
                 let default = format!(
@@ -1144,7 +1165,7 @@ impl Reader<'_> {
                 licensing_mode: *licensing_mode,
                 license_servers: license_servers
                     .iter()
-                    .map(|s| self.server(s, at))
+                    .map(|s| self.networked_server(s, at))
                     .collect::<Result<_, _>>()?,
             },
             StepEntry::Connect { host, clients } => Step::Connect {
@@ -1161,7 +1182,7 @@ impl Reader<'_> {
                 csv: file_name(csv).ok_or_else(|| {
                     (self.error)(
                         at.start,
-                        format!("{csv:?} is no plain file name, such as usage.csv"),
+                        format!("{csv:?} is no plain file name: a report's CSV is saved in the seat's directory, by a name such as usage.csv"),
                     )
                 })?,
             },
@@ -1239,6 +1260,35 @@ mod tests {
         );
         let error = parse(&text).unwrap_err();
         assert!(error.message.contains("holds 75"), "{error}");
+    }
+
+    #[test]
+    fn key_packs_of_two_servers_beyond_their_purchase_are_refused() {
+        let pack = "[[servers.key_packs]]\npurchase = \"4412903\"\nversion = \"2016\"\ntype = \"per-device\"\nquantity = 50\n";
+        let text = format!(
+            "{HEAD}solution = []\n[[servers]]\nname = \"LS1\"\nos = \"2019\"\n{pack}[[servers]]\nname = \"LS2\"\nos = \"2019\"\n{pack}[[checks]]\ncheck = \"audit\"\n"
+        );
+        let error = parse(&text).unwrap_err();
+        assert!(error.message.contains("100 2016 per-device"), "{error}");
+        assert!(error.message.contains("holds 75"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_country_is_refused_at_its_line() {
+        let text = format!("{HEAD}country = \"Atlantis\"\n[[checks]]\ncheck = \"audit\"\n");
+        let error = parse(&text).unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
+        assert!(error.message.contains("Atlantis"), "{error}");
+    }
+
+    #[test]
+    fn a_session_host_pointed_at_a_server_off_the_network_is_refused() {
+        let text = format!(
+            "{HEAD}solution = []\n[[servers]]\nname = \"LS1\"\nos = \"2019\"\nnetwork = false\n[[session_hosts]]\nname = \"RDSH01\"\nos = \"2022\"\nlicense_servers = [\"LS1\"]\n[[checks]]\ncheck = \"audit\"\n"
+        );
+        let error = parse(&text).unwrap_err();
+        assert_eq!(error.line, 11, "{error}");
+        assert!(error.message.contains("not on the network"), "{error}");
     }
 
     #[test]

@@ -7,10 +7,8 @@
 //! and key pack the license servers hold, so the seat's ledger and its license servers
 //! agree from the start, and the same seat seed gives the same IDs on every reset.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use licensing_client::methods::automatic::RetryPolicy;
 use licensing_client::state::ClearinghouseAddress;
 use licensing_client::vocab::{CompanyFields, CompanyInfo, ConnectionMethod, LicenseType};
 use licensing_client::wire::CalRequest;
@@ -44,16 +42,11 @@ fn company(scenario: &Scenario, seat: u32) -> Result<CompanyInfo, LabError> {
         first_name: Some("Student".into()),
         last_name: Some(format!("Seat {seat}")),
         company: Some(format!("Contoso Lab Seat {seat}")),
-        country_region: Some(scenario.country.clone()),
+        country_region: Some(scenario.country.code().to_owned()),
         email: Some(format!("seat{seat}@contoso.example")),
         ..CompanyFields::default()
     })
-    .map_err(|e| {
-        LabError::Usage(format!(
-            "the scenario's country {:?}: {e}",
-            scenario.country
-        ))
-    })
+    .map_err(|e| LabError::Usage(format!("the scenario's company information: {e}")))
 }
 
 /// The CALs a step or key pack asks for, as the client takes them.
@@ -156,10 +149,7 @@ async fn set_up_server(
         clearinghouse: address.clone(),
     };
     let mut rng = computer_rng(seed, &spec.name);
-    let quick = RetryPolicy::default();
-    let mut server = LicenseServer::install(dir, setup.clone(), &mut rng)
-        .map_err(text)?
-        .with_retry(quick);
+    let mut server = LicenseServer::install(dir, setup.clone(), &mut rng).map_err(text)?;
     if spec.activation != ActivationState::NotActivated {
         server
             .activate(ConnectionMethod::Automatic, &mut Unattended)
@@ -189,9 +179,7 @@ async fn set_up_server(
             let backup = dir.with_extension("backup.json");
             server.backup(&backup).map_err(text)?;
             remove_computer(dir)?;
-            server = LicenseServer::install(dir, setup, &mut rng)
-                .map_err(text)?
-                .with_retry(quick);
+            server = LicenseServer::install(dir, setup, &mut rng).map_err(text)?;
             server.restore(&backup).map_err(text)?;
             let _ = std::fs::remove_file(&backup);
         }
@@ -277,12 +265,4 @@ fn computer_rng(seed: u64, name: &str) -> ChaCha8Rng {
         h.wrapping_mul(1_099_511_628_211) ^ u64::from(b)
     });
     ChaCha8Rng::seed_from_u64(mixed)
-}
-
-/// The license servers' directories of a seat, by name (for the grade and the student).
-pub fn servers_of(seat: &SeatRecord) -> BTreeMap<String, LicenseServer> {
-    seat.servers
-        .iter()
-        .filter_map(|(name, s)| LicenseServer::open(&s.dir).ok().map(|l| (name.clone(), l)))
-        .collect()
 }

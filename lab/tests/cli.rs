@@ -75,10 +75,13 @@ fn the_lab_command_stands_a_class_up_grades_it_and_takes_it_down() {
     );
     assert!(std::net::TcpStream::connect(&daemon).is_err());
     // Nothing the trainer did not ask to remove is removed.
-    assert!(
-        dir.path().join("seat-02/LS-NEW/state.json").exists()
-            || dir.path().join("seat-02/LS-NEW").exists()
-    );
+    for kept in [
+        "class.json",
+        "seat-02/LS-NEW/license-server.json",
+        "clearinghouse",
+    ] {
+        assert!(dir.path().join(kept).exists(), "{kept} was removed");
+    }
     let after = lab(dir.path(), &["grade"]);
     assert_eq!(after.status.code(), Some(2));
     assert!(

@@ -19,6 +19,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use sha2::{Digest, Sha256};
+use shared::id::KeyPackSerial;
 use shared::vocab::ConnectionMethod;
 use shared::wire::{Action, History, HistoryEntry, KeyPackIssued, Problem, PurchaseSpec};
 use tokio::sync::{mpsc, oneshot};
@@ -91,14 +92,7 @@ impl TenantState {
         match (&self.seat_token_sha256, given) {
             (None, _) => true,
             (Some(expected), Some(given)) => {
-                let digest = seat_token_digest(given.trim());
-                // Every byte is compared, so the time taken tells nothing of the token.
-                digest.len() == expected.len()
-                    && digest
-                        .bytes()
-                        .zip(expected.bytes())
-                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                        == 0
+                crate::hex::same(&seat_token_digest(given.trim()), expected)
             }
             (Some(_), None) => false,
         }
@@ -513,19 +507,30 @@ impl Writer {
             // A refused request leaves nothing behind but its saved answer.
             view.discard();
         }
+        // Where an issued key pack is on record: the saved answer and the history both
+        // name it by its place rather than copy it.
+        let place = match &outcome {
+            Ok(Answer::KeyPack(issued)) => match key_pack_place(view, &keys, issued) {
+                Ok(place) => Some(place),
+                Err(e) => return Reply::fresh(Err(e)),
+            },
+            _ => None,
+        };
+        if let (Ok(answer), Some(n)) = (&outcome, applied)
+            && let Some(record) = history_record(job, answer, place, now)
+            && let Err(e) = write(view, keys.history(n), &record)
+        {
+            return Reply::fresh(Err(e));
+        }
         let keep = match &outcome {
             Ok(_) => true,
             Err(e) => e.is_final(),
         };
         if let (Some((key, hash)), true) = (&job.key, keep) {
-            let saved = match &outcome {
-                Ok(Answer::KeyPack(issued)) => saved_key_pack(view, &keys, issued),
-                Ok(answer) => Ok(SavedOutcome::Answer(answer.clone())),
-                Err(e) => Ok(SavedOutcome::Refused(e.problem())),
-            };
-            let saved = match saved {
-                Ok(saved) => saved,
-                Err(e) => return Reply::fresh(Err(e)),
+            let saved = match (&outcome, place) {
+                (Ok(_), Some((server, serial))) => SavedOutcome::KeyPack { server, serial },
+                (Ok(answer), None) => SavedOutcome::Answer(answer.clone()),
+                (Err(e), _) => SavedOutcome::Refused(e.problem()),
             };
             let record = IdempotencyRecord {
                 request_hash: hash.clone(),
@@ -553,7 +558,7 @@ impl Writer {
         base_ms: u64,
     ) -> Result<(Answer, Option<u64>), LedgerError> {
         self.dispatch_tenant_command(view, job, base_ms)
-            .unwrap_or_else(|| self.dispatch_rule(view, job, base_ms))
+            .unwrap_or_else(|| self.dispatch_rule(view, job))
     }
 
     /// Applies the commands that work on tenants rather than on licenses.
@@ -618,7 +623,6 @@ impl Writer {
         &self,
         view: &mut View<'_>,
         job: &Job,
-        base_ms: u64,
     ) -> Result<(Answer, Option<u64>), LedgerError> {
         let tenant = &job.tenant;
         let mut meta: TenantMeta = tenants::meta(view, tenant)?
@@ -652,22 +656,18 @@ impl Writer {
         let applied = meta.seq;
         meta.seq += 1;
         write(view, keys.meta(), &meta)?;
-        if let Some(record) = history_record(view, &keys, job, &answer, meta.now_ms(base_ms))? {
-            write(view, keys.history(applied), &record)?;
-        }
         Ok((answer, Some(applied)))
     }
 }
 
 /// What the tenant's history keeps of a change: what it did, by which connection method,
-/// and what it issued to which license server.
+/// and what it issued to which license server (a key pack by its `place` on record).
 fn history_record(
-    view: &View<'_>,
-    keys: &Keys<'_>,
     job: &Job,
     answer: &Answer,
+    place: Option<(u64, KeyPackSerial)>,
     at_ms: u64,
-) -> Result<Option<HistoryRecord>, LedgerError> {
+) -> Option<HistoryRecord> {
     let action = match &job.command {
         Command::Activate(_) => Action::Activated,
         Command::Reactivate(_) => Action::Reactivated,
@@ -675,29 +675,26 @@ fn history_record(
         Command::InstallCals(_) => Action::CalsInstalled,
         Command::MigrateCals(_) => Action::CalsMigrated,
         Command::RecoverCals(_) => Action::CalsRecovered,
-        _ => return Ok(None),
+        _ => return None,
     };
-    let issued = match (&job.command, answer) {
-        (_, Answer::KeyPack(issued)) => match saved_key_pack(view, keys, issued)? {
-            SavedOutcome::KeyPack { server, serial } => HistoryIssued::KeyPack { server, serial },
-            _ => return Ok(None),
-        },
-        (_, Answer::Activated(a)) => HistoryIssued::Id {
+    let issued = match (&job.command, answer, place) {
+        (_, _, Some((server, serial))) => HistoryIssued::KeyPack { server, serial },
+        (_, Answer::Activated(a), _) => HistoryIssued::Id {
             to: a.license_server_id,
             ids: answer.issued_ids(),
         },
-        (Command::Deactivate(r), _) => HistoryIssued::Id {
+        (Command::Deactivate(r), _, _) => HistoryIssued::Id {
             to: r.license_server_id,
             ids: answer.issued_ids(),
         },
-        _ => return Ok(None),
+        _ => return None,
     };
-    Ok(Some(HistoryRecord {
+    Some(HistoryRecord {
         at_ms,
         method: job.method,
         action,
         issued,
-    }))
+    })
 }
 
 /// The tenant's history, oldest first, each change with the IDs it issued.
@@ -756,16 +753,16 @@ fn classes(view: &View<'_>) -> Result<Vec<shared::wire::ClassReport>, LedgerErro
         .collect()
 }
 
-/// Where the key pack `issued` is on record.
-fn saved_key_pack(
+/// Where the key pack `issued` is on record: its server's number and its serial.
+fn key_pack_place(
     view: &View<'_>,
     keys: &Keys<'_>,
     issued: &KeyPackIssued,
-) -> Result<SavedOutcome, LedgerError> {
+) -> Result<(u64, KeyPackSerial), LedgerError> {
     let server: u64 = read(view, &keys.license_server_id(&issued.license_server_id))?
         .ok_or_else(|| LedgerError::Corrupt("an issued key pack's server is missing".to_owned()))?;
     let serial = issued.key_pack_id.serial(&issued.license_server_id)?;
-    Ok(SavedOutcome::KeyPack { server, serial })
+    Ok((server, serial))
 }
 
 fn unreachable_command() -> Result<Answer, LedgerError> {

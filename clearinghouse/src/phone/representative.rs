@@ -13,7 +13,7 @@ use shared::wire::DEFAULT_TENANT;
 
 use super::Switchboard;
 use super::line::{Ended, Line, Tag};
-use crate::ledger::{Answer, TenantName};
+use crate::ledger::{Answer, TenantName, TenantState};
 use crate::submission::{self, Submission};
 use crate::tasks::{self, Field, Form, Input, Step, Task};
 
@@ -133,8 +133,8 @@ impl<'a> Call<'a> {
             desk.desk
         ))
         .await?;
-        let tenant = self.ask_tenant().await?;
-        self.ask_seat_pin(&tenant).await?;
+        let (tenant, state) = self.ask_tenant().await?;
+        self.ask_seat_pin(&tenant, &state).await?;
         self.tenant = Some(tenant.clone());
         let task = self.ask_purpose().await?;
         let path = format!("tel:{}", desk.number);
@@ -281,7 +281,7 @@ impl<'a> Call<'a> {
         .await
     }
 
-    async fn ask_tenant(&mut self) -> Result<TenantName, Ended> {
+    async fn ask_tenant(&mut self) -> Result<(TenantName, TenantState), Ended> {
         let ledger = self.board.ledger.clone();
         self.ask(
             "tenant",
@@ -293,7 +293,7 @@ impl<'a> Call<'a> {
                     name => TenantName::parse(name).map_err(|e| e.to_string())?,
                 };
                 match ledger.tenant_state(&tenant) {
-                    Ok(Some(_)) => Ok(tenant),
+                    Ok(Some(state)) => Ok((tenant, state)),
                     Ok(None) => Err(format!("there is no tenant {tenant}: check the name the license server shows")),
                     Err(e) => Err(e.to_string()),
                 }
@@ -303,11 +303,14 @@ impl<'a> Call<'a> {
     }
 
     /// For a class's seat, its token, keyed as a PIN: no one else's call reaches the seat.
-    async fn ask_seat_pin(&mut self, tenant: &TenantName) -> Result<(), Ended> {
-        let state = match self.board.ledger.tenant_state(tenant) {
-            Ok(Some(state)) if state.is_seat() => state,
-            _ => return Ok(()),
-        };
+    async fn ask_seat_pin(
+        &mut self,
+        tenant: &TenantName,
+        state: &TenantState,
+    ) -> Result<(), Ended> {
+        if !state.is_seat() {
+            return Ok(());
+        }
         self.ask(
             "seat_pin",
             "seat PIN",

@@ -135,9 +135,11 @@ async fn run(cli: Cli) -> Result<ExitCode, LabError> {
             let class = Class::open(&dir)?;
             class.require_up()?;
             let grades = grade::grade(&class, seat.seat).await?;
-            if seat.seat.is_none() {
-                // The instructor page shows the whole class's latest grades.
-                report(&class).await;
+            // The instructor page shows the whole class's latest grades.
+            if seat.seat.is_none()
+                && let Err(e) = Host::report(&class, &grades).await
+            {
+                eprintln!("lab: the instructor page could not be updated: {e}");
             }
             if cli.json {
                 print_json(&grades);
