@@ -6,6 +6,7 @@
 //! A failed check says what is missing in the scenario's words when it gives them, with
 //! what the grade found beside them.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use licensing_client::LicenseServer;
@@ -24,6 +25,7 @@ struct Seen<'a> {
     class: &'a Class,
     seat: &'a SeatRecord,
     history: Option<Result<History, String>>,
+    servers: HashMap<String, Result<(LicenseServer, ServerState), String>>,
 }
 
 impl Seen<'_> {
@@ -44,16 +46,21 @@ impl Seen<'_> {
         }
     }
 
-    fn server(&self, name: &str) -> Result<(LicenseServer, ServerState), String> {
-        let dir = &self
-            .seat
-            .servers
-            .get(name)
-            .ok_or_else(|| format!("the seat has no license server {name}"))?
-            .dir;
-        let server = LicenseServer::open(dir).map_err(|e| e.to_string())?;
-        let state = server.state().map_err(|e| e.to_string())?;
-        Ok((server, state))
+    fn server(&mut self, name: &str) -> Result<(LicenseServer, ServerState), String> {
+        let seat = self.seat;
+        self.servers
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                let dir = &seat
+                    .servers
+                    .get(name)
+                    .ok_or_else(|| format!("the seat has no license server {name}"))?
+                    .dir;
+                let server = LicenseServer::open(dir).map_err(|e| e.to_string())?;
+                let state = server.state().map_err(|e| e.to_string())?;
+                Ok((server, state))
+            })
+            .clone()
     }
 }
 
@@ -63,6 +70,7 @@ pub async fn grade_seat(class: &Class, seat: &SeatRecord) -> SeatGrade {
         class,
         seat,
         history: None,
+        servers: HashMap::new(),
     };
     let mut checks = Vec::with_capacity(class.scenario.checks.len());
     for check in &class.scenario.checks {
@@ -198,14 +206,14 @@ async fn judge(seen: &mut Seen<'_>, check: &Check) -> Result<(), String> {
                 } => (
                     ActivationState::Activated,
                     Some(license_server_id),
-                    Some([Action::Activated, Action::Reactivated]),
+                    Some(&[Action::Activated, Action::Reactivated][..]),
                 ),
                 Activation::Deactivated {
                     license_server_id, ..
                 } => (
                     ActivationState::Deactivated,
                     Some(license_server_id),
-                    Some([Action::Deactivated, Action::Deactivated]),
+                    Some(&[Action::Deactivated][..]),
                 ),
             };
             if now != *expected {
