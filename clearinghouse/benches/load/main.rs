@@ -1,0 +1,558 @@
+//! Load benchmark of the clearinghouse binary: `cargo bench -p clearinghouse --bench load`.
+//!
+//! It runs the real binary on a fresh data directory and measures, on this machine:
+//! - start-up to ready (spawn to the `ready` line) on an empty store;
+//! - requests/s and p50/p99 latency of `GET /health` and of durable key pack issuance
+//!   (`POST /api/v1/key-packs` with an idempotency key, spread over 16 license servers),
+//!   from the same number of keep-alive connections against the same server, so their
+//!   ratio is the ledger's cost. The load client is a lean HTTP/1.1 one ([`client`]); when
+//!   `wrk` is installed, the bench runs it on `/health` in the same run and prints how
+//!   close the client comes to it, so a reader can see the client is not the bottleneck;
+//! - for each store size of `--key-packs` (filled through the ledger's own batch path, in
+//!   process, then served by the binary): start-up to ready, issuance throughput beside
+//!   the empty store's, resident memory after that load and a full audit, and (at the
+//!   first size only) the memory around a snapshot's import.
+//!
+//! Before each phase it waits for the disk to be idle (no dirty or writeback pages), and
+//! it prints the machine's load average beside its figures.
+//!
+//! `CLEARINGHOUSE_BIN=path` measures that build of the binary instead (an earlier
+//! commit's, for a before and after).
+//!
+//! Options (after `--`): `--seconds N` per load phase (default 5), `--connections N`
+//! (default 64), `--key-packs N[,N...]` store sizes (default 100000; e.g.
+//! `--key-packs 100000,1000000`), `--data-dir DIR` to keep the store (and, when it exists,
+//! to start from it). Every load is bounded in time and count, and only
+//! loopback is used.
+
+mod client;
+mod machine;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clearinghouse::ledger::{Command as LedgerCommand, TenantName};
+use clearinghouse::{Config, RunningServer, Storage};
+use client::LoadResult;
+use rand::SeedableRng;
+use serde_json::json;
+use shared::id::ProductId;
+use shared::vocab::WindowsServer;
+
+const TOKEN: &str = "bench-token";
+const AGREEMENT: &str = "99999999";
+/// License servers the issuance load is spread over (as `issuance-ratio.sh` does).
+const SERVERS: usize = 16;
+
+#[derive(Clone)]
+struct Options {
+    seconds: u64,
+    connections: usize,
+    key_packs: Vec<u64>,
+    /// A store to keep after the run (and to top up when it exists), instead of a fresh
+    /// one that is removed.
+    data_dir: Option<String>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        seconds: 5,
+        connections: 64,
+        key_packs: vec![100_000],
+        data_dir: None,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    if let Some(v) = value("--seconds").and_then(|v| v.parse().ok()) {
+        o.seconds = v;
+    }
+    if let Some(v) = value("--connections").and_then(|v| v.parse().ok()) {
+        o.connections = v;
+    }
+    if let Some(v) = value("--key-packs") {
+        o.key_packs = v.split(',').filter_map(|n| n.trim().parse().ok()).collect();
+        o.key_packs.sort_unstable();
+    }
+    o.data_dir = value("--data-dir");
+    o
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    /// `host:port`, for the load client.
+    addr: String,
+    ready_after: Duration,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data_dir: &str) -> Server {
+    let begun = Instant::now();
+    // Another build of the binary (an earlier commit's, say) may be measured in its place.
+    let binary = std::env::var("CLEARINGHOUSE_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_clearinghouse").to_owned());
+    let mut child = Command::new(binary)
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--phone-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir,
+            "--admin-token",
+            TOKEN,
+            "--log",
+            "warn",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the clearinghouse binary starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut line = String::new();
+    let url = loop {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            panic!("the clearinghouse exited before it was ready");
+        }
+        if let Some(url) = line.trim().strip_prefix("ready ") {
+            break url.to_owned();
+        }
+    };
+    let addr = url.trim_start_matches("http://").to_owned();
+    Server {
+        child,
+        url,
+        addr,
+        ready_after: begun.elapsed(),
+    }
+}
+
+fn report(name: &str, r: &LoadResult) {
+    println!(
+        "{name:<34} {:>8.0} req/s   p50 {:>5.2} ms   p99 {:>5.2} ms   ({} ok, {} errors, {:.1} s)",
+        r.per_second(),
+        r.p50_ms,
+        r.p99_ms,
+        r.requests,
+        r.errors,
+        r.seconds
+    );
+}
+
+fn main() {
+    let o = options();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(o));
+}
+
+async fn run(o: Options) {
+    println!(
+        "{} cores; client and server on the same machine; {} connections, {} s per phase",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        o.connections,
+        o.seconds
+    );
+    machine::settle("start");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temporary directory");
+    let data_dir = o.data_dir.clone().unwrap_or_else(|| {
+        let fresh = dir.path().join("store");
+        fresh.to_str().expect("a UTF-8 path").to_owned()
+    });
+
+    let mut empty_starts: Vec<Duration> = (0..5)
+        .map(|i| {
+            let fresh = dir.path().join(format!("empty-{i}"));
+            start(fresh.to_str().expect("a UTF-8 path")).ready_after
+        })
+        .collect();
+    empty_starts.sort();
+    println!(
+        "start-up to ready, empty store: median {:.1} ms (of 5: {:.1} .. {:.1} ms)",
+        ms(empty_starts[2]),
+        ms(empty_starts[0]),
+        ms(empty_starts[4])
+    );
+
+    let server = start(&data_dir);
+    let http = reqwest::Client::new();
+    // A kept store remembers the license servers it was prepared with.
+    let servers_file = format!("{data_dir}.servers");
+    let servers = match std::fs::read_to_string(&servers_file) {
+        Ok(ids) if o.data_dir.is_some() => ids.lines().map(str::to_owned).collect(),
+        _ => {
+            let servers = prepare(&server.url, &http).await;
+            if o.data_dir.is_some() {
+                std::fs::write(&servers_file, servers.join("\n")).expect("the servers are kept");
+            }
+            servers
+        }
+    };
+
+    machine::settle("GET /health");
+    let wrk = machine::wrk(&format!("{}/health", server.url), o.connections, o.seconds);
+    let health = health_load(&server.addr, &o).await;
+    if let Some(wrk) = wrk {
+        println!(
+            "{:<34} {:>8.0} req/s   p50 {:>5.2} ms   p99 {:>5.2} ms   (wrk -t2 -c{} -d{}s)",
+            "GET /health (wrk)", wrk.per_second, wrk.p50_ms, wrk.p99_ms, o.connections, o.seconds
+        );
+        report("GET /health", &health);
+        println!(
+            "load client / wrk on GET /health: {:.0}%",
+            100.0 * health.per_second() / wrk.per_second
+        );
+    } else {
+        report("GET /health", &health);
+        println!("(wrk is not installed: apt-get install wrk to compare the load client with it)");
+    }
+
+    // A second of issuance first, not measured: a fresh store's first writes grow its file.
+    issue_load(
+        &server.addr,
+        &servers,
+        &Options {
+            seconds: 1,
+            ..o.clone()
+        },
+        u64::MAX,
+        "w",
+    )
+    .await;
+    machine::settle("POST /api/v1/key-packs");
+    let issue = issue_load(&server.addr, &servers, &o, u64::MAX, "a").await;
+    report("POST /api/v1/key-packs", &issue);
+    println!(
+        "issuance / health throughput: {:.0}%",
+        100.0 * issue.per_second() / health.per_second()
+    );
+    println!(
+        "resident memory after the load phases: {:.1} MiB",
+        machine::rss_mib(server.child.id())
+    );
+    let mut stored = key_packs_stored(&server.url, &http).await.0;
+    drop(server);
+
+    for (i, &target) in o.key_packs.iter().enumerate() {
+        if stored < target {
+            fill(&data_dir, &servers, target - stored).await;
+            stored = target;
+        }
+        machine::settle(&format!("{target} key packs"));
+        let mut starts: Vec<Duration> = (0..3).map(|_| start(&data_dir).ready_after).collect();
+        starts.sort();
+        println!(
+            "start-up to ready with {stored} key packs: median {:.1} ms (of 3: {:.1} .. {:.1} ms)",
+            ms(starts[1]),
+            ms(starts[0]),
+            ms(starts[2])
+        );
+        let server = start(&data_dir);
+        // Keys of their own: a key used in an earlier phase would be answered by its replay.
+        let phase = format!("c{i}");
+        let full = issue_load(&server.addr, &servers, &o, u64::MAX, &phase).await;
+        report(&format!("POST /api/v1/key-packs, {stored} stored"), &full);
+        println!(
+            "issuance with {stored} stored / with an empty store: {:.0}%",
+            100.0 * full.per_second() / issue.per_second()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        println!(
+            "resident memory with {stored} key packs stored, after that load: {:.1} MiB",
+            machine::rss_mib(server.child.id())
+        );
+        let begun = Instant::now();
+        let (checked, ok) = key_packs_stored(&server.url, &http).await;
+        let audited = begun.elapsed();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        println!(
+            "audit of {checked} key packs: {:.2} s (ok: {ok}); resident memory a second later: {:.1} MiB",
+            audited.as_secs_f64(),
+            machine::rss_mib(server.child.id())
+        );
+        stored = checked;
+        if i == 0 {
+            import_memory(&server, &http).await;
+        }
+    }
+    machine::loadavg("end");
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Adds a purchase large enough for every phase and activates the license servers the
+/// key packs are issued to; their IDs.
+async fn prepare(url: &str, http: &reqwest::Client) -> Vec<String> {
+    let added = http
+        .post(format!("{url}/admin/v1/tenants/default/purchases"))
+        .bearer_auth(TOKEN)
+        .json(&json!({
+            "license": {"program": "enterprise-agreement", "agreement_number": AGREEMENT},
+            "cals": [{"product_version": "2025", "license_type": "per-user", "quantity": 10_000_000}],
+        }))
+        .send()
+        .await
+        .expect("the purchase is added");
+    assert_eq!(added.status(), 201, "the purchase is added");
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(9);
+    let mut ids = Vec::new();
+    for _ in 0..SERVERS {
+        let product_id = ProductId::generate(WindowsServer::V2025, &mut rng);
+        let activated: serde_json::Value = http
+            .post(format!("{url}/api/v1/activations"))
+            .json(&json!({
+                "product_id": product_id.to_string(),
+                "company": {"first_name": "A", "last_name": "B", "company": "C", "country_region": "US"},
+            }))
+            .send()
+            .await
+            .expect("activation answers")
+            .json()
+            .await
+            .expect("activation JSON");
+        ids.push(
+            activated["license_server_id"]
+                .as_str()
+                .expect("a license server ID")
+                .to_owned(),
+        );
+    }
+    ids
+}
+
+/// The body of a request for one CAL for `server`.
+fn key_pack_body(server: &str) -> String {
+    json!({
+        "license_server_id": server,
+        "license": {"program": "enterprise-agreement", "agreement_number": AGREEMENT},
+        "cals": {"product_version": "2025", "license_type": "per-user", "quantity": 1},
+    })
+    .to_string()
+}
+
+async fn health_load(addr: &str, o: &Options) -> LoadResult {
+    let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes();
+    client::load(
+        addr,
+        o.connections,
+        o.seconds as f64,
+        u64::MAX,
+        move |buf, _, _| buf.extend_from_slice(&request),
+    )
+    .await
+}
+
+/// Durable issuance: each request a fresh idempotency key, the servers taken in turn.
+async fn issue_load(
+    addr: &str,
+    servers: &[String],
+    o: &Options,
+    limit: u64,
+    phase: &str,
+) -> LoadResult {
+    let phase = phase.to_owned();
+    let heads: Vec<(String, String)> = servers
+        .iter()
+        .map(|server| {
+            let body = key_pack_body(server);
+            let head = format!(
+                "POST /api/v1/key-packs HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            );
+            (head, body)
+        })
+        .collect();
+    client::load(
+        addr,
+        o.connections,
+        o.seconds as f64,
+        limit,
+        move |buf, connection, n| {
+            use std::io::Write;
+            let (head, body) = &heads[(connection + n as usize) % heads.len()];
+            buf.extend_from_slice(head.as_bytes());
+            let _ = write!(
+                buf,
+                "Idempotency-Key: {phase}-{connection}-{n}\r\n\r\n{body}"
+            );
+        },
+    )
+    .await
+}
+
+/// Issues `count` more key packs through the ledger itself, in this process, many at once
+/// so that the writer commits them in full batches. They are issued as the API issues
+/// them, but without idempotency keys: a store grows over months, while a saved answer only
+/// answers retries for a day, so most key packs of a large store were issued long before
+/// the requests it now answers.
+async fn fill(data_dir: &str, servers: &[String], count: u64) {
+    let mut config = Config::ephemeral();
+    config.storage = Storage::Directory(data_dir.into());
+    config.phone_addr = None;
+    let server = RunningServer::start(config)
+        .await
+        .expect("the store opens in process");
+    let requests: Arc<Vec<shared::wire::InstallCalsRequest>> = Arc::new(
+        servers
+            .iter()
+            .map(|s| serde_json::from_str(&key_pack_body(s)).expect("a key pack request"))
+            .collect(),
+    );
+    let next = Arc::new(AtomicU64::new(0));
+    let begun = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1024 {
+        let (ledger, requests, next) = (server.ledger().clone(), requests.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut failed = 0u64;
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count {
+                    return failed;
+                }
+                let request = requests[n as usize % requests.len()].clone();
+                let reply = ledger
+                    .execute(
+                        TenantName::default_tenant(),
+                        LedgerCommand::InstallCals(request),
+                        None,
+                    )
+                    .await;
+                if reply.outcome.is_err() {
+                    failed += 1;
+                }
+            }
+        });
+    }
+    let mut failed = 0;
+    while let Some(done) = tasks.join_next().await {
+        failed += done.unwrap_or(1);
+    }
+    let seconds = begun.elapsed().as_secs_f64();
+    assert_eq!(failed, 0, "every key pack of the fill is issued");
+    println!(
+        "filled {count} key packs through the ledger in {seconds:.1} s ({:.0}/s)",
+        count as f64 / seconds
+    );
+    server.shutdown().await;
+}
+
+/// How many key packs the default tenant's audit checked, and whether it found it sound.
+async fn key_packs_stored(url: &str, http: &reqwest::Client) -> (u64, bool) {
+    let audit: serde_json::Value = http
+        .get(format!("{url}/admin/v1/tenants/default/audit"))
+        .bearer_auth(TOKEN)
+        .timeout(Duration::from_secs(600))
+        .send()
+        .await
+        .expect("audit answers")
+        .json()
+        .await
+        .expect("audit JSON");
+    (
+        audit["key_packs_checked"].as_u64().unwrap_or(0),
+        audit["ok"].as_bool().unwrap_or(false),
+    )
+}
+
+/// The server's resident memory before, at most during, and a second after `send`, in
+/// MiB, sampled every 5 ms; and what `send` gave.
+async fn memory_around<F, T>(pid: u32, send: F) -> (f64, f64, f64, T)
+where
+    F: std::future::Future<Output = T>,
+{
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = machine::rss_kib(pid);
+    let peak = Arc::new(AtomicU64::new(before));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                peak.fetch_max(machine::rss_kib(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let sent = send.await;
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    (
+        mib(before),
+        mib(peak.load(Ordering::Relaxed)),
+        mib(machine::rss_kib(pid)),
+        sent,
+    )
+}
+
+/// Posts 100 MB that are no snapshot as a snapshot, then exports the default tenant and
+/// imports it as another, reporting the server's memory around each.
+async fn import_memory(server: &Server, http: &reqwest::Client) {
+    let pid = server.child.id();
+    let junk = vec![b'x'; 100_000_000];
+    let (before, peak, after, status) = memory_around(pid, async {
+        http.post(format!("{}/admin/v1/tenants/junk/snapshot", server.url))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(junk)
+            .send()
+            .await
+            .map(|r| r.status().to_string())
+            .unwrap_or_else(|e| format!("no answer: {e}"))
+    })
+    .await;
+    println!(
+        "100 MB that are no snapshot ({status}): resident memory {before:.1} MiB before, {peak:.1} MiB at most during, {after:.1} MiB a second after"
+    );
+    let snapshot = http
+        .get(format!("{}/admin/v1/tenants/default/snapshot", server.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("the export answers")
+        .bytes()
+        .await
+        .expect("the snapshot");
+    let size = snapshot.len();
+    let started = Instant::now();
+    let (before, peak, after, status) = memory_around(pid, async {
+        http.post(format!("{}/admin/v1/tenants/copy/snapshot", server.url))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(snapshot)
+            .send()
+            .await
+            .map(|r| r.status().to_string())
+            .unwrap_or_else(|e| format!("no answer: {e}"))
+    })
+    .await;
+    println!(
+        "import of a {:.1} MB snapshot ({status}, {:.2} s with the second after): resident memory {before:.1} MiB before, {peak:.1} MiB at most during, {after:.1} MiB a second after",
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+    );
+}
