@@ -24,7 +24,7 @@ use crate::http::{self, admin::AdminToken};
 use crate::ledger::records;
 use crate::ledger::{Ledger, LedgerError, LedgerSettings};
 use crate::phone::{self, PhoneLineHandle, Switchboard};
-use crate::store::{CachedStore, MemoryStore, SledStore, Store};
+use crate::store::{CachedStore, MemoryStore, PackedStore, SledStore, Store};
 
 /// Why a clearinghouse could not start.
 #[derive(Debug, Error)]
@@ -41,6 +41,14 @@ pub enum StartError {
         path: PathBuf,
         /// What sled reported.
         source: sled::Error,
+    },
+    /// The store's records could not be repacked (a store written before packing).
+    #[error("cannot repack the store in {path}: {source}")]
+    Layout {
+        /// The data directory.
+        path: PathBuf,
+        /// What failed.
+        source: crate::store::StoreError,
     },
     /// The ledger could not start over the store.
     #[error("cannot start the ledger: {0}")]
@@ -101,7 +109,13 @@ impl RunningServer {
                     path: path.clone(),
                     source,
                 })?;
-                Arc::new(CachedStore::new(sled, records::is_hot))
+                let packed = PackedStore::open(sled, records::LAYOUT).map_err(|source| {
+                    StartError::Layout {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Arc::new(CachedStore::new(packed, records::is_hot))
             }
             Storage::Memory => Arc::new(MemoryStore::new()),
             Storage::Given(store) => store.clone(),

@@ -52,10 +52,10 @@ pub fn export(view: &View<'_>, tenant: &TenantName, base_ms: u64) -> Result<Stri
     let mut records = BTreeMap::new();
     for entry in view.scan(&prefix) {
         let (key, bytes) = entry?;
-        let name = String::from_utf8(key[prefix.len()..].to_vec())
+        let name = std::str::from_utf8(&key[prefix.len()..])
             .map_err(|_| LedgerError::Corrupt("a key that is not UTF-8".to_owned()))?;
         let value: serde_json::Value = records::decode(&key, &bytes)?;
-        records.insert(name, value);
+        records.insert(name.to_owned(), value);
     }
     let body = SnapshotBody {
         exported_from: tenant.to_string(),

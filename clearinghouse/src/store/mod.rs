@@ -2,11 +2,13 @@
 //! are written once and tested without caring which store is below.
 //!
 //! Two stores implement it: [`SledStore`] (on disk, durable) and [`MemoryStore`] (nothing on
-//! disk, for quick tests and throwaway runs). Writes reach a store only as a [`Batch`],
+//! disk, for quick tests and throwaway runs). Over sled, [`PackedStore`] keeps the ledger's
+//! many small records a group to an entry, and [`CachedStore`] its few hot ones in memory. Writes reach a store only as a [`Batch`],
 //! committed atomically; the single writer builds each batch in a [`View`].
 
 mod cached;
 mod memory;
+mod packed;
 mod sled_store;
 mod view;
 
@@ -16,6 +18,7 @@ use thiserror::Error;
 
 pub use cached::CachedStore;
 pub use memory::MemoryStore;
+pub use packed::{Layout, PackedStore};
 pub use sled_store::SledStore;
 pub use view::{Merged, View};
 
