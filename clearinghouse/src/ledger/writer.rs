@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -141,50 +141,55 @@ struct Inner {
 
 /// The idempotency keys that may have a saved answer. Once the keys already in the store
 /// are loaded (in the background, after start-up), a key not in this set certainly has
-/// none, so a new key, the common case, costs no read of the store. The set holds hashes
-/// and only ever errs towards "may exist", which falls back to reading the store.
+/// none, so a new key, the common case, costs no read of the store.
+///
+/// The set is a Bloom filter of a fixed size: it takes the same 2 MiB for ten keys as for
+/// ten million, and only ever errs towards "may exist" (about one key in 250 with a million
+/// keys in it), which falls back to reading the store.
 struct KnownKeys {
     loaded: AtomicBool,
-    hashes: Mutex<Option<HashSet<u64>>>,
+    bits: Vec<AtomicU64>,
 }
 
-/// Past this many keys the set is dropped and every key is looked up in the store.
-const MAX_KNOWN_KEYS: usize = 1_000_000;
+/// Bits in the filter: 2 MiB.
+const KNOWN_KEY_BITS: usize = 1 << 24;
+/// Bits set per key.
+const KNOWN_KEY_HASHES: u64 = 3;
 
 impl KnownKeys {
     fn new() -> Self {
         KnownKeys {
             loaded: AtomicBool::new(false),
-            hashes: Mutex::new(Some(HashSet::new())),
+            bits: (0..KNOWN_KEY_BITS / 64)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
         }
     }
 
-    fn hash(tenant: &TenantName, key: &str) -> u64 {
-        let mut hasher = std::hash::DefaultHasher::new();
-        (tenant.as_str(), key).hash(&mut hasher);
-        hasher.finish()
+    /// The bits of `key`: two hashes combined (Kirsch and Mitzenmacher's double hashing).
+    fn positions(tenant: &TenantName, key: &str) -> impl Iterator<Item = usize> {
+        let hash = |salt: u8| {
+            let mut hasher = std::hash::DefaultHasher::new();
+            (salt, tenant.as_str(), key).hash(&mut hasher);
+            hasher.finish()
+        };
+        let (first, second) = (hash(0), hash(1) | 1);
+        (0..KNOWN_KEY_HASHES).map(move |i| {
+            (first.wrapping_add(i.wrapping_mul(second)) % KNOWN_KEY_BITS as u64) as usize
+        })
     }
 
     fn may_exist(&self, tenant: &TenantName, key: &str) -> bool {
         if !self.loaded.load(Ordering::Acquire) {
             return true;
         }
-        match self.hashes.lock() {
-            Ok(hashes) => hashes
-                .as_ref()
-                .is_none_or(|set| set.contains(&Self::hash(tenant, key))),
-            Err(_) => true,
-        }
+        Self::positions(tenant, key)
+            .all(|bit| self.bits[bit / 64].load(Ordering::Relaxed) & (1 << (bit % 64)) != 0)
     }
 
     fn insert(&self, tenant: &TenantName, key: &str) {
-        if let Ok(mut hashes) = self.hashes.lock()
-            && let Some(set) = hashes.as_mut()
-        {
-            set.insert(Self::hash(tenant, key));
-            if set.len() > MAX_KNOWN_KEYS {
-                *hashes = None;
-            }
+        for bit in Self::positions(tenant, key) {
+            self.bits[bit / 64].fetch_or(1 << (bit % 64), Ordering::Relaxed);
         }
     }
 
@@ -494,12 +499,13 @@ impl Writer {
     /// saved answer is written whether it succeeded or was refused).
     fn apply(&self, view: &mut View<'_>, job: &Job) -> Reply {
         let base = self.settings.clock.now_ms();
-        let now = match tenants::meta(view, &job.tenant) {
-            Ok(meta) => meta.map_or(base, |meta| meta.now_ms(base)),
+        let meta = match tenants::meta(view, &job.tenant) {
+            Ok(meta) => meta,
             Err(e) => return Reply::fresh(Err(e)),
         };
+        let now = meta.as_ref().map_or(base, |meta| meta.now_ms(base));
         let keys = Keys::new(&job.tenant);
-        let (outcome, applied) = match self.dispatch(view, job, base) {
+        let (outcome, applied) = match self.dispatch(view, job, base, meta) {
             Ok((answer, applied)) => (Ok(answer), applied),
             Err(e) => (Err(e), None),
         };
@@ -551,14 +557,16 @@ impl Writer {
 
     /// Applies a job's command; a change to the tenant's licenses also returns its place
     /// in the order of the tenant's changes.
+    /// `meta` is the tenant's, as the job found it.
     fn dispatch(
         &self,
         view: &mut View<'_>,
         job: &Job,
         base_ms: u64,
+        meta: Option<TenantMeta>,
     ) -> Result<(Answer, Option<u64>), LedgerError> {
         self.dispatch_tenant_command(view, job, base_ms)
-            .unwrap_or_else(|| self.dispatch_rule(view, job))
+            .unwrap_or_else(|| self.dispatch_rule(view, job, meta))
     }
 
     /// Applies the commands that work on tenants rather than on licenses.
@@ -623,10 +631,10 @@ impl Writer {
         &self,
         view: &mut View<'_>,
         job: &Job,
+        meta: Option<TenantMeta>,
     ) -> Result<(Answer, Option<u64>), LedgerError> {
         let tenant = &job.tenant;
-        let mut meta: TenantMeta = tenants::meta(view, tenant)?
-            .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))?;
+        let mut meta = meta.ok_or_else(|| LedgerError::UnknownTenant(tenant.to_string()))?;
         let keys = Keys::new(tenant);
         let rng = request_rng(meta.seed, meta.seq);
         let mut tx = Tx {
@@ -856,6 +864,26 @@ mod tests {
         assert!(replay.replayed);
         assert_eq!(replay.outcome, answer.outcome);
         second.shutdown().await;
+    }
+
+    #[test]
+    fn the_known_keys_tell_almost_every_new_key_from_a_million_saved_ones() {
+        let known = KnownKeys::new();
+        let tenant = TenantName::default_tenant();
+        for n in 0..1_000_000 {
+            known.insert(&tenant, &format!("saved-{n}"));
+        }
+        known.loaded.store(true, Ordering::Release);
+        assert!((0..1_000_000).all(|n| known.may_exist(&tenant, &format!("saved-{n}"))));
+        let mistaken = (0..100_000)
+            .filter(|n| known.may_exist(&tenant, &format!("new-{n}")))
+            .count();
+        assert!(
+            mistaken < 1_000,
+            "{mistaken} new keys of 100,000 taken as saved"
+        );
+        let other = TenantName::parse("other").unwrap();
+        assert!(!(0..100).all(|n| known.may_exist(&other, &format!("saved-{n}"))));
     }
 
     #[tokio::test]
