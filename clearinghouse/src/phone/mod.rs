@@ -192,6 +192,9 @@ pub fn answer(listener: TcpListener, board: Switchboard) -> std::io::Result<Phon
                 continue;
             };
             while calls.try_join_next().is_some() {}
+            // The representative often says two lines in a turn; without this the second
+            // waits for the caller's delayed acknowledgement of the first, some 40 ms.
+            let _ = stream.set_nodelay(true);
             let mut line = Line::new(stream, board.settings.idle_timeout);
             let most = board.settings.calls_per_address;
             let busy = match callers.seat(caller.ip(), most) {
