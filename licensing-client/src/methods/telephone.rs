@@ -7,12 +7,14 @@
 //! number dialled is the one the license server shows for its country/region.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use shared::vocab::CompanyField;
 use shared::wire::PhoneLines;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::error::Error;
 use crate::methods::handoff::{Desk, Handoff};
@@ -29,6 +31,33 @@ pub struct Telephone {
     http: reqwest::Client,
     /// How long the representative may take to say the next line.
     wait: Duration,
+    /// The local address calls are placed from; `None` lets the system choose.
+    from: Option<IpAddr>,
+    /// Where the time the representative takes to answer each line is recorded.
+    answers: Option<AnswerTimes>,
+}
+
+/// How long the representative took to answer each line said on the calls of a
+/// [`Telephone`] (see [`Telephone::timing_answers`]): from a line sent to the answer read,
+/// the representative's next question, ID group or ending (what they only tell, `SAY` and
+/// `HEARD`, comes before it). Clones share the record.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerTimes(Arc<Mutex<Vec<Duration>>>);
+
+impl AnswerTimes {
+    /// An empty record.
+    pub fn new() -> Self {
+        AnswerTimes::default()
+    }
+
+    fn record(&self, took: Duration) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(took);
+    }
+
+    /// The times recorded so far, leaving the record empty.
+    pub fn take(&self) -> Vec<Duration> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 impl Default for Telephone {
@@ -44,7 +73,50 @@ impl Telephone {
             .timeout(wait)
             .build()
             .unwrap_or_default();
-        Telephone { http, wait }
+        Telephone {
+            http,
+            wait,
+            from: None,
+            answers: None,
+        }
+    }
+
+    /// The same caller, placing its calls from the local address `from` (a machine with
+    /// several addresses; or a load test spreading its calls over loopback addresses, since
+    /// the line holds only so many calls from one address).
+    pub fn calling_from(mut self, from: IpAddr) -> Self {
+        self.from = Some(from);
+        self
+    }
+
+    /// The same caller, recording in `times` how long the representative takes to answer
+    /// each line it says.
+    pub fn timing_answers(mut self, times: AnswerTimes) -> Self {
+        self.answers = Some(times);
+        self
+    }
+
+    /// Connects to the phone line at `line` (`host:port`), from [`Self::calling_from`]'s
+    /// address if one was given.
+    async fn dial(&self, line: &str) -> std::io::Result<TcpStream> {
+        let Some(from) = self.from else {
+            return TcpStream::connect(line).await;
+        };
+        let to = tokio::net::lookup_host(line)
+            .await?
+            .find(|a| a.is_ipv4() == from.is_ipv4())
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::AddrNotAvailable,
+                    format!("{line} has no address of the family of {from}"),
+                )
+            })?;
+        let socket = match from {
+            IpAddr::V4(_) => TcpSocket::new_v4()?,
+            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(from, 0))?;
+        socket.connect(to).await
     }
 
     /// Where the phone line of the Clearinghouse at `address` answers (`host:port`).
@@ -97,7 +169,7 @@ impl Telephone {
             .find(|d| d.countries.iter().any(|c| c == country.code()))
             .or_else(|| directory.desks.iter().find(|d| d.countries.is_empty()));
         let number = desk.map_or(number, |d| &d.number);
-        let stream = tokio::time::timeout(self.wait, TcpStream::connect(&line))
+        let stream = tokio::time::timeout(self.wait, self.dial(&line))
             .await
             .map_err(|_| Error::PhoneLineUnreachable(format!("{line} did not answer")))?
             .map_err(|e| Error::PhoneLineUnreachable(format!("{line}: {e}")))?;
@@ -133,6 +205,8 @@ impl Telephone {
         let mut lines = BufReader::new(reader).lines();
         let mut read_out: Vec<String> = Vec::new();
         let mut done = false;
+        // When the caller last said a line, until the representative's answer to it is read.
+        let mut sent: Option<Instant> = None;
         for _ in 0..MAX_LINES {
             let line = match tokio::time::timeout(self.wait, lines.next_line()).await {
                 Err(_) => {
@@ -152,6 +226,13 @@ impl Telephone {
             };
             let (tag, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
             let (slot, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            // The representative's answer to the line said is their next question, ID
+            // group or ending; what they only tell (`SAY`, `HEARD`) comes before it.
+            if matches!(tag, "ASK" | "READ" | "DONE" | "SORRY" | "BYE" | "BUSY")
+                && let (Some(sent), Some(times)) = (sent.take(), &self.answers)
+            {
+                times.record(sent.elapsed());
+            }
             let reply = match tag {
                 "ASK" => answer(answers, slot)?,
                 "READ" => {
@@ -179,6 +260,7 @@ impl Telephone {
                 .write_all(format!("{reply}\n").as_bytes())
                 .await
                 .map_err(|e| Error::PhoneLine(format!("the line failed: {e}")))?;
+            sent = Some(Instant::now());
         }
         Err(Error::PhoneLine(format!(
             "the call went on for more than {MAX_LINES} lines"
@@ -251,8 +333,14 @@ pub struct CallHolder {
 impl CallHolder {
     /// A caller that confirms reminders to remove CALs by hand if `confirm_reminders`.
     pub fn new(confirm_reminders: bool) -> Self {
+        CallHolder::with_phone(Telephone::default(), confirm_reminders)
+    }
+
+    /// A caller that calls with `phone` (its address, its timing), and confirms reminders
+    /// to remove CALs by hand if `confirm_reminders`.
+    pub fn with_phone(phone: Telephone, confirm_reminders: bool) -> Self {
         CallHolder {
-            phone: Telephone::default(),
+            phone,
             confirm_reminders,
         }
     }
@@ -331,6 +419,53 @@ mod tests {
         );
         assert_eq!(at("http://localhost:8780", "127.0.0.1:9"), "127.0.0.1:9");
         assert_eq!(at("http://10.0.0.5:8780", "10.0.0.6:8781"), "10.0.0.6:8781");
+    }
+
+    #[tokio::test]
+    async fn a_caller_given_an_address_calls_from_it() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let line = listener.local_addr().unwrap().to_string();
+        let from: IpAddr = "127.0.0.3".parse().unwrap();
+        let phone = Telephone::default().calling_from(from);
+        let (dialled, accepted) = tokio::join!(phone.dial(&line), listener.accept());
+        dialled.unwrap();
+        assert_eq!(accepted.unwrap().1.ip(), from);
+    }
+
+    #[tokio::test]
+    async fn the_time_the_representative_takes_to_answer_each_line_is_recorded() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let line = listener.local_addr().unwrap().to_string();
+        let representative = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (reader, mut writer) = stream.into_split();
+            let mut heard = BufReader::new(reader).lines();
+            writer.write_all(b"ASK purpose What for?\n").await.unwrap();
+            assert_eq!(heard.next_line().await.unwrap().unwrap(), "activate");
+            // What is only told is no answer yet: the ID group is.
+            writer.write_all(b"HEARD purpose activate\n").await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            writer
+                .write_all(b"READ license_server_id.1 12345\n")
+                .await
+                .unwrap();
+            assert_eq!(heard.next_line().await.unwrap().unwrap(), "ok");
+            writer
+                .write_all(b"DONE\nBYE done Goodbye.\n")
+                .await
+                .unwrap();
+        });
+        let times = AnswerTimes::new();
+        let phone = Telephone::default().timing_answers(times.clone());
+        let stream = phone.dial(&line).await.unwrap();
+        let answers = HashMap::from([("purpose".to_owned(), "activate".to_owned())]);
+        assert_eq!(phone.hold(stream, &answers).await.unwrap(), "12345");
+        representative.await.unwrap();
+        // Two lines said, each answered once; the first after the pause.
+        let took = times.take();
+        assert_eq!(took.len(), 2);
+        assert!(took[0] >= Duration::from_millis(50), "{took:?}");
+        assert!(times.take().is_empty());
     }
 
     #[test]
