@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod clock;
 mod error;
+mod known_keys;
 pub mod records;
 pub mod rules;
 pub mod snapshot;

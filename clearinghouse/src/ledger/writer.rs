@@ -10,8 +10,6 @@
 //! after `kill -9`) gets the same answer and changes nothing.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -24,6 +22,7 @@ use shared::vocab::ConnectionMethod;
 use shared::wire::{Action, History, HistoryEntry, KeyPackIssued, Problem, PurchaseSpec};
 use tokio::sync::{mpsc, oneshot};
 
+use super::known_keys::KnownKeys;
 use super::records::{
     CLASSES, HistoryIssued, HistoryRecord, IdempotencyRecord, KeyPackEntry, Keys, SavedOutcome,
     TenantMeta, class_key, decode, read, write,
@@ -139,77 +138,6 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// The idempotency keys that may have a saved answer. Once the keys already in the store
-/// are loaded (in the background, after start-up), a key not in this set certainly has
-/// none, so a new key, the common case, costs no read of the store.
-///
-/// The set is a Bloom filter of a fixed size: it takes the same 2 MiB for ten keys as for
-/// ten million, and only ever errs towards "may exist" (about one key in 250 with a million
-/// keys in it), which falls back to reading the store.
-struct KnownKeys {
-    loaded: AtomicBool,
-    bits: Vec<AtomicU64>,
-}
-
-/// Bits in the filter: 2 MiB.
-const KNOWN_KEY_BITS: usize = 1 << 24;
-/// Bits set per key.
-const KNOWN_KEY_HASHES: u64 = 3;
-
-impl KnownKeys {
-    fn new() -> Self {
-        KnownKeys {
-            loaded: AtomicBool::new(false),
-            bits: (0..KNOWN_KEY_BITS / 64)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
-        }
-    }
-
-    /// The bits of `key`: two hashes combined (Kirsch and Mitzenmacher's double hashing).
-    fn positions(tenant: &TenantName, key: &str) -> impl Iterator<Item = usize> {
-        let hash = |salt: u8| {
-            let mut hasher = std::hash::DefaultHasher::new();
-            (salt, tenant.as_str(), key).hash(&mut hasher);
-            hasher.finish()
-        };
-        let (first, second) = (hash(0), hash(1) | 1);
-        (0..KNOWN_KEY_HASHES).map(move |i| {
-            (first.wrapping_add(i.wrapping_mul(second)) % KNOWN_KEY_BITS as u64) as usize
-        })
-    }
-
-    fn may_exist(&self, tenant: &TenantName, key: &str) -> bool {
-        if !self.loaded.load(Ordering::Acquire) {
-            return true;
-        }
-        Self::positions(tenant, key)
-            .all(|bit| self.bits[bit / 64].load(Ordering::Relaxed) & (1 << (bit % 64)) != 0)
-    }
-
-    fn insert(&self, tenant: &TenantName, key: &str) {
-        for bit in Self::positions(tenant, key) {
-            self.bits[bit / 64].fetch_or(1 << (bit % 64), Ordering::Relaxed);
-        }
-    }
-
-    /// Adds the keys saved in `store`, then trusts the set.
-    fn load(&self, store: &dyn Store) -> Result<(), LedgerError> {
-        let empty = Batch::default();
-        let view = View::new(store, &empty);
-        for tenant in tenants::list(&view)? {
-            let tenant = TenantName::parse(&tenant.name)?;
-            let prefix = Keys::new(&tenant).idempotency("");
-            for entry in view.scan(&prefix) {
-                let (key, _) = entry?;
-                self.insert(&tenant, &String::from_utf8_lossy(&key[prefix.len()..]));
-            }
-        }
-        self.loaded.store(true, Ordering::Release);
-        Ok(())
-    }
-}
-
 /// Removes an idempotency key from the in-flight set when its request is answered or
 /// abandoned.
 struct InFlight<'a> {
@@ -240,7 +168,7 @@ impl Ledger {
         let (jobs, receiver) = mpsc::channel(QUEUE);
         let clock = settings.clock.clone();
         let known = Arc::new(KnownKeys::new());
-        {
+        if !known.restore(store.as_ref())? {
             let (store, known) = (store.clone(), known.clone());
             let loader = std::thread::Builder::new()
                 .name("ledger-keys".to_owned())
@@ -429,6 +357,12 @@ impl Ledger {
         let writer = self.inner.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(writer) = writer {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+            // Nothing more is saved: the known keys can be kept for the next start.
+            let (known, store) = (self.inner.known.clone(), self.inner.store.clone());
+            let kept = tokio::task::spawn_blocking(move || known.keep(store.as_ref())).await;
+            if let Ok(Err(e)) = kept {
+                tracing::warn!(error = %e, "the known idempotency keys were not kept; the next start reads them again");
+            }
         }
     }
 }
@@ -839,7 +773,7 @@ mod tests {
     }
 
     async fn loaded(ledger: &Ledger) {
-        while !ledger.inner.known.loaded.load(Ordering::Acquire) {
+        while !ledger.inner.known.is_loaded() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
@@ -866,24 +800,25 @@ mod tests {
         second.shutdown().await;
     }
 
-    #[test]
-    fn the_known_keys_tell_almost_every_new_key_from_a_million_saved_ones() {
-        let known = KnownKeys::new();
+    #[tokio::test]
+    async fn keys_saved_before_a_stop_that_was_not_clean_are_read_again() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let tenant = TenantName::default_tenant();
-        for n in 0..1_000_000 {
-            known.insert(&tenant, &format!("saved-{n}"));
-        }
-        known.loaded.store(true, Ordering::Release);
-        assert!((0..1_000_000).all(|n| known.may_exist(&tenant, &format!("saved-{n}"))));
-        let mistaken = (0..100_000)
-            .filter(|n| known.may_exist(&tenant, &format!("new-{n}")))
-            .count();
-        assert!(
-            mistaken < 1_000,
-            "{mistaken} new keys of 100,000 taken as saved"
-        );
-        let other = TenantName::parse("other").unwrap();
-        assert!(!(0..100).all(|n| known.may_exist(&other, &format!("saved-{n}"))));
+        let first = Ledger::start(store.clone(), settings()).unwrap();
+        first
+            .execute(tenant.clone(), activation(3), Some("k".into()))
+            .await;
+        // No shutdown: the process was killed, nothing was kept.
+        drop(first);
+
+        let second = Ledger::start(store, settings()).unwrap();
+        loaded(&second).await;
+        assert!(second.inner.known.may_exist(&tenant, "k"));
+        let replay = second
+            .execute(tenant.clone(), activation(3), Some("k".into()))
+            .await;
+        assert!(replay.replayed);
+        second.shutdown().await;
     }
 
     #[tokio::test]
