@@ -8,10 +8,11 @@
 //!   ratio is the ledger's cost. The load client is a lean HTTP/1.1 one ([`client`]); when
 //!   `wrk` is installed, the bench runs it on `/health` in the same run and prints how
 //!   close the client comes to it, so a reader can see the client is not the bottleneck;
-//! - for each store size of `--key-packs` (filled through the ledger's own batch path, in
-//!   process, then served by the binary): start-up to ready, issuance throughput beside
-//!   the empty store's, resident memory after that load and a full audit, and (at the
-//!   first size only) the memory around a snapshot's import.
+//! - for each store size of `--key-packs`, on a store of its own filled with that many key
+//!   packs through the ledger's own batch path (in process, then served by the binary):
+//!   start-up to ready, issuance throughput beside the empty store's, resident memory
+//!   after that load and after a full audit, and (at the first size only) the memory
+//!   around a snapshot's import.
 //!
 //! Before each phase it waits for the disk to be idle (no dirty or writeback pages), and
 //! it prints the machine's load average beside its figures.
@@ -21,8 +22,7 @@
 //!
 //! Options (after `--`): `--seconds N` per load phase (default 5), `--connections N`
 //! (default 64), `--key-packs N[,N...]` store sizes (default 100000; e.g.
-//! `--key-packs 100000,1000000`), `--data-dir DIR` to keep the store (and, when it exists,
-//! to start from it). Every load is bounded in time and count, and only
+//! `--key-packs 100000,1000000`). Every load is bounded in time and count, and only
 //! loopback is used.
 
 mod client;
@@ -52,9 +52,6 @@ struct Options {
     seconds: u64,
     connections: usize,
     key_packs: Vec<u64>,
-    /// A store to keep after the run (and to top up when it exists), instead of a fresh
-    /// one that is removed.
-    data_dir: Option<String>,
 }
 
 fn options() -> Options {
@@ -62,7 +59,6 @@ fn options() -> Options {
         seconds: 5,
         connections: 64,
         key_packs: vec![100_000],
-        data_dir: None,
     };
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -81,7 +77,6 @@ fn options() -> Options {
         o.key_packs = v.split(',').filter_map(|n| n.trim().parse().ok()).collect();
         o.key_packs.sort_unstable();
     }
-    o.data_dir = value("--data-dir");
     o
 }
 
@@ -175,16 +170,13 @@ async fn run(o: Options) {
     );
     machine::settle("start");
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temporary directory");
-    let data_dir = o.data_dir.clone().unwrap_or_else(|| {
-        let fresh = dir.path().join("store");
-        fresh.to_str().expect("a UTF-8 path").to_owned()
-    });
+    let store = |name: &str| {
+        let path = dir.path().join(name);
+        path.to_str().expect("a UTF-8 path").to_owned()
+    };
 
     let mut empty_starts: Vec<Duration> = (0..5)
-        .map(|i| {
-            let fresh = dir.path().join(format!("empty-{i}"));
-            start(fresh.to_str().expect("a UTF-8 path")).ready_after
-        })
+        .map(|i| start(&store(&format!("empty-{i}"))).ready_after)
         .collect();
     empty_starts.sort();
     println!(
@@ -194,20 +186,9 @@ async fn run(o: Options) {
         ms(empty_starts[4])
     );
 
-    let server = start(&data_dir);
+    let server = start(&store("empty"));
     let http = reqwest::Client::new();
-    // A kept store remembers the license servers it was prepared with.
-    let servers_file = format!("{data_dir}.servers");
-    let servers = match std::fs::read_to_string(&servers_file) {
-        Ok(ids) if o.data_dir.is_some() => ids.lines().map(str::to_owned).collect(),
-        _ => {
-            let servers = prepare(&server.url, &http).await;
-            if o.data_dir.is_some() {
-                std::fs::write(&servers_file, servers.join("\n")).expect("the servers are kept");
-            }
-            servers
-        }
-    };
+    let servers = prepare(&server.url, &http).await;
 
     machine::settle("GET /health");
     let wrk = machine::wrk(&format!("{}/health", server.url), o.connections, o.seconds);
@@ -250,14 +231,18 @@ async fn run(o: Options) {
         "resident memory after the load phases: {:.1} MiB",
         machine::rss_mib(server.child.id())
     );
-    let mut stored = key_packs_stored(&server.url, &http).await.0;
     drop(server);
 
+    // Each size on a store of its own, filled with key packs only, so that it differs from
+    // the empty store by its key packs alone.
     for (i, &target) in o.key_packs.iter().enumerate() {
-        if stored < target {
-            fill(&data_dir, &servers, target - stored).await;
-            stored = target;
-        }
+        let data_dir = store(&format!("filled-{target}"));
+        let servers = {
+            let server = start(&data_dir);
+            prepare(&server.url, &http).await
+        };
+        fill(&data_dir, &servers, target).await;
+        let stored = target;
         machine::settle(&format!("{target} key packs"));
         let mut starts: Vec<Duration> = (0..3).map(|_| start(&data_dir).ready_after).collect();
         starts.sort();
@@ -268,9 +253,7 @@ async fn run(o: Options) {
             ms(starts[2])
         );
         let server = start(&data_dir);
-        // Keys of their own: a key used in an earlier phase would be answered by its replay.
-        let phase = format!("c{i}");
-        let full = issue_load(&server.addr, &servers, &o, u64::MAX, &phase).await;
+        let full = issue_load(&server.addr, &servers, &o, u64::MAX, "c").await;
         report(&format!("POST /api/v1/key-packs, {stored} stored"), &full);
         println!(
             "issuance with {stored} stored / with an empty store: {:.0}%",
@@ -290,7 +273,6 @@ async fn run(o: Options) {
             audited.as_secs_f64(),
             machine::rss_mib(server.child.id())
         );
-        stored = checked;
         if i == 0 {
             import_memory(&server, &http).await;
         }
@@ -370,9 +352,8 @@ async fn issue_load(
     servers: &[String],
     o: &Options,
     limit: u64,
-    phase: &str,
+    phase: &'static str,
 ) -> LoadResult {
-    let phase = phase.to_owned();
     let heads: Vec<(String, String)> = servers
         .iter()
         .map(|server| {
@@ -457,6 +438,8 @@ async fn fill(data_dir: &str, servers: &[String], count: u64) {
         count as f64 / seconds
     );
     server.shutdown().await;
+    // sled's background flusher lets go of the directory's lock a moment after it closes.
+    tokio::time::sleep(Duration::from_millis(500)).await;
 }
 
 /// How many key packs the default tenant's audit checked, and whether it found it sound.
