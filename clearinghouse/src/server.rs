@@ -75,6 +75,24 @@ pub enum StartError {
     },
 }
 
+/// Connections the system holds for a listener until they are accepted: the default of
+/// 128 made the 129th of a burst (a class dialling at once, a harness opening its pool)
+/// wait a second for its connection to be retried.
+const BACKLOG: i32 = 1024;
+
+/// A listening socket on `addr`, with room for a burst of connections.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// Keeps a handle on each connection's socket, so that an injected fault can close it
 /// without an answer.
 fn keep_socket(stream: &actix_web::rt::net::TcpStream, data: &mut actix_web::dev::Extensions) {
@@ -138,7 +156,7 @@ impl RunningServer {
             addr: config.addr,
             source,
         };
-        let listener = TcpListener::bind(config.addr).map_err(bind_error)?;
+        let listener = listen(config.addr).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         let controls = Arc::new(Controls::new(config.journal_capacity));
         let phone = match config.phone_addr {
@@ -147,9 +165,7 @@ impl RunningServer {
                     addr: phone_addr,
                     source,
                 };
-                let listener = tokio::net::TcpListener::bind(phone_addr)
-                    .await
-                    .map_err(phone_error)?;
+                let listener = listen(phone_addr).map_err(phone_error)?;
                 let board = Switchboard::new(
                     ledger.clone(),
                     controls.clone(),
