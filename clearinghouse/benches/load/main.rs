@@ -492,22 +492,30 @@ where
     )
 }
 
+/// Posts `body` as the snapshot of a new tenant `tenant`; the answer's status.
+async fn import(
+    server: &Server,
+    http: &reqwest::Client,
+    tenant: &str,
+    body: impl Into<reqwest::Body>,
+) -> String {
+    http.post(format!("{}/admin/v1/tenants/{tenant}/snapshot", server.url))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().to_string())
+        .unwrap_or_else(|e| format!("no answer: {e}"))
+}
+
 /// Posts 100 MB that are no snapshot as a snapshot, then exports the default tenant and
 /// imports it as another, reporting the server's memory around each.
 async fn import_memory(server: &Server, http: &reqwest::Client) {
     let pid = server.child.id();
     let junk = vec![b'x'; 100_000_000];
-    let (before, peak, after, status) = memory_around(pid, async {
-        http.post(format!("{}/admin/v1/tenants/junk/snapshot", server.url))
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .body(junk)
-            .send()
-            .await
-            .map(|r| r.status().to_string())
-            .unwrap_or_else(|e| format!("no answer: {e}"))
-    })
-    .await;
+    let (before, peak, after, status) =
+        memory_around(pid, import(server, http, "junk", junk)).await;
     println!(
         "100 MB that are no snapshot ({status}): resident memory {before:.1} MiB before, {peak:.1} MiB at most during, {after:.1} MiB a second after"
     );
@@ -522,17 +530,8 @@ async fn import_memory(server: &Server, http: &reqwest::Client) {
         .expect("the snapshot");
     let size = snapshot.len();
     let started = Instant::now();
-    let (before, peak, after, status) = memory_around(pid, async {
-        http.post(format!("{}/admin/v1/tenants/copy/snapshot", server.url))
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .body(snapshot)
-            .send()
-            .await
-            .map(|r| r.status().to_string())
-            .unwrap_or_else(|e| format!("no answer: {e}"))
-    })
-    .await;
+    let (before, peak, after, status) =
+        memory_around(pid, import(server, http, "copy", snapshot)).await;
     println!(
         "import of a {:.1} MB snapshot ({status}, {:.2} s with the second after): resident memory {before:.1} MiB before, {peak:.1} MiB at most during, {after:.1} MiB a second after",
         size as f64 / 1e6,
