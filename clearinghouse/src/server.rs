@@ -43,7 +43,9 @@ pub enum StartError {
         source: sled::Error,
     },
     /// The store's records could not be repacked (a store written before packing).
-    #[error("cannot repack the store in {path}: {source}")]
+    #[error(
+        "cannot repack the store in {path}: {source} (it was written by an earlier version; restore it from a copy, or start with another --data-dir)"
+    )]
     Layout {
         /// The data directory.
         path: PathBuf,

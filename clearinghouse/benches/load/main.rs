@@ -242,26 +242,25 @@ async fn run(o: Options) {
             prepare(&server.url, &http).await
         };
         fill(&data_dir, &servers, target).await;
-        let stored = target;
         machine::settle(&format!("{target} key packs"));
         let mut starts: Vec<Duration> = (0..3).map(|_| start(&data_dir).ready_after).collect();
         starts.sort();
         println!(
-            "start-up to ready with {stored} key packs: median {:.1} ms (of 3: {:.1} .. {:.1} ms)",
+            "start-up to ready with {target} key packs: median {:.1} ms (of 3: {:.1} .. {:.1} ms)",
             ms(starts[1]),
             ms(starts[0]),
             ms(starts[2])
         );
         let server = start(&data_dir);
         let full = issue_load(&server.addr, &servers, &o, u64::MAX, "c").await;
-        report(&format!("POST /api/v1/key-packs, {stored} stored"), &full);
+        report(&format!("POST /api/v1/key-packs, {target} stored"), &full);
         println!(
-            "issuance with {stored} stored / with an empty store: {:.0}%",
+            "issuance with {target} stored / with an empty store: {:.0}%",
             100.0 * full.per_second() / issue.per_second()
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
         println!(
-            "resident memory with {stored} key packs stored, after that load: {:.1} MiB",
+            "resident memory with {target} key packs stored, after that load: {:.1} MiB",
             machine::rss_mib(server.child.id())
         );
         let begun = Instant::now();

@@ -349,7 +349,7 @@ impl<'t> Keys<'t> {
     fn key(&self, parts: &[&[u8]]) -> Vec<u8> {
         let tenant = self.tenant.as_str().as_bytes();
         let len = 3 + tenant.len() + parts.iter().map(|p| p.len()).sum::<usize>();
-        let mut key = Vec::with_capacity(len + 28);
+        let mut key = Vec::with_capacity(len);
         key.extend_from_slice(b"t/");
         key.extend_from_slice(tenant);
         key.push(b'/');
@@ -381,13 +381,13 @@ impl<'t> Keys<'t> {
 
     /// A license server.
     pub fn server(&self, no: u64) -> Vec<u8> {
-        self.key(&[b"server/", &padded(no, 20)])
+        self.key(&[b"server/", &padded(no, NUMBER_DIGITS)])
     }
 
     /// The company information a server was activated with (apart from the server record,
     /// which nearly every request reads and this one does not need).
     pub fn company(&self, no: u64) -> Vec<u8> {
-        self.key(&[b"company/", &padded(no, 20)])
+        self.key(&[b"company/", &padded(no, NUMBER_DIGITS)])
     }
 
     /// The index from a license server ID to its server.
@@ -402,8 +402,8 @@ impl<'t> Keys<'t> {
 
     /// Key pack number `serial` of server `server`.
     pub fn key_pack(&self, server: u64, serial: KeyPackSerial) -> Vec<u8> {
-        let serial = padded(u64::from(serial.get()), 7);
-        self.key(&[b"kp/", &padded(server, 20), b"/", &serial])
+        let serial = padded(u64::from(serial.get()), SERIAL_DIGITS);
+        self.key(&[b"kp/", &padded(server, NUMBER_DIGITS), b"/", &serial])
     }
 
     /// Every key pack.
@@ -413,7 +413,7 @@ impl<'t> Keys<'t> {
 
     /// The key packs of a server.
     pub fn server_key_packs(&self, server: u64) -> Vec<u8> {
-        self.key(&[b"kp/", &padded(server, 20), b"/"])
+        self.key(&[b"kp/", &padded(server, NUMBER_DIGITS), b"/"])
     }
 
     /// How many CALs of `source`, version and type server `server` holds.
@@ -425,7 +425,7 @@ impl<'t> Keys<'t> {
         server: u64,
     ) -> Vec<u8> {
         let mut key = self.held_by_all(source, product_version, license_type);
-        key.extend_from_slice(&padded(server, 20));
+        key.extend_from_slice(&padded(server, NUMBER_DIGITS));
         key
     }
 
@@ -459,7 +459,7 @@ impl<'t> Keys<'t> {
 
     /// The `n`th change of the tenant's history.
     pub fn history(&self, n: u64) -> Vec<u8> {
-        self.key(&[b"hist/", &padded(n, 20)])
+        self.key(&[b"hist/", &padded(n, NUMBER_DIGITS)])
     }
 
     /// The tenant's whole history, in order.
@@ -483,11 +483,17 @@ fn padded(n: u64, width: usize) -> Vec<u8> {
 /// How the store packs the ledger's records appended in order: each packed table with the
 /// length of its keys' group part (after `<table>/`).
 const PACKED: [(&[u8], usize); 2] = [
-    // `<server:020>/<serial:07>`, grouped by all but the serial's last digit.
-    (b"kp", 27),
-    // `<n:020>`, grouped by all but its last digit.
-    (b"hist", 19),
+    // `<server>/<serial>`, grouped by all but the serial's last digit.
+    (b"kp", NUMBER_DIGITS + 1 + SERIAL_DIGITS - 1),
+    // `<n>`, grouped by all but its last digit.
+    (b"hist", NUMBER_DIGITS - 1),
 ];
+
+/// Digits of a number in a key (a server's, a change's): any `u64`, zero-padded so that
+/// keys sort in number order.
+const NUMBER_DIGITS: usize = 20;
+/// Digits of a key pack's serial in its key (it is at most 7 digits).
+const SERIAL_DIGITS: usize = 7;
 
 /// For a key (or prefix) of a packed table: the index of the `/` that ends the table's
 /// name, and the length of the group part after it.

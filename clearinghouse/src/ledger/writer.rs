@@ -489,9 +489,9 @@ impl Writer {
         }
     }
 
-    /// Applies a job's command; a change to the tenant's licenses also returns its place
-    /// in the order of the tenant's changes.
-    /// `meta` is the tenant's, as the job found it.
+    /// Applies a job's command, given the tenant's settings as the job found them (`meta`);
+    /// a change to the tenant's licenses also returns its place in the order of the
+    /// tenant's changes.
     fn dispatch(
         &self,
         view: &mut View<'_>,

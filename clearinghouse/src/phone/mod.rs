@@ -228,50 +228,48 @@ async fn serve(listener: TcpListener, board: Switchboard) {
     let board = Arc::new(board);
     let seats = Arc::new(Semaphore::new(board.settings.max_calls));
     let callers = Arc::new(Callers::default());
-    {
-        // Dropping the set (when the line stops) ends every call in it.
-        let mut calls = JoinSet::new();
-        loop {
-            let Ok((stream, caller)) = listener.accept().await else {
-                // Out of descriptors, for instance: wait rather than spin.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            };
-            while calls.try_join_next().is_some() {}
-            // The representative often says two lines in a turn; without this the second
-            // waits for the caller's delayed acknowledgement of the first, some 40 ms.
-            let _ = stream.set_nodelay(true);
-            let mut line = Line::new(stream, board.settings.idle_timeout);
-            let most = board.settings.calls_per_address;
-            let busy = match callers.seat(caller.ip(), most) {
-                None => Err(format!(
-                    "Your address holds {most} calls already, as many as one caller may; hang up one of them and call again."
-                )),
-                Some(caller_seat) => match seats.clone().try_acquire_owned() {
-                    Ok(seat) => Ok((seat, caller_seat)),
-                    Err(_) => Err(
-                        "All our representatives are on other calls; please call again.".to_owned(),
-                    ),
-                },
-            };
-            let seat = match busy {
-                Ok(seat) => seat,
-                Err(why) => {
-                    calls.spawn(async move {
-                        let _ = line.say(Tag::Busy, None, &why).await;
-                    });
-                    continue;
+    // Dropping the set (when the line stops) ends every call in it.
+    let mut calls = JoinSet::new();
+    loop {
+        let Ok((stream, caller)) = listener.accept().await else {
+            // Out of descriptors, for instance: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        while calls.try_join_next().is_some() {}
+        // The representative often says two lines in a turn; without this the second
+        // waits for the caller's delayed acknowledgement of the first, some 40 ms.
+        let _ = stream.set_nodelay(true);
+        let mut line = Line::new(stream, board.settings.idle_timeout);
+        let most = board.settings.calls_per_address;
+        let busy = match callers.seat(caller.ip(), most) {
+            None => Err(format!(
+                "Your address holds {most} calls already, as many as one caller may; hang up one of them and call again."
+            )),
+            Some(caller_seat) => match seats.clone().try_acquire_owned() {
+                Ok(seat) => Ok((seat, caller_seat)),
+                Err(_) => {
+                    Err("All our representatives are on other calls; please call again.".to_owned())
                 }
-            };
-            let board = board.clone();
-            calls.spawn(async move {
-                let number = board.calls.fetch_add(1, Ordering::Relaxed) + 1;
-                let outcome = representative::Call::new(&mut line, &board, number)
-                    .hold()
-                    .await;
-                tracing::info!(call = number, ?outcome, "phone call ended");
-                drop(seat);
-            });
-        }
+            },
+        };
+        let seat = match busy {
+            Ok(seat) => seat,
+            Err(why) => {
+                calls.spawn(async move {
+                    let _ = line.say(Tag::Busy, None, &why).await;
+                });
+                continue;
+            }
+        };
+        let board = board.clone();
+        calls.spawn(async move {
+            let number = board.calls.fetch_add(1, Ordering::Relaxed) + 1;
+            let outcome = representative::Call::new(&mut line, &board, number)
+                .hold()
+                .await;
+            tracing::info!(call = number, ?outcome, "phone call ended");
+            drop(seat);
+        });
     }
 }

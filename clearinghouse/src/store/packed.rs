@@ -215,7 +215,7 @@ fn encode(members: &Members) -> Option<Vec<u8>> {
     let size = members.iter().map(|(m, v)| 6 + m.len() + v.len()).sum();
     let mut bytes = Vec::with_capacity(size);
     for (member, value) in members {
-        // Member keys are a few bytes (a digit, an idempotency key of at most 255).
+        // A member is what follows its group in the key: the layout's last digit.
         bytes.extend_from_slice(&(member.len() as u16).to_be_bytes());
         bytes.extend_from_slice(&(value.len() as u32).to_be_bytes());
         bytes.extend_from_slice(member);
