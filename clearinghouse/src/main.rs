@@ -35,6 +35,54 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How the allocator gives memory back.
+#[allow(unsafe_code)]
+mod allocator {
+    #[cfg(test)]
+    use libmimalloc_sys::mi_option_get;
+    use libmimalloc_sys::{mi_option_set, mi_option_t};
+
+    /// `mi_option_purge_delay` in the `mimalloc.h` that libmimalloc-sys 0.1.49 builds (its
+    /// Rust bindings name no constant for it); a test checks it against the default.
+    const PURGE_DELAY: mi_option_t = 15;
+
+    /// Freed pages go back to the system at once rather than a second later. mimalloc only
+    /// purges when it next allocates or frees, so a server that falls idle after a burst
+    /// kept about 15 MiB it no longer used (the load benchmark: 74 MiB after 100,000 key
+    /// packs, 59 MiB with prompt purging), at no cost in throughput measured there. An
+    /// operator's `MIMALLOC_PURGE_DELAY` still wins.
+    pub fn purge_promptly() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            // SAFETY: called first thing in `main`, before any other thread exists, so no
+            // allocation reads the option while it is written; the value is one mimalloc
+            // documents ("use 0 for immediate purging").
+            unsafe { mi_option_set(PURGE_DELAY, 0) };
+        }
+    }
+
+    /// The purge delay in force, in milliseconds.
+    #[cfg(test)]
+    fn purge_delay() -> std::ffi::c_long {
+        // SAFETY: reading an option has no precondition.
+        unsafe { mi_option_get(PURGE_DELAY) }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_option_set_is_the_purge_delay_and_purging_becomes_prompt() {
+            if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+                return;
+            }
+            // mimalloc v3 delays purging by 1000 ms unless told otherwise; another
+            // option at this index would read another value.
+            assert_eq!(super::purge_delay(), 1000);
+            super::purge_promptly();
+            assert_eq!(super::purge_delay(), 0);
+        }
+    }
+}
+
 /// The simulated Microsoft Clearinghouse for RD license servers.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -288,8 +336,13 @@ fn raise_open_files_limit() {
     }
 }
 
+fn main() -> ExitCode {
+    allocator::purge_promptly();
+    run()
+}
+
 #[actix_web::main]
-async fn main() -> ExitCode {
+async fn run() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => e.exit(),
