@@ -49,18 +49,59 @@ pub struct Recorded {
     pub connection_method: ConnectionMethod,
 }
 
-impl Recorded {
+/// An entry as the journal keeps it: what [`Recorded`] says, in fewer bytes. Ten thousand
+/// of them stay in memory for each tenant, so boxed slices replace growable strings and
+/// vectors, and a path that is its route is not kept twice.
+#[derive(Debug)]
+struct Kept {
+    at_ms: u64,
+    applied: Option<u64>,
+    method: Box<str>,
+    route: Box<str>,
+    /// `None` when the path is the route itself.
+    path: Option<Box<str>>,
+    idempotency_key: Option<Box<str>>,
+    ids: Box<[Box<str>]>,
+    body: Option<Box<[u8]>>,
+    refusal: Option<Box<str>>,
+    faults: Box<[&'static str]>,
+    status: u16,
+    replayed: bool,
+    connection_method: ConnectionMethod,
+}
+
+impl From<Recorded> for Kept {
+    fn from(r: Recorded) -> Self {
+        Kept {
+            at_ms: r.at_ms,
+            applied: r.applied,
+            path: (r.path != r.route).then(|| r.path.into_boxed_str()),
+            method: r.method.into_boxed_str(),
+            route: r.route.into_boxed_str(),
+            idempotency_key: r.idempotency_key.map(String::into_boxed_str),
+            ids: r.ids.into_iter().map(String::into_boxed_str).collect(),
+            body: r.body.map(|b| Box::from(&b[..])),
+            refusal: r.refusal.map(String::into_boxed_str),
+            faults: r.faults.into_boxed_slice(),
+            status: r.status,
+            replayed: r.replayed,
+            connection_method: r.connection_method,
+        }
+    }
+}
+
+impl Kept {
     fn entry(&self, n: u64) -> JournalEntry {
         JournalEntry {
             n,
             at: rfc3339(self.at_ms),
             at_ms: self.at_ms,
-            method: self.method.clone(),
-            route: self.route.clone(),
-            path: self.path.clone(),
-            idempotency_key: self.idempotency_key.clone(),
+            method: self.method.to_string(),
+            route: self.route.to_string(),
+            path: self.path.as_deref().unwrap_or(&self.route).to_owned(),
+            idempotency_key: self.idempotency_key.as_deref().map(str::to_owned),
             status: self.status,
-            ids: self.ids.clone(),
+            ids: self.ids.iter().map(|id| id.to_string()).collect(),
             request: self
                 .body
                 .as_ref()
@@ -98,7 +139,7 @@ pub struct Change {
 struct TenantJournal {
     /// The number of the oldest entry kept.
     first: u64,
-    entries: VecDeque<Recorded>,
+    entries: VecDeque<Kept>,
     dropped: u64,
 }
 
@@ -129,12 +170,18 @@ impl Journal {
                 first: 1,
                 ..TenantJournal::default()
             });
-        if journal.entries.len() >= self.capacity {
-            journal.entries.pop_front();
+        let entries = &mut journal.entries;
+        if entries.len() >= self.capacity {
+            entries.pop_front();
             journal.first += 1;
             journal.dropped += 1;
+        } else if entries.len() == entries.capacity() {
+            // Doubling as a deque does, but never past the capacity: a full journal of
+            // 10,000 would otherwise hold room for 16,384.
+            let more = entries.len().max(8).min(self.capacity - entries.len());
+            entries.reserve_exact(more);
         }
-        journal.entries.push_back(recorded);
+        entries.push_back(recorded.into());
     }
 
     /// Up to `limit` entries of `tenant`'s journal numbered after `after`.
@@ -181,19 +228,19 @@ impl Journal {
             .entries
             .iter()
             .rev()
-            .filter(|r| r.method == "POST")
+            .filter(|r| &*r.method == "POST")
             .take(limit)
             .map(|r| Change {
                 at_ms: r.at_ms,
-                route: r.route.clone(),
+                route: r.route.to_string(),
                 status: r.status,
                 license_server_id: r
                     .body
                     .as_ref()
                     .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
                     .and_then(|v| v.get("license_server_id")?.as_str().map(str::to_owned)),
-                refusal: r.refusal.clone(),
-                ids: r.ids.clone(),
+                refusal: r.refusal.as_deref().map(str::to_owned),
+                ids: r.ids.iter().map(|id| id.to_string()).collect(),
                 replayed: r.replayed,
                 connection_method: r.connection_method,
             })
@@ -256,6 +303,51 @@ mod tests {
         assert_eq!(numbers, vec![5, 6, 7]);
         assert_eq!(page.next_after, Some(7));
         assert_eq!(journal.page(&tenant, 7, 10).next_after, None);
+    }
+
+    #[test]
+    fn a_full_journal_holds_room_for_its_capacity_and_no_more() {
+        let journal = Journal::new(10_000);
+        let tenant = TenantName::default_tenant();
+        for _ in 0..10_005 {
+            journal.record(&tenant, recorded(200));
+        }
+        let tenants = journal.tenants.lock().unwrap();
+        let kept = &tenants[&tenant].entries;
+        assert_eq!(kept.len(), 10_000);
+        assert_eq!(kept.capacity(), 10_000);
+    }
+
+    #[test]
+    fn an_entry_reads_back_as_it_was_recorded() {
+        let journal = Journal::new(10);
+        let tenant = TenantName::default_tenant();
+        let mut with_id = recorded(201);
+        with_id.route = "/api/v1/license-servers/{id}".to_owned();
+        with_id.path = "/api/v1/license-servers/ABCDE".to_owned();
+        with_id.idempotency_key = Some("k-1".to_owned());
+        with_id.ids = vec!["one".to_owned(), "two".to_owned()];
+        with_id.body = Some(Bytes::from_static(br#"{"license_server_id":"X"}"#));
+        with_id.faults = vec!["latency"];
+        journal.record(&tenant, with_id);
+        journal.record(&tenant, recorded(200));
+        let page = journal.page(&tenant, 0, 10);
+        let first = &page.entries[0];
+        assert_eq!(first.route, "/api/v1/license-servers/{id}");
+        assert_eq!(first.path, "/api/v1/license-servers/ABCDE");
+        assert_eq!(first.idempotency_key.as_deref(), Some("k-1"));
+        assert_eq!(first.ids, vec!["one", "two"]);
+        assert_eq!(
+            first.request,
+            Some(serde_json::json!({"license_server_id": "X"}))
+        );
+        assert_eq!(first.faults, vec!["latency"]);
+        assert_eq!(
+            page.entries[1].path, "/r",
+            "a path that is its route reads back"
+        );
+        let changes = journal.recent_changes(&tenant, 5);
+        assert_eq!(changes[1].license_server_id.as_deref(), Some("X"));
     }
 
     #[test]
