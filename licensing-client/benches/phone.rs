@@ -14,7 +14,13 @@
 //! - that every activation completed and no license server ID was issued twice (the IDs
 //!   returned, and the tenant's history on the admin API, each telephone activation once);
 //! - `GET /health` p50/p99 from a few concurrent clients (`--health-clients N`, default 4):
-//!   alone for 2 s before the calls, then while the calls run.
+//!   alone for 2 s before the calls, then while the calls run. They run on a thread of
+//!   their own, so a probe never waits behind the bench's callers to be sent or read: what
+//!   is measured is the server's answer.
+//!
+//! The callers run at nice 10 (`--callers-nice N`, 0 to 19): on the real line they call from
+//! other machines, so here they should take only the processor the server leaves, not
+//! compete with it at its own priority.
 //!
 //! The license servers' state directories are on `/dev/shm` where there is one, so the
 //! client's own fsyncs stay out of the phone line's figures. Every load is bounded in count
@@ -65,18 +71,31 @@ fn run() -> Result<(), String> {
             CALLS_PER_ADDRESS * 250
         ));
     }
+    let nice: i32 = common::arg("--callers-nice")?.unwrap_or(10);
+    if !(0..=19).contains(&nice) {
+        return Err(format!("--callers-nice {nice}: from 0 to 19"));
+    }
     let binary = common::clearinghouse_binary()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
+        .on_thread_start(move || {
+            // Best effort: at worst the callers compete with the server at its priority.
+            let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice);
+        })
         .build()
         .map_err(|e| format!("a runtime: {e}"))?;
-    runtime.block_on(bench(&binary, calls, health_clients))
+    runtime.block_on(bench(&binary, calls, health_clients, nice))
 }
 
-async fn bench(binary: &Path, calls: usize, health_clients: usize) -> Result<(), String> {
+async fn bench(
+    binary: &Path,
+    calls: usize,
+    health_clients: usize,
+    nice: i32,
+) -> Result<(), String> {
     println!(
-        "phone: {calls} concurrent scripted telephone activations on the phone line; calls/s, latency per answered line, no ID issued twice, /health meanwhile"
+        "phone: {calls} concurrent scripted telephone activations on the phone line; calls/s, latency per answered line, no ID issued twice, /health meanwhile; callers at nice {nice}"
     );
     println!("load average at start: {}", load_average());
     let server = Clearinghouse::start(binary)?;
@@ -110,21 +129,18 @@ async fn bench(binary: &Path, calls: usize, health_clients: usize) -> Result<(),
     );
 
     let health_url = format!("{}/health", server.url);
-    let alone = health(health_url.clone(), health_clients, HEALTH_ALONE, None).await?;
+    let alone = probe(health_url.clone(), health_clients, HEALTH_ALONE, None)
+        .join()
+        .map_err(|_| "the /health probe panicked".to_owned())??;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let meanwhile = tokio::spawn(health(
-        health_url,
-        health_clients,
-        CALL_LIMIT,
-        Some(stop.clone()),
-    ));
+    let meanwhile = probe(health_url, health_clients, CALL_LIMIT, Some(stop.clone()));
     let answers = AnswerTimes::new();
     let (outcomes, wall) = burst(servers, &answers).await;
     stop.store(true, Ordering::Relaxed);
     let meanwhile = meanwhile
-        .await
-        .map_err(|e| format!("the /health clients: {e}"))??;
+        .join()
+        .map_err(|_| "the /health probe panicked".to_owned())??;
 
     let mut ids = Vec::new();
     let mut failures = Vec::new();
@@ -319,6 +335,22 @@ async fn burst(
         );
     }
     (outcomes, begun.elapsed())
+}
+
+/// [`health`] on a thread and a runtime of its own, at the bench's own priority.
+fn probe(
+    url: String,
+    clients: usize,
+    limit: Duration,
+    stop: Option<Arc<AtomicBool>>,
+) -> std::thread::JoinHandle<Result<Vec<Duration>, String>> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("a runtime for the /health probe: {e}"))?
+            .block_on(health(url, clients, limit, stop))
+    })
 }
 
 /// `GET url` from `clients` concurrent clients, each one request after another, for
