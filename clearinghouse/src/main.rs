@@ -47,10 +47,13 @@ mod allocator {
     const PURGE_DELAY: mi_option_t = 15;
 
     /// Freed pages go back to the system at once rather than a second later. mimalloc only
-    /// purges when it next allocates or frees, so a server that falls idle after a burst
-    /// kept about 15 MiB it no longer used (the load benchmark: 74 MiB after 100,000 key
-    /// packs, 59 MiB with prompt purging), at no cost in throughput measured there. An
-    /// operator's `MIMALLOC_PURGE_DELAY` still wins.
+    /// purges when the thread that freed them next allocates or frees, so a server that
+    /// falls idle after a burst kept about 15 MiB it no longer used (the load benchmark, a
+    /// second after 5 s of issuance: 44 to 49 MiB, against 58 to 64 MiB with a delay of
+    /// 100 or 1000 ms; purging from another thread, even forced, gave nothing back). It
+    /// costs about a tenth of the issuance throughput (33.7k/s against 37.5k/s, means of
+    /// three and four runs). An operator's `MIMALLOC_PURGE_DELAY` still wins: 100 buys
+    /// the throughput back for the memory.
     pub fn purge_promptly() {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
             // SAFETY: called first thing in `main`, before any other thread exists, so no
