@@ -227,8 +227,9 @@ async fn run(o: Options) {
         "issuance / health throughput: {:.0}%",
         100.0 * issue.per_second() / health.per_second()
     );
+    tokio::time::sleep(Duration::from_secs(1)).await;
     println!(
-        "resident memory after the load phases: {:.1} MiB",
+        "resident memory a second after the load phases: {:.1} MiB",
         machine::rss_mib(server.child.id())
     );
     drop(server);
@@ -260,7 +261,7 @@ async fn run(o: Options) {
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
         println!(
-            "resident memory with {target} key packs stored, after that load: {:.1} MiB",
+            "resident memory with {target} key packs stored, a second after that load: {:.1} MiB",
             machine::rss_mib(server.child.id())
         );
         let begun = Instant::now();
