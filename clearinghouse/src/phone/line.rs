@@ -1,6 +1,7 @@
-//! One call's line: what the representative says, one tagged line at a time, and what the
-//! caller answers, read with a limit on its length and on how long the caller may stay
-//! silent. Anything that is not a line of text ends the call.
+//! What a call is held over ([`Medium`]), and the text line: what the representative says,
+//! one tagged line at a time, and what the caller answers, read with a limit on its length
+//! and on how long the caller may stay silent. Anything that is not a line of text ends
+//! the call.
 
 use std::time::Duration;
 
@@ -81,6 +82,39 @@ pub enum Ended {
 /// The words that end a call at any question.
 const HANG_UPS: [&str; 5] = ["bye", "goodbye", "hang up", "hangup", "quit"];
 
+/// How a caller answers the representative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    /// In words: a line of text.
+    Words,
+    /// On a telephone keypad: digits ended by `#`, or `*` alone to hear the question again.
+    Keys,
+}
+
+/// What a call is held over: the text line, or a voice call answered on the keypad. The
+/// representative asks the same questions over either; only how they are said and
+/// answered differs.
+pub trait Medium {
+    /// Says `text` under `tag`, with `slot` (what is asked or read) when there is one.
+    fn say(
+        &mut self,
+        tag: Tag,
+        slot: Option<&str>,
+        text: &str,
+    ) -> impl Future<Output = Result<(), Ended>> + Send;
+
+    /// The caller's next answer, trimmed: a line of words, or the keys pressed before `#`
+    /// (`*` when the caller asked to hear the question again).
+    fn hear(&mut self) -> impl Future<Output = Result<String, Ended>> + Send;
+
+    /// How the caller answers.
+    fn answers(&self) -> Answers;
+
+    /// The answer to `slot` that the call itself carries (the tenant dialled, the name the
+    /// caller's telephone sends), which is then not asked.
+    fn given(&self, slot: &str) -> Option<String>;
+}
+
 /// A caller's line.
 pub struct Line {
     reader: BufReader<OwnedReadHalf>,
@@ -98,9 +132,10 @@ impl Line {
             idle,
         }
     }
+}
 
-    /// Says `text` under `tag`, with `slot` (what is asked or read) when there is one.
-    pub async fn say(&mut self, tag: Tag, slot: Option<&str>, text: &str) -> Result<(), Ended> {
+impl Medium for Line {
+    async fn say(&mut self, tag: Tag, slot: Option<&str>, text: &str) -> Result<(), Ended> {
         let line = match slot {
             Some(slot) => format!("{} {slot} {text}\n", tag.as_str()),
             None => format!("{} {text}\n", tag.as_str()),
@@ -113,8 +148,7 @@ impl Line {
         }
     }
 
-    /// The caller's next line, trimmed.
-    pub async fn hear(&mut self) -> Result<String, Ended> {
+    async fn hear(&mut self) -> Result<String, Ended> {
         let mut bytes = Vec::new();
         let mut limited = (&mut self.reader).take(MAX_ANSWER as u64 + 1);
         let read = limited.read_until(b'\n', &mut bytes);
@@ -138,5 +172,13 @@ impl Line {
             return Err(Ended::HungUp { said: true });
         }
         Ok(text.to_owned())
+    }
+
+    fn answers(&self) -> Answers {
+        Answers::Words
+    }
+
+    fn given(&self, _slot: &str) -> Option<String> {
+        None
     }
 }

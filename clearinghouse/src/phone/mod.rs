@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 
 use crate::controls::Controls;
 use crate::ledger::{Ledger, TenantName};
-use line::{Line, Tag};
+use line::{Line, Medium, Tag};
 
 /// How the phone line answers.
 #[derive(Debug, Clone)]

@@ -8,14 +8,14 @@
 //! before that yes, so a call that ends earlier issues nothing.
 
 use shared::id::{GROUPS, check_group};
-use shared::vocab::{CompanyField, ConnectionMethod, PhoneLine};
+use shared::vocab::{CompanyField, ConnectionMethod, LicenseProgram, PhoneLine};
 use shared::wire::DEFAULT_TENANT;
 
 use super::Switchboard;
-use super::line::{Ended, Line, Tag};
+use super::line::{Answers, Ended, Medium, Tag};
 use crate::ledger::{Answer, TenantName, TenantState};
 use crate::submission::{self, Submission};
-use crate::tasks::{self, Field, Form, Input, Step, Task};
+use crate::tasks::{self, Field, Form, Input, Step, Task, proof_fields};
 
 /// How many wrong answers a question takes before the call ends.
 const MAX_TRIES: usize = 5;
@@ -24,8 +24,8 @@ const MAX_TRIES: usize = 5;
 const OPTIONAL_COMPANY: &str = "optional_company";
 
 /// One call.
-pub struct Call<'a> {
-    line: &'a mut Line,
+pub struct Call<'a, M> {
+    line: &'a mut M,
     board: &'a Switchboard,
     /// The call's number, which makes its idempotency keys its own.
     exchange: String,
@@ -33,6 +33,8 @@ pub struct Call<'a> {
     issued: Option<Issued>,
     /// The tenant called for, once the caller said.
     tenant: Option<TenantName>,
+    /// The desk called, once the caller said.
+    desk: Option<PhoneLine>,
 }
 
 /// An ID issued on a call, and the request it answers.
@@ -47,15 +49,46 @@ struct Issued {
     read: bool,
 }
 
-impl<'a> Call<'a> {
-    pub fn new(line: &'a mut Line, board: &'a Switchboard, number: u64) -> Self {
+impl<'a, M: Medium> Call<'a, M> {
+    pub fn new(line: &'a mut M, board: &'a Switchboard, number: u64) -> Self {
         Call {
             line,
             board,
             exchange: format!("{number}-{:016x}", rand::random::<u64>()),
             issued: None,
             tenant: None,
+            desk: None,
         }
+    }
+
+    /// Whether the caller answers on a keypad.
+    fn keys(&self) -> bool {
+        self.line.answers() == Answers::Keys
+    }
+
+    /// `question`, with how to answer yes or no.
+    fn yes_no(&self, question: &str) -> String {
+        if self.keys() {
+            format!("{question} Press 1 for yes, or 2 for no, then hash.")
+        } else {
+            format!("{question} (yes or no)")
+        }
+    }
+
+    /// The options of a menu, numbered from 1, as the caller answers them.
+    fn menu(&self, options: &[String]) -> String {
+        let listed: Vec<String> = options
+            .iter()
+            .enumerate()
+            .map(|(i, option)| {
+                if self.keys() {
+                    format!("for {option}, press {}", i + 1)
+                } else {
+                    format!("{} {option}", i + 1)
+                }
+            })
+            .collect();
+        listed.join("; ")
     }
 
     /// Holds the call to its end, or to why it ended early, and says goodbye.
@@ -124,10 +157,15 @@ impl<'a> Call<'a> {
             .say(
                 Tag::Hello,
                 None,
-                "Microsoft Clearinghouse, simulated line: a simulated representative answers, and no real call is made. Say bye at any question to hang up.",
+                if self.keys() {
+                    "Microsoft Clearinghouse, simulated line: a simulated representative answers, and no real call is made. Answer on your keypad and end each answer with the hash key; press star to hear a question again."
+                } else {
+                    "Microsoft Clearinghouse, simulated line: a simulated representative answers, and no real call is made. Say bye at any question to hang up."
+                },
             )
             .await?;
         let desk = self.ask_number().await?;
+        self.desk = Some(desk.clone());
         self.say(&format!(
             "Thank you for calling the Microsoft Clearinghouse, {} desk.",
             desk.desk
@@ -143,13 +181,10 @@ impl<'a> Call<'a> {
         loop {
             self.fill(task, &mut form).await?;
             let items = self.read_back(task, &form).await?;
+            let question = self.yes_no("Shall I process this request now?");
+            let keys = self.keys();
             let go = self
-                .ask(
-                    "confirm",
-                    "go-ahead",
-                    "Shall I process this request now? (yes or no)",
-                    yes_or_no,
-                )
+                .ask("confirm", "go-ahead", &question, |t| yes_or_no(t, keys))
                 .await?;
             rounds += 1;
             if rounds > MAX_TRIES {
@@ -252,12 +287,26 @@ impl<'a> Call<'a> {
         question: &str,
         mut take: impl FnMut(&str) -> Result<T, String>,
     ) -> Result<T, Ended> {
-        for _ in 0..MAX_TRIES {
+        if let Some(given) = self.line.given(slot)
+            && let Ok(value) = take(&given)
+        {
+            return Ok(value);
+        }
+        let mut tries = 0;
+        // Hearing a question again is bounded too, so a caller cannot keep the line forever.
+        for _ in 0..2 * MAX_TRIES {
             self.line.say(Tag::Ask, Some(slot), question).await?;
             let answer = self.line.hear().await?;
+            if self.keys() && answer == "*" {
+                continue;
+            }
             match take(&answer) {
                 Ok(value) => return Ok(value),
                 Err(why) => self.sorry(slot, &why).await?,
+            }
+            tries += 1;
+            if tries >= MAX_TRIES {
+                break;
             }
         }
         Err(Ended::TooManyTries {
@@ -268,10 +317,15 @@ impl<'a> Call<'a> {
 
     async fn ask_number(&mut self) -> Result<PhoneLine, Ended> {
         let book = &self.board.book;
+        let question = if self.keys() {
+            "Which number did you dial? Key it in as your license server shows it, then press hash."
+        } else {
+            "Which number did you dial? (the one your license server shows)"
+        };
         self.ask(
             "number",
             "number your license server shows",
-            "Which number did you dial? (the one your license server shows)",
+            question,
             |text| {
                 book.dialled(text).cloned().ok_or_else(|| {
                     format!("{text:?} is not a Clearinghouse number: dial the number your license server shows for its country/region")
@@ -311,10 +365,15 @@ impl<'a> Call<'a> {
         if !state.is_seat() {
             return Ok(());
         }
+        let how = if self.keys() {
+            "Key in the seat token your trainer gave you, then press hash."
+        } else {
+            "(the seat token your trainer gave you)"
+        };
         self.ask(
             "seat_pin",
             "seat PIN",
-            &format!("Tenant {tenant} is a seat of a training class. What is its seat PIN? (the seat token your trainer gave you)"),
+            &format!("Tenant {tenant} is a seat of a training class. What is its seat PIN? {how}"),
             |text| {
                 if state.admits(Some(text)) {
                     Ok(())
@@ -327,16 +386,16 @@ impl<'a> Call<'a> {
     }
 
     async fn ask_purpose(&mut self) -> Result<Task, Ended> {
-        let options: Vec<String> = Task::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("{} {}", i + 1, uncapitalised(t.title())))
-            .collect();
-        let question = format!(
-            "What are you calling about? {} (its number, or e.g. {})",
-            options.join("; "),
-            Task::ALL[1].slug()
-        );
+        let options: Vec<String> = Task::ALL.iter().map(|t| uncapitalised(t.title())).collect();
+        let question = if self.keys() {
+            format!("What are you calling about? {}.", self.menu(&options))
+        } else {
+            format!(
+                "What are you calling about? {} (its number, or e.g. {})",
+                self.menu(&options),
+                Task::ALL[1].slug()
+            )
+        };
         self.ask("purpose", "purpose of your call", &question, |text| {
             purpose(text)
                 .ok_or_else(|| "choose one of the purposes, by its number or its words".to_owned())
@@ -406,6 +465,16 @@ impl<'a> Call<'a> {
         {
             return Ok(());
         }
+        if self.keys() && !keyable(field) {
+            return self.take_unkeyed(task, field, form).await;
+        }
+        let skip = if !field.is_optional(chosen) {
+            ""
+        } else if self.keys() {
+            " (press hash alone to skip it)"
+        } else {
+            " (an empty line skips it)"
+        };
         let answer = match field {
             Field::ProductId | Field::LicenseServerId | Field::SourceLicenseServerId => {
                 return self.ask_id(task, step, field, form).await;
@@ -416,18 +485,18 @@ impl<'a> Call<'a> {
                     .await?
             }
             _ => match field.input() {
-                Input::Choice(options) => {
-                    let listed: Vec<String> = options
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (_, name))| format!("{} {name}", i + 1))
-                        .collect();
-                    let skip = if field.is_optional(chosen) {
-                        " (an empty line skips it)"
-                    } else {
-                        ""
-                    };
-                    let question = format!("{label}? {}{skip}", listed.join("; "));
+                Input::Choice(mut options) => {
+                    if self.keys() && field == Field::Program {
+                        // A proof with letters in it cannot be keyed: only the programs
+                        // proved by numbers are offered.
+                        options.retain(|(slug, _)| {
+                            slug.parse::<LicenseProgram>()
+                                .is_ok_and(|p| proof_fields(Some(p)).iter().all(|f| keyable(*f)))
+                        });
+                    }
+                    let names: Vec<String> =
+                        options.iter().map(|(_, name)| (*name).to_owned()).collect();
+                    let question = format!("{label}? {}{skip}", self.menu(&names));
                     self.ask_value(task, step, field, &question, form, |t| {
                         match t.parse::<usize>() {
                             Ok(n) if (1..=options.len()).contains(&n) => {
@@ -438,13 +507,13 @@ impl<'a> Call<'a> {
                     })
                     .await?
                 }
-                Input::Text(_) if field.is_optional(chosen) => {
-                    let question = format!("{label}? (an empty line skips it)");
-                    self.ask_value(task, step, field, &question, form, |t| t.to_owned())
-                        .await?
-                }
                 Input::Text(_) => {
-                    let question = format!("{label}?");
+                    let keyed = if self.keys() {
+                        " Key it in, then press hash."
+                    } else {
+                        ""
+                    };
+                    let question = format!("{label}?{keyed}{skip}");
                     self.ask_value(task, step, field, &question, form, |t| t.to_owned())
                         .await?
                 }
@@ -452,6 +521,58 @@ impl<'a> Call<'a> {
         };
         form.insert(field.name().to_owned(), answer);
         Ok(())
+    }
+
+    /// On a keypad, a field that cannot be keyed: taken from what the call carries (the
+    /// name the caller's telephone sends), the country/region from the desk called, or
+    /// left blank where it may be; said aloud, as an agent would, so the caller knows.
+    async fn take_unkeyed(
+        &mut self,
+        task: Task,
+        field: Field,
+        form: &mut Form,
+    ) -> Result<(), Ended> {
+        let chosen = tasks::chosen(task, form);
+        let label = field.bare_label(task, chosen);
+        let from_desk = || {
+            let desk = self.desk.as_ref()?;
+            let country = desk.countries.first()?;
+            Some((
+                country.code().to_owned(),
+                format!("as the {} desk serves it", desk.desk),
+            ))
+        };
+        let taken = match (self.line.given(field.name()), field) {
+            (Some(value), _) => Some((value, "as your telephone sends it".to_owned())),
+            (None, Field::Company(CompanyField::CountryRegion)) => from_desk(),
+            (None, _) => None,
+        };
+        match taken {
+            Some((value, source)) => {
+                self.say(&format!("{label}: {}, {source}.", field.shown(&value)))
+                    .await?;
+                form.insert(field.name().to_owned(), value);
+                Ok(())
+            }
+            None if field.is_optional(chosen) => {
+                form.insert(field.name().to_owned(), String::new());
+                Ok(())
+            }
+            None => {
+                let why = match field {
+                    Field::Company(CompanyField::CountryRegion) => format!(
+                        "the {} cannot be keyed, and the desk you called serves every country/region: please call your country's desk",
+                        uncapitalised(&label)
+                    ),
+                    _ => format!(
+                        "the {} cannot be keyed, and your telephone does not send it: please set it in your telephone, or use the web site",
+                        uncapitalised(&label)
+                    ),
+                };
+                self.sorry(field.name(), &why).await?;
+                Err(Ended::Refused)
+            }
+        }
     }
 
     /// Asks for one value of `field`, taken when `check_field` finds nothing wrong with it.
@@ -497,8 +618,12 @@ impl<'a> Call<'a> {
         let label = label.as_str();
         if field.is_optional(chosen) {
             let slot = format!("{name}.known");
-            let question = format!("Do you know the {}? (yes or no)", uncapitalised(label));
-            if !self.ask(&slot, "answer", &question, yes_or_no).await? {
+            let question = self.yes_no(&format!("Do you know the {}?", uncapitalised(label)));
+            let keys = self.keys();
+            if !self
+                .ask(&slot, "answer", &question, |t| yes_or_no(t, keys))
+                .await?
+            {
                 form.insert(name.to_owned(), String::new());
                 return Ok(());
             }
@@ -507,7 +632,13 @@ impl<'a> Call<'a> {
             let mut groups = Vec::with_capacity(GROUPS);
             for group in 1..=GROUPS {
                 let slot = format!("{name}.{group}");
-                let question = format!("{label}, group {group} of {GROUPS}, please.");
+                let question = if self.keys() {
+                    format!(
+                        "{label}, group {group} of {GROUPS}: key its five digits, then press hash."
+                    )
+                } else {
+                    format!("{label}, group {group} of {GROUPS}, please.")
+                };
                 let digits = self
                     .ask(&slot, &uncapitalised(label), &question, |text| {
                         let digits: String = text
@@ -588,10 +719,17 @@ impl<'a> Call<'a> {
 
     /// After a "no" at the read-back: which item is wrong, by its number or its words.
     async fn ask_which_is_wrong(&mut self, items: &[Field]) -> Result<Field, Ended> {
-        let question = format!(
-            "Which item is wrong? Its number, 1 to {}, as I read them back.",
-            items.len()
-        );
+        let question = if self.keys() {
+            format!(
+                "Which item is wrong? Key its number, 1 to {}, as I read them back, then press hash.",
+                items.len()
+            )
+        } else {
+            format!(
+                "Which item is wrong? Its number, 1 to {}, as I read them back.",
+                items.len()
+            )
+        };
         self.ask("correct", "item to correct", &question, |text| {
             let wanted = text.trim().trim_end_matches('.').to_lowercase();
             if let Ok(n) = wanted.parse::<usize>() {
@@ -621,13 +759,24 @@ impl<'a> Call<'a> {
             .filter(|f| !f.is_required())
             .map(|f| f.label())
             .collect();
-        let question = format!(
-            "Would you like to give the optional company information ({})? (yes or no)",
-            optional.join(", ")
-        );
-        let wanted = self
-            .ask("company.optional", "answer", &question, yes_or_no)
+        let wanted = if self.keys() {
+            // None of it can be keyed.
+            self.say(&format!(
+                "The optional company information ({}) cannot be keyed, so it is left blank.",
+                optional.join(", ")
+            ))
             .await?;
+            false
+        } else {
+            let question = format!(
+                "Would you like to give the optional company information ({})? (yes or no)",
+                optional.join(", ")
+            );
+            self.ask("company.optional", "answer", &question, |t| {
+                yes_or_no(t, false)
+            })
+            .await?
+        };
         form.insert(
             OPTIONAL_COMPANY.to_owned(),
             if wanted { "yes" } else { "no" }.to_owned(),
@@ -647,10 +796,16 @@ impl<'a> Call<'a> {
             Answer::Deactivated(_) => ("confirmation_code", "confirmation code"),
             _ => ("key_pack_id", "license key pack ID"),
         };
+        let how = if self.keys() {
+            "after each one press hash for the next, or star to hear it again"
+        } else {
+            "after each one say ok, or repeat to hear it again"
+        };
         self.say(&format!(
-            "Here is your {what}. I will read it in {GROUPS} groups of five digits: after each one say ok, or repeat to hear it again."
+            "Here is your {what}. I will read it in {GROUPS} groups of five digits: {how}."
         ))
         .await?;
+        let keys = self.keys();
         for (i, group) in id.split('-').enumerate() {
             let slot = format!("{slot}.{}", i + 1);
             let mut tries = 0;
@@ -658,6 +813,8 @@ impl<'a> Call<'a> {
                 self.line.say(Tag::Read, Some(&slot), group).await?;
                 let answer = self.line.hear().await?.to_lowercase();
                 let repeat = match answer.as_str() {
+                    "" if keys => break,
+                    "*" if keys => true,
                     "ok" | "okay" | "yes" | "got it" => break,
                     "repeat" | "again" | "pardon" | "sorry" => true,
                     _ => false,
@@ -671,8 +828,12 @@ impl<'a> Call<'a> {
                     });
                 }
                 if !repeat {
-                    self.sorry(&slot, "say ok when you have it, or repeat")
-                        .await?;
+                    let how = if keys {
+                        "press hash when you have it, or star to hear it again"
+                    } else {
+                        "say ok when you have it, or repeat"
+                    };
+                    self.sorry(&slot, how).await?;
                 }
             }
         }
@@ -729,11 +890,25 @@ fn uncapitalised(text: &str) -> String {
     }
 }
 
-fn yes_or_no(text: &str) -> Result<bool, String> {
+/// A yes or a no, in words or (`keys`) as 1 or 2.
+fn yes_or_no(text: &str, keys: bool) -> Result<bool, String> {
     match text.to_lowercase().as_str() {
+        "1" if keys => Ok(true),
+        "2" if keys => Ok(false),
+        _ if keys => Err("please press 1 for yes or 2 for no, then hash".to_owned()),
         "yes" | "y" | "yeah" | "ok" => Ok(true),
         "no" | "n" => Ok(false),
         _ => Err("please answer yes or no".to_owned()),
+    }
+}
+
+/// Whether a caller can key `field` on a telephone keypad: numbers, and choices made by
+/// number. Names, addresses and proofs with letters in them cannot be keyed.
+fn keyable(field: Field) -> bool {
+    match field {
+        Field::Company(_) => false,
+        Field::LicenseCode | Field::AuthorizationNumber => false,
+        _ => true,
     }
 }
 
