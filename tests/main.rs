@@ -20,4 +20,5 @@ mod portal;
 mod safety;
 mod tenants;
 mod tidy;
+mod voice;
 mod work;

@@ -590,18 +590,6 @@ async fn the_same_requests(lab: &mut Lab, door: ConnectionMethod) -> Value {
     serde_json::json!({"ids": ids, "license_servers": statuses, "audit": audit})
 }
 
-/// `value` without the times it holds, which differ by when each door was used.
-fn forget_times(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|key, _| !key.ends_with("_at") && key != "at");
-            map.values_mut().for_each(forget_times);
-        }
-        Value::Array(items) => items.iter_mut().for_each(forget_times),
-        _ => {}
-    }
-}
-
 #[tokio::test]
 async fn the_api_the_web_site_and_the_phone_line_leave_the_same_ledger() {
     let mut lab = Lab::new().await;

@@ -66,8 +66,10 @@ pub struct Config {
     pub journal_capacity: usize,
     /// Where the phone line (the telephone method) listens; none without one.
     pub phone_addr: Option<SocketAddr>,
-    /// How the phone line answers.
+    /// How the phone line answers (the voice line too).
     pub phone: PhoneSettings,
+    /// Where the voice line (SIP over UDP) listens; none without one.
+    pub sip_addr: Option<SocketAddr>,
     /// How long a request body may take to arrive before it is refused with 408.
     pub body_timeout: Duration,
 }
@@ -92,6 +94,8 @@ impl Config {
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
             phone_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             phone: PhoneSettings::default(),
+            // The voice line needs espeak-ng; tests of it ask for it.
+            sip_addr: None,
             body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
@@ -105,6 +109,11 @@ pub fn default_addr() -> SocketAddr {
 /// The phone line's default address: loopback, the default phone port.
 pub fn default_phone_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], DEFAULT_PHONE_PORT))
+}
+
+/// The voice line's default address: loopback, SIP's port.
+pub fn default_sip_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5060))
 }
 
 /// The default data directory: `$XDG_DATA_HOME/clearinghouse`, else

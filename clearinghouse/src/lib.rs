@@ -28,6 +28,7 @@ pub mod server;
 pub mod store;
 pub mod submission;
 pub mod tasks;
+pub mod voice;
 
 pub use config::{Config, FixtureSource, Storage};
 pub use server::{RunningServer, StartError};

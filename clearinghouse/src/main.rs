@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{Args as _, CommandFactory, FromArgMatches, Parser, Subcommand};
 use clearinghouse::config::{
-    DEFAULT_JOURNAL_CAPACITY, default_addr, default_data_dir, default_phone_addr,
+    DEFAULT_JOURNAL_CAPACITY, default_addr, default_data_dir, default_phone_addr, default_sip_addr,
 };
 use clearinghouse::ledger::SystemClock;
 use clearinghouse::phone::PhoneSettings;
@@ -262,6 +262,13 @@ struct Serve {
     /// Run without the phone line.
     #[arg(long, env = "CLEARINGHOUSE_NO_PHONE")]
     no_phone: bool,
+    /// Address of the voice line (SIP over UDP: the representative speaks, the caller
+    /// answers on the keypad); port 0 picks a free port. Needs espeak-ng.
+    #[arg(long, env = "CLEARINGHOUSE_SIP_ADDR", default_value_t = default_sip_addr())]
+    sip_addr: SocketAddr,
+    /// Run without the voice line.
+    #[arg(long, env = "CLEARINGHOUSE_NO_SIP")]
+    no_sip: bool,
     /// How long a caller on the phone line may stay silent before the call ends (e.g. 90s,
     /// 5min).
     #[arg(long, env = "CLEARINGHOUSE_PHONE_IDLE_TIMEOUT", default_value = "120s", value_parser = idle_timeout)]
@@ -398,6 +405,7 @@ async fn serve(args: Serve, admin_token: Option<String>) -> ExitCode {
             idle_timeout: args.phone_idle_timeout,
             ..PhoneSettings::default()
         },
+        sip_addr: (!args.no_sip).then_some(args.sip_addr),
         body_timeout: args.body_timeout,
     };
     let server = match RunningServer::start(config).await {
@@ -418,6 +426,9 @@ async fn serve(args: Serve, admin_token: Option<String>) -> ExitCode {
     }
     if let Some(phone) = server.phone_addr() {
         out!("phone-line {phone}");
+    }
+    if let Some(sip) = server.sip_uri() {
+        out!("sip {sip}");
     }
     // The line scripts wait for; everything else goes to the log on stderr.
     out!("ready {}", server.url());

@@ -25,6 +25,8 @@ use crate::ledger::records;
 use crate::ledger::{Ledger, LedgerError, LedgerSettings};
 use crate::phone::{self, PhoneLineHandle, Switchboard};
 use crate::store::{CachedStore, MemoryStore, PackedStore, SledStore, Store};
+use crate::voice::speech::{Speaker, SpeechError};
+use crate::voice::{self, VoiceLineHandle};
 
 /// Why a clearinghouse could not start.
 #[derive(Debug, Error)]
@@ -65,6 +67,19 @@ pub enum StartError {
         /// What the OS reported.
         source: std::io::Error,
     },
+    /// The voice line's address could not be bound.
+    #[error(
+        "cannot listen on {addr} for the voice line (SIP over UDP): {source} (is the port in use? pick another with --sip-addr, or port 0; --no-sip runs without it)"
+    )]
+    SipBind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS reported.
+        source: std::io::Error,
+    },
+    /// The voice line cannot speak.
+    #[error("the voice line cannot speak: {0}")]
+    Speech(#[from] SpeechError),
     /// The address could not be bound.
     #[error(
         "cannot listen on {addr}: {source} (is the port in use? pick another with --addr, or port 0)"
@@ -107,6 +122,7 @@ fn keep_socket(stream: &actix_web::rt::net::TcpStream, data: &mut actix_web::dev
 pub struct RunningServer {
     addr: SocketAddr,
     phone: Option<PhoneLineHandle>,
+    voice: Option<VoiceLineHandle>,
     admin_token: String,
     ledger: Ledger,
     handle: ServerHandle,
@@ -161,6 +177,14 @@ impl RunningServer {
         let listener = listen(config.addr).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         let controls = Arc::new(Controls::new(config.journal_capacity));
+        // Both lines share one switchboard: an ID not read out in full on one is given
+        // again to the same request on the other.
+        let board = Arc::new(Switchboard::new(
+            ledger.clone(),
+            controls.clone(),
+            phone_book.clone(),
+            config.phone.clone(),
+        ));
         let phone = match config.phone_addr {
             Some(phone_addr) => {
                 let phone_error = |source| StartError::PhoneBind {
@@ -168,13 +192,23 @@ impl RunningServer {
                     source,
                 };
                 let listener = listen(phone_addr).map_err(phone_error)?;
-                let board = Switchboard::new(
-                    ledger.clone(),
-                    controls.clone(),
-                    phone_book.clone(),
-                    config.phone.clone(),
-                );
-                Some(phone::answer(listener, board).map_err(phone_error)?)
+                Some(phone::answer(listener, board.clone()).map_err(phone_error)?)
+            }
+            None => None,
+        };
+        let voice = match config.sip_addr {
+            Some(sip_addr) => {
+                let speaker = Arc::new(Speaker::default());
+                speaker.check().await?;
+                let prompts = voice::fixed_prompts();
+                let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
+                speaker.preload(&prompts).await?;
+                let sip_error = |source| StartError::SipBind {
+                    addr: sip_addr,
+                    source,
+                };
+                let socket = std::net::UdpSocket::bind(sip_addr).map_err(sip_error)?;
+                Some(voice::answer(socket, board, speaker).map_err(sip_error)?)
             }
             None => None,
         };
@@ -237,6 +271,7 @@ impl RunningServer {
         Ok(RunningServer {
             addr,
             phone,
+            voice,
             admin_token,
             ledger,
             handle,
@@ -247,6 +282,16 @@ impl RunningServer {
     /// The address it listens on (with the real port when port 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Its voice line's SIP URI, if it has one.
+    pub fn sip_uri(&self) -> Option<String> {
+        self.voice.as_ref().map(VoiceLineHandle::uri)
+    }
+
+    /// Where its voice line answers (SIP over UDP), if it has one.
+    pub fn sip_addr(&self) -> Option<SocketAddr> {
+        self.voice.as_ref().map(VoiceLineHandle::addr)
     }
 
     /// Where its phone line answers, if it has one.
@@ -274,6 +319,9 @@ impl RunningServer {
         if let Some(phone) = self.phone {
             phone.stop();
         }
+        if let Some(voice) = self.voice {
+            voice.stop();
+        }
         self.handle.stop(true).await;
         let _ = self.task.await;
         self.ledger.shutdown().await;
@@ -296,6 +344,9 @@ impl RunningServer {
         };
         if let Some(phone) = self.phone {
             phone.stop();
+        }
+        if let Some(voice) = self.voice {
+            voice.stop();
         }
         self.ledger.shutdown().await;
         result

@@ -90,6 +90,8 @@ impl Submission<'_> {
                     refusal: reply.outcome.as_ref().err().map(|p| p.detail.clone()),
                     faults: Vec::new(),
                     connection_method: self.method,
+                    medium: None,
+                    transcript: Vec::new(),
                 },
             );
         }

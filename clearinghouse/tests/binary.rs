@@ -12,6 +12,7 @@ struct Started {
     url: String,
     token: Option<String>,
     phone: Option<String>,
+    sip: Option<String>,
 }
 
 fn command(args: &[&str]) -> Command {
@@ -35,6 +36,7 @@ fn with_test_env(mut cmd: Command) -> Command {
         .env_remove("CLEARINGHOUSE_DATA_DIR")
         // Many run at once: each phone line on a port of its own.
         .env("CLEARINGHOUSE_PHONE_ADDR", "127.0.0.1:0")
+        .env("CLEARINGHOUSE_SIP_ADDR", "127.0.0.1:0")
         .env("CLEARINGHOUSE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -51,6 +53,7 @@ fn start_command(mut command: Command) -> Started {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut token = None;
     let mut phone = None;
+    let mut sip = None;
     let url = loop {
         let mut line = String::new();
         if stdout.read_line(&mut line).unwrap_or(0) == 0 {
@@ -60,6 +63,8 @@ fn start_command(mut command: Command) -> Started {
             token = Some(t.to_owned());
         } else if let Some(addr) = line.trim().strip_prefix("phone-line ") {
             phone = Some(addr.to_owned());
+        } else if let Some(uri) = line.trim().strip_prefix("sip ") {
+            sip = Some(uri.to_owned());
         } else if let Some(url) = line.trim().strip_prefix("ready ") {
             break Some(url.to_owned());
         } else {
@@ -76,6 +81,7 @@ fn start_command(mut command: Command) -> Started {
         url,
         token,
         phone,
+        sip,
     }
 }
 
@@ -223,6 +229,64 @@ fn a_busy_phone_port_is_refused_with_its_own_hint() {
         "{stderr}"
     );
     assert!(stderr.contains("--phone-addr"), "{stderr}");
+}
+
+#[test]
+fn the_voice_line_is_printed_before_the_ready_line_and_answers_options() {
+    let mut started = start(&["--addr", "127.0.0.1:0", "--in-memory"]);
+    let uri = started.sip.clone().expect("the voice line is printed");
+    let addr = uri
+        .strip_prefix("sip:clearinghouse@")
+        .expect("the line's SIP URI");
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let here = socket.local_addr().unwrap();
+    let options = format!(
+        "OPTIONS {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {here};branch=z9hG4bKbinary\r\nFrom: <sip:t@{here}>;tag=t\r\nTo: <{uri}>\r\nCall-ID: binary-options\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    socket.send_to(options.as_bytes(), addr).unwrap();
+    let mut answer = [0u8; 2048];
+    let n = socket.recv(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("SIP/2.0 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("Allow: INVITE"), "{answer}");
+    terminate(&mut started.child);
+
+    let mut without = start(&["--addr", "127.0.0.1:0", "--in-memory", "--no-sip"]);
+    assert_eq!(without.sip, None);
+    terminate(&mut without.child);
+}
+
+#[test]
+fn without_espeak_ng_the_voice_line_says_how_to_install_it_or_go_without() {
+    let out = command(&["--addr", "127.0.0.1:0", "--in-memory"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("apt-get install espeak-ng"), "{stderr}");
+    assert!(stderr.contains("--no-sip"), "{stderr}");
+    let mut without = start(&["--addr", "127.0.0.1:0", "--in-memory", "--no-sip"]);
+    terminate(&mut without.child);
+}
+
+#[test]
+fn a_busy_sip_port_is_refused_with_its_own_hint() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = command(&["--addr", "127.0.0.1:0", "--sip-addr", &addr, "--in-memory"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr} for the voice line")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--no-sip"), "{stderr}");
 }
 
 #[tokio::test]

@@ -300,6 +300,30 @@ impl Field {
         }
     }
 
+    /// Whether a caller can give it on a telephone keypad: numbers, and choices made by
+    /// number. Names, addresses and proofs with letters in them cannot be keyed.
+    pub fn keyable(self) -> bool {
+        !matches!(
+            self,
+            Field::Company(_) | Field::LicenseCode | Field::AuthorizationNumber
+        )
+    }
+
+    /// The choices a keypad caller is offered, in the order they are numbered: every
+    /// choice, except programs whose proof cannot be keyed. `None` for a field typed in.
+    pub fn keypad_choices(self) -> Option<Vec<(&'static str, &'static str)>> {
+        let Input::Choice(mut options) = self.input() else {
+            return None;
+        };
+        if self == Field::Program {
+            options.retain(|(slug, _)| {
+                slug.parse::<LicenseProgram>()
+                    .is_ok_and(|p| proof_fields(Some(p)).iter().all(|f| f.keyable()))
+            });
+        }
+        Some(options)
+    }
+
     /// How it is entered.
     pub fn input(self) -> Input {
         match self {

@@ -108,6 +108,7 @@ fn start(data_dir: &str) -> Server {
             "127.0.0.1:0",
             "--phone-addr",
             "127.0.0.1:0",
+            "--no-sip",
             "--data-dir",
             data_dir,
             "--admin-token",

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use actix_web::web::Bytes;
 use shared::vocab::ConnectionMethod;
-use shared::wire::{JournalEntry, JournalPage};
+use shared::wire::{CallMedium, JournalEntry, JournalPage, TranscriptLine};
 
 use crate::ledger::TenantName;
 use crate::ledger::clock::rfc3339;
@@ -47,6 +47,10 @@ pub struct Recorded {
     pub faults: Vec<&'static str>,
     /// The door it came through.
     pub connection_method: ConnectionMethod,
+    /// For a call recorded whole: how it was held.
+    pub medium: Option<CallMedium>,
+    /// For a call recorded whole: what was said and keyed.
+    pub transcript: Vec<TranscriptLine>,
 }
 
 /// An entry as the journal keeps it: what [`Recorded`] says, in fewer bytes. Ten thousand
@@ -68,6 +72,8 @@ struct Kept {
     status: u16,
     replayed: bool,
     connection_method: ConnectionMethod,
+    medium: Option<CallMedium>,
+    transcript: Box<[TranscriptLine]>,
 }
 
 impl From<Recorded> for Kept {
@@ -86,6 +92,8 @@ impl From<Recorded> for Kept {
             status: r.status,
             replayed: r.replayed,
             connection_method: r.connection_method,
+            medium: r.medium,
+            transcript: r.transcript.into_boxed_slice(),
         }
     }
 }
@@ -110,6 +118,8 @@ impl Kept {
             replayed: self.replayed,
             faults: self.faults.iter().map(|f| (*f).to_owned()).collect(),
             connection_method: self.connection_method,
+            medium: self.medium,
+            transcript: self.transcript.to_vec(),
         }
     }
 }
@@ -247,6 +257,26 @@ impl Journal {
             .collect()
     }
 
+    /// The last `limit` calls recorded whole for `tenant`, newest first.
+    pub fn recent_calls(&self, tenant: &TenantName, limit: usize) -> Vec<JournalEntry> {
+        let Ok(tenants) = self.tenants.lock() else {
+            return Vec::new();
+        };
+        let Some(journal) = tenants.get(tenant) else {
+            return Vec::new();
+        };
+        journal
+            .entries
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, r)| (r, journal.first + i as u64))
+            .filter(|(r, _)| r.medium.is_some())
+            .take(limit)
+            .map(|(r, n)| r.entry(n))
+            .collect()
+    }
+
     /// Empties `tenant`'s journal (numbers start again from 1).
     pub fn clear(&self, tenant: &TenantName) {
         if let Ok(mut tenants) = self.tenants.lock() {
@@ -274,6 +304,8 @@ mod tests {
             refusal: None,
             faults: Vec::new(),
             connection_method: ConnectionMethod::Automatic,
+            medium: None,
+            transcript: Vec::new(),
         }
     }
 

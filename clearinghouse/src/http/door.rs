@@ -135,6 +135,8 @@ pub async fn door(
             refusal: note.refusal,
             faults: plan.hits,
             connection_method: ConnectionMethod::Automatic,
+            medium: None,
+            transcript: Vec::new(),
         },
     );
     Ok(response)

@@ -113,6 +113,22 @@ pub trait Medium {
     /// The answer to `slot` that the call itself carries (the tenant dialled, the name the
     /// caller's telephone sends), which is then not asked.
     fn given(&self, slot: &str) -> Option<String>;
+
+    /// For a medium whose calls the journal keeps whole: how the call is held, the address
+    /// it was made to, and what was said and keyed so far.
+    fn recording(&self) -> Option<Recording> {
+        None
+    }
+}
+
+/// A call as the journal keeps it.
+pub struct Recording {
+    /// How it was held.
+    pub medium: shared::wire::CallMedium,
+    /// The address called, e.g. `sip:clearinghouse@127.0.0.1:5060`.
+    pub address: String,
+    /// What was said and keyed, in order.
+    pub transcript: Vec<shared::wire::TranscriptLine>,
 }
 
 /// A caller's line.

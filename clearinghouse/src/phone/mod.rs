@@ -10,21 +10,24 @@
 mod line;
 mod representative;
 
+pub use line::{Answers, Ended, Medium, Recording, Tag};
+pub use representative::{KEYPAD_GREETING, KEYPAD_NUMBER};
+
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use shared::vocab::PhoneBook;
+use shared::vocab::{ConnectionMethod, PhoneBook};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
-use crate::controls::Controls;
+use crate::controls::{Controls, Recorded};
 use crate::ledger::{Ledger, TenantName};
-use line::{Line, Medium, Tag};
+use line::Line;
 
 /// How the phone line answers.
 #[derive(Debug, Clone)]
@@ -37,6 +40,9 @@ pub struct PhoneSettings {
     pub calls_per_address: usize,
     /// The longest a call may last.
     pub longest_call: Duration,
+    /// On the voice line, the time between two packets of a call's audio: 20 ms, their
+    /// length, so it plays in real time. A test may play it faster.
+    pub voice_pace: Duration,
 }
 
 impl Default for PhoneSettings {
@@ -46,6 +52,7 @@ impl Default for PhoneSettings {
             max_calls: 256,
             calls_per_address: 16,
             longest_call: Duration::from_secs(30 * 60),
+            voice_pace: Duration::from_millis(20),
         }
     }
 }
@@ -84,6 +91,60 @@ impl Switchboard {
             calls: AtomicU64::new(0),
             unread: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// How calls are answered.
+    pub fn settings(&self) -> &PhoneSettings {
+        &self.settings
+    }
+
+    /// The Clearinghouse's numbers.
+    pub fn book(&self) -> &PhoneBook {
+        &self.book
+    }
+
+    /// The ledger calls are answered from.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Holds a call over `line`, whichever door it came by: the representative's whole
+    /// dialogue, to its end or to why it ended early.
+    /// A call its medium records whole goes in the journal of the tenant it was for.
+    pub async fn hold<M: Medium>(&self, line: &mut M) -> Result<(), Ended> {
+        let number = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
+        let held = representative::Call::new(line, self, number).hold().await;
+        tracing::info!(call = number, outcome = ?held.outcome, "phone call ended");
+        if let Some(recording) = line.recording() {
+            let tenant = held.tenant.unwrap_or_else(TenantName::default_tenant);
+            let at_ms = self
+                .ledger
+                .tenant_state(&tenant)
+                .ok()
+                .flatten()
+                .map_or(0, |s| s.now_ms);
+            self.controls.journal.record(
+                &tenant,
+                Recorded {
+                    at_ms,
+                    method: "INVITE".to_owned(),
+                    route: "sip".to_owned(),
+                    path: recording.address,
+                    idempotency_key: None,
+                    status: 200,
+                    ids: held.issued.into_iter().collect(),
+                    body: None,
+                    applied: None,
+                    replayed: false,
+                    refusal: held.outcome.as_ref().err().map(|e| format!("{e:?}")),
+                    faults: Vec::new(),
+                    connection_method: ConnectionMethod::Telephone,
+                    medium: Some(recording.medium),
+                    transcript: recording.transcript,
+                },
+            );
+        }
+        held.outcome
     }
 
     /// The exchange of an earlier call on which an ID for the same request was issued
@@ -185,7 +246,7 @@ impl Drop for CallerSeat {
 /// a few milliseconds; a test harness timing its API calls does.
 pub fn answer(
     listener: std::net::TcpListener,
-    board: Switchboard,
+    board: Arc<Switchboard>,
 ) -> std::io::Result<PhoneLineHandle> {
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
@@ -224,8 +285,7 @@ fn lower_priority() {
 }
 
 /// Answers the calls to `board` that reach `listener`, until dropped.
-async fn serve(listener: TcpListener, board: Switchboard) {
-    let board = Arc::new(board);
+async fn serve(listener: TcpListener, board: Arc<Switchboard>) {
     let seats = Arc::new(Semaphore::new(board.settings.max_calls));
     let callers = Arc::new(Callers::default());
     // Dropping the set (when the line stops) ends every call in it.
@@ -264,11 +324,7 @@ async fn serve(listener: TcpListener, board: Switchboard) {
         };
         let board = board.clone();
         calls.spawn(async move {
-            let number = board.calls.fetch_add(1, Ordering::Relaxed) + 1;
-            let outcome = representative::Call::new(&mut line, &board, number)
-                .hold()
-                .await;
-            tracing::info!(call = number, ?outcome, "phone call ended");
+            let _ = board.hold(&mut line).await;
             drop(seat);
         });
     }

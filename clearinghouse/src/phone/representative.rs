@@ -8,20 +8,26 @@
 //! before that yes, so a call that ends earlier issues nothing.
 
 use shared::id::{GROUPS, check_group};
-use shared::vocab::{CompanyField, ConnectionMethod, LicenseProgram, PhoneLine};
+use shared::vocab::{CompanyField, ConnectionMethod, PhoneLine};
 use shared::wire::DEFAULT_TENANT;
 
 use super::Switchboard;
 use super::line::{Answers, Ended, Medium, Tag};
 use crate::ledger::{Answer, TenantName, TenantState};
 use crate::submission::{self, Submission};
-use crate::tasks::{self, Field, Form, Input, Step, Task, proof_fields};
+use crate::tasks::{self, Field, Form, Input, Step, Task};
 
 /// How many wrong answers a question takes before the call ends.
 const MAX_TRIES: usize = 5;
 /// Where the form keeps the caller's answer to whether they give the optional company
 /// information (not a field of the request).
 const OPTIONAL_COMPANY: &str = "optional_company";
+
+/// The greeting on a keypad line: said on every call, so synthesized once, at start-up.
+pub const KEYPAD_GREETING: &str = "Microsoft Clearinghouse, simulated line: a simulated representative answers, and no real call is made. Answer on your keypad and end each answer with the hash key; press star to hear a question again.";
+/// The first question on a keypad line, when the number dialled is not known.
+pub const KEYPAD_NUMBER: &str =
+    "Which number did you dial? Key it in as your license server shows it, then press hash.";
 
 /// One call.
 pub struct Call<'a, M> {
@@ -35,6 +41,16 @@ pub struct Call<'a, M> {
     tenant: Option<TenantName>,
     /// The desk called, once the caller said.
     desk: Option<PhoneLine>,
+}
+
+/// How a call went.
+pub struct Held {
+    /// How it ended.
+    pub outcome: Result<(), Ended>,
+    /// The tenant it was for, once the caller said.
+    pub tenant: Option<TenantName>,
+    /// The ID issued on it, if one was.
+    pub issued: Option<String>,
 }
 
 /// An ID issued on a call, and the request it answers.
@@ -75,14 +91,15 @@ impl<'a, M: Medium> Call<'a, M> {
         }
     }
 
-    /// The options of a menu, numbered from 1, as the caller answers them.
-    fn menu(&self, options: &[String]) -> String {
+    /// The options of a menu, numbered from 1, as the caller answers them; on a keypad,
+    /// each after `lead` ("for", or "to" before a verb).
+    fn menu(&self, lead: &str, options: &[String]) -> String {
         let listed: Vec<String> = options
             .iter()
             .enumerate()
             .map(|(i, option)| {
                 if self.keys() {
-                    format!("for {option}, press {}", i + 1)
+                    format!("{lead} {option}, press {}", i + 1)
                 } else {
                     format!("{} {option}", i + 1)
                 }
@@ -92,7 +109,16 @@ impl<'a, M: Medium> Call<'a, M> {
     }
 
     /// Holds the call to its end, or to why it ended early, and says goodbye.
-    pub async fn hold(mut self) -> Result<(), Ended> {
+    pub async fn hold(mut self) -> Held {
+        let outcome = self.hold_to_the_end().await;
+        Held {
+            outcome,
+            tenant: self.tenant.take(),
+            issued: self.issued.take().map(|issued| issued.id),
+        }
+    }
+
+    async fn hold_to_the_end(&mut self) -> Result<(), Ended> {
         let longest = self.board.settings.longest_call;
         let outcome = match tokio::time::timeout(longest, self.converse()).await {
             Ok(outcome) => outcome,
@@ -158,7 +184,7 @@ impl<'a, M: Medium> Call<'a, M> {
                 Tag::Hello,
                 None,
                 if self.keys() {
-                    "Microsoft Clearinghouse, simulated line: a simulated representative answers, and no real call is made. Answer on your keypad and end each answer with the hash key; press star to hear a question again."
+                    KEYPAD_GREETING
                 } else {
                     "Microsoft Clearinghouse, simulated line: a simulated representative answers, and no real call is made. Say bye at any question to hang up."
                 },
@@ -318,7 +344,7 @@ impl<'a, M: Medium> Call<'a, M> {
     async fn ask_number(&mut self) -> Result<PhoneLine, Ended> {
         let book = &self.board.book;
         let question = if self.keys() {
-            "Which number did you dial? Key it in as your license server shows it, then press hash."
+            KEYPAD_NUMBER
         } else {
             "Which number did you dial? (the one your license server shows)"
         };
@@ -388,11 +414,11 @@ impl<'a, M: Medium> Call<'a, M> {
     async fn ask_purpose(&mut self) -> Result<Task, Ended> {
         let options: Vec<String> = Task::ALL.iter().map(|t| uncapitalised(t.title())).collect();
         let question = if self.keys() {
-            format!("What are you calling about? {}.", self.menu(&options))
+            format!("What are you calling about? {}.", self.menu("to", &options))
         } else {
             format!(
                 "What are you calling about? {} (its number, or e.g. {})",
-                self.menu(&options),
+                self.menu("to", &options),
                 Task::ALL[1].slug()
             )
         };
@@ -465,7 +491,7 @@ impl<'a, M: Medium> Call<'a, M> {
         {
             return Ok(());
         }
-        if self.keys() && !keyable(field) {
+        if self.keys() && !field.keyable() {
             return self.take_unkeyed(task, field, form).await;
         }
         let skip = if !field.is_optional(chosen) {
@@ -485,18 +511,14 @@ impl<'a, M: Medium> Call<'a, M> {
                     .await?
             }
             _ => match field.input() {
-                Input::Choice(mut options) => {
-                    if self.keys() && field == Field::Program {
-                        // A proof with letters in it cannot be keyed: only the programs
-                        // proved by numbers are offered.
-                        options.retain(|(slug, _)| {
-                            slug.parse::<LicenseProgram>()
-                                .is_ok_and(|p| proof_fields(Some(p)).iter().all(|f| keyable(*f)))
-                        });
-                    }
+                Input::Choice(options) => {
+                    let options = match field.keypad_choices() {
+                        Some(keyed) if self.keys() => keyed,
+                        _ => options,
+                    };
                     let names: Vec<String> =
                         options.iter().map(|(_, name)| (*name).to_owned()).collect();
-                    let question = format!("{label}? {}{skip}", self.menu(&names));
+                    let question = format!("{label}? {}{skip}", self.menu("for", &names));
                     self.ask_value(task, step, field, &question, form, |t| {
                         match t.parse::<usize>() {
                             Ok(n) if (1..=options.len()).contains(&n) => {
@@ -899,16 +921,6 @@ fn yes_or_no(text: &str, keys: bool) -> Result<bool, String> {
         "yes" | "y" | "yeah" | "ok" => Ok(true),
         "no" | "n" => Ok(false),
         _ => Err("please answer yes or no".to_owned()),
-    }
-}
-
-/// Whether a caller can key `field` on a telephone keypad: numbers, and choices made by
-/// number. Names, addresses and proofs with letters in them cannot be keyed.
-fn keyable(field: Field) -> bool {
-    match field {
-        Field::Company(_) => false,
-        Field::LicenseCode | Field::AuthorizationNumber => false,
-        _ => true,
     }
 }
 

@@ -112,6 +112,7 @@ impl Clearinghouse {
                 "127.0.0.1:0",
                 "--phone-addr",
                 "127.0.0.1:0",
+                "--no-sip",
                 "--data-dir",
                 data_dir,
                 "--admin-token",

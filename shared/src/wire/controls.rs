@@ -213,6 +213,46 @@ pub struct JournalEntry {
     /// `telephone` (the phone line).
     #[serde(default = "automatic")]
     pub connection_method: ConnectionMethod,
+    /// For a telephone call recorded whole: how it was held (`voice`: a SIP call answered
+    /// on the keypad).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<CallMedium>,
+    /// For a telephone call recorded whole: what was said and keyed, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transcript: Vec<TranscriptLine>,
+}
+
+/// How a telephone call was held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CallMedium {
+    /// The text line: typed lines.
+    Text,
+    /// The voice line: a SIP call, the representative's words spoken, the caller's
+    /// answers keyed.
+    Voice,
+}
+
+/// Who said a line of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    /// The Clearinghouse's representative.
+    Representative,
+    /// The caller.
+    Caller,
+}
+
+/// A line of a call's transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TranscriptLine {
+    /// Who said it.
+    pub by: Party,
+    /// What was said, as written; what the caller keyed, its keys ending with `#`.
+    pub text: String,
 }
 
 fn automatic() -> ConnectionMethod {

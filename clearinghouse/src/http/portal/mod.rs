@@ -534,6 +534,7 @@ async fn instructor(
                 license_server: Some(e.license_server_id),
                 ids: e.ids,
                 outcome: "done".to_owned(),
+                transcript: Vec::new(),
             };
             (e.at_ms, row)
         })
@@ -555,8 +556,31 @@ async fn instructor(
                         Some(why) => format!("refused ({}): {why}", c.status),
                         None => format!("refused ({})", c.status),
                     },
+                    transcript: Vec::new(),
                 };
                 Some((c.at_ms, row))
+            }),
+    );
+    rows.extend(
+        controls
+            .journal
+            .recent_calls(tenant, INSTRUCTOR_ROWS)
+            .into_iter()
+            .map(|call| {
+                let row = pages::Activity {
+                    at: call.at,
+                    method: call.connection_method,
+                    what: "Voice call",
+                    license_server: None,
+                    outcome: if call.ids.is_empty() {
+                        "nothing issued".to_owned()
+                    } else {
+                        "ID issued".to_owned()
+                    },
+                    ids: call.ids,
+                    transcript: call.transcript,
+                };
+                (call.at_ms, row)
             }),
     );
     rows.sort_by_key(|row| std::cmp::Reverse(row.0));

@@ -340,6 +340,8 @@ pub struct Activity {
     pub ids: Vec<String>,
     /// Done, or refused with which status.
     pub outcome: String,
+    /// For a voice call: what was said and keyed.
+    pub transcript: Vec<shared::wire::TranscriptLine>,
 }
 
 /// A class kept by the clearinghouse, each seat with its tenant's history.
@@ -365,7 +367,7 @@ pub fn instructor(
                 (class(view))
             }
             h2 { "What was done in tenant " (tenant) }
-            p { "Newest first: every change, by every connection method (kept in the ledger), and the requests refused since the clearinghouse started." }
+            p { "Newest first: every change, by every connection method (kept in the ledger), the requests refused and the voice calls (with what was said) since the clearinghouse started." }
             @if rows.is_empty() {
                 p { "Nothing yet." }
             } @else {
@@ -376,7 +378,26 @@ pub fn instructor(
                             tr {
                                 td { (row.at) }
                                 td { (row.method) }
-                                td { (row.what) }
+                                td {
+                                    @if row.transcript.is_empty() {
+                                        (row.what)
+                                    } @else {
+                                        details {
+                                            summary { (row.what) }
+                                            ol.transcript {
+                                                @for line in &row.transcript {
+                                                    li {
+                                                        @match line.by {
+                                                            shared::wire::Party::Representative => { "Representative: " }
+                                                            shared::wire::Party::Caller => { "Caller keyed: " }
+                                                        }
+                                                        (line.text)
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
                                 td { @if let Some(id) = &row.license_server { code { (id) } } }
                                 td { @for id in &row.ids { code { (id) } br; } }
                                 td { (row.outcome) }

@@ -1,0 +1,560 @@
+//! The telephone method by voice: a SIP call to the clearinghouse's voice line, the
+//! representative heard as G.711 RTP, answered on the keypad (RFC 4733 events or SIP
+//! INFO), as a softphone would. The caller here understands no speech: it keys its whole
+//! script ahead, as a person who knows the questions would, and checks what it heard
+//! against the call's transcript in the journal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clearinghouse::Config;
+use clearinghouse::phone::PhoneSettings;
+use clearinghouse::voice::audio;
+use serde_json::Value;
+use shared::id::{LicenseServerId, ProductId};
+use shared::tasks::Field;
+use shared::vocab::WindowsServer;
+use shared::wire::{JournalPage, Party};
+use tokio::net::UdpSocket;
+
+use crate::helpers::*;
+
+/// The time between two 20 ms packets in these tests: the audio is the same as in real
+/// time, sent 20 times faster, so a call of two minutes is heard in six seconds.
+const PACE: Duration = Duration::from_millis(1);
+
+/// A clearinghouse with a voice line.
+async fn app_with_voice(settings: PhoneSettings) -> TestApp {
+    TestApp::from(
+        spawn_with(Config {
+            sip_addr: Some("127.0.0.1:0".parse().unwrap()),
+            phone: PhoneSettings {
+                voice_pace: PACE,
+                ..settings
+            },
+            ..Config::ephemeral()
+        })
+        .await,
+    )
+}
+
+/// A packet of the line's audio as it arrived.
+#[derive(Clone)]
+struct Packet {
+    marker: bool,
+    payload_type: u8,
+    payload: Vec<u8>,
+}
+
+/// A caller on the voice line: a SIP user agent over UDP with an RTP port of its own.
+struct VoiceCaller {
+    sip: UdpSocket,
+    line: SocketAddr,
+    call_id: String,
+    /// The caller's From, with its tag.
+    from: String,
+    /// The line's To, with the tag it answered with.
+    to: String,
+    cseq: u32,
+    rtp: Arc<UdpSocket>,
+    /// Where the line's RTP comes from and goes to.
+    line_rtp: SocketAddr,
+    heard: Arc<Mutex<Vec<Packet>>>,
+    /// Who was called: the Request-URI's user.
+    user: String,
+    /// The next telephone event's timestamp.
+    event_time: u32,
+    sequence: u16,
+}
+
+/// What a SIP message says, read loosely: its first line, headers and body.
+struct Sip {
+    start: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Sip {
+    fn parse(bytes: &[u8]) -> Sip {
+        let text = String::from_utf8_lossy(bytes).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.split("\r\n");
+        let start = lines.next().unwrap_or_default().to_owned();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Sip {
+            start,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn status(&self) -> Option<u16> {
+        self.start.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()
+    }
+}
+
+/// Which of the offered codecs a caller offers first.
+const OFFER: &str = "8 0 101";
+
+impl VoiceCaller {
+    /// Dials `user` at the voice line of `app`, as `display` of `organization`.
+    async fn dial(app: &TestApp, user: &str, display: &str, organization: &str) -> VoiceCaller {
+        let mut caller = VoiceCaller::invite(app, user, display, organization, OFFER).await;
+        let answer = caller.final_response().await;
+        assert_eq!(answer.status(), Some(200), "{}", answer.start);
+        caller.to = answer.header("to").unwrap().to_owned();
+        let port: u16 = answer
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix("m=audio "))
+            .and_then(|m| m.split(' ').next())
+            .and_then(|p| p.parse().ok())
+            .expect("the answer says where the line's audio is");
+        caller.line_rtp = SocketAddr::new(caller.line.ip(), port);
+        caller.request("ACK", "", None).await;
+        caller
+    }
+
+    /// Sends an INVITE offering `formats`, and starts listening for audio.
+    async fn invite(
+        app: &TestApp,
+        user: &str,
+        display: &str,
+        organization: &str,
+        formats: &str,
+    ) -> VoiceCaller {
+        let line = app.server.sip_addr().expect("the voice line answers");
+        let sip = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let rtp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let here = sip.local_addr().unwrap();
+        let call_id = format!("{:016x}@test", rand::random::<u64>());
+        let mut caller = VoiceCaller {
+            sip,
+            line,
+            call_id,
+            from: format!("\"{display}\" <sip:caller@{here}>;tag=caller-tag"),
+            to: format!("<sip:{user}@{line}>"),
+            cseq: 1,
+            rtp: rtp.clone(),
+            line_rtp: line,
+            heard: Arc::new(Mutex::new(Vec::new())),
+            user: user.to_owned(),
+            event_time: 1000,
+            sequence: 1,
+        };
+        let offer = format!(
+            "v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP {formats}\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n",
+            rtp.local_addr().unwrap().port()
+        );
+        let heard = caller.heard.clone();
+        tokio::spawn(async move {
+            let mut buffer = [0u8; 2048];
+            while let Ok((n, _)) = rtp.recv_from(&mut buffer).await {
+                if n < 12 {
+                    continue;
+                }
+                heard.lock().unwrap().push(Packet {
+                    marker: buffer[1] & 0x80 != 0,
+                    payload_type: buffer[1] & 0x7f,
+                    payload: buffer[12..n].to_vec(),
+                });
+            }
+        });
+        let extra = format!("Organization: {organization}\r\n");
+        caller
+            .request("INVITE", &extra, Some(("application/sdp", &offer)))
+            .await;
+        caller
+    }
+
+    /// Sends a request in the call.
+    async fn request(&mut self, method: &str, extra: &str, body: Option<(&str, &str)>) {
+        let here = self.sip.local_addr().unwrap();
+        let cseq = if method == "ACK" {
+            self.cseq
+        } else {
+            self.cseq += 1;
+            self.cseq - 1
+        };
+        let (content, body) = match body {
+            Some((kind, body)) => (format!("Content-Type: {kind}\r\n"), body),
+            None => (String::new(), ""),
+        };
+        let message = format!(
+            "{method} sip:{user}@{line} SIP/2.0\r\nVia: SIP/2.0/UDP {here};branch=z9hG4bK{branch:x}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:caller@{here}>\r\n{extra}{content}Content-Length: {length}\r\n\r\n{body}",
+            line = self.line,
+            user = self.user,
+            branch = rand::random::<u64>(),
+            from = self.from,
+            to = self.to,
+            call_id = self.call_id,
+            length = body.len(),
+        );
+        self.sip
+            .send_to(message.as_bytes(), self.line)
+            .await
+            .unwrap();
+    }
+
+    /// The next SIP message from the line.
+    async fn receive(&self) -> Sip {
+        self.receive_within(Duration::from_secs(30))
+            .await
+            .expect("the line answers within 30 s")
+    }
+
+    /// The next SIP message from the line, if one comes within `time`.
+    async fn receive_within(&self, time: Duration) -> Option<Sip> {
+        let mut buffer = [0u8; 8192];
+        let (n, _) = tokio::time::timeout(time, self.sip.recv_from(&mut buffer))
+            .await
+            .ok()?
+            .ok()?;
+        Some(Sip::parse(&buffer[..n]))
+    }
+
+    /// The final response to the last request, past any provisional ones.
+    async fn final_response(&self) -> Sip {
+        loop {
+            let message = self.receive().await;
+            if message.status().is_some_and(|s| s >= 200) {
+                return message;
+            }
+        }
+    }
+
+    /// Presses `keys` as RFC 4733 telephone events: three packets as the key goes down,
+    /// three as it comes up.
+    async fn key(&mut self, keys: &str) {
+        for key in keys.chars() {
+            let code = "0123456789*#".find(key).expect("a keypad key") as u8;
+            for (end, duration) in [
+                (false, 160u16),
+                (false, 320),
+                (false, 480),
+                (true, 800),
+                (true, 800),
+                (true, 800),
+            ] {
+                let mut packet = vec![0x80, 101 | if duration == 160 { 0x80 } else { 0 }];
+                packet.extend_from_slice(&self.sequence.to_be_bytes());
+                packet.extend_from_slice(&self.event_time.to_be_bytes());
+                packet.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+                packet.extend_from_slice(&[code, if end { 0x8a } else { 0x0a }]);
+                packet.extend_from_slice(&duration.to_be_bytes());
+                self.rtp.send_to(&packet, self.line_rtp).await.unwrap();
+                self.sequence = self.sequence.wrapping_add(1);
+            }
+            self.event_time = self.event_time.wrapping_add(1600);
+            // A key takes a finger a tenth of a second; here, played 20 times faster, a
+            // few milliseconds, which also keeps the line's socket from overflowing.
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+
+    /// Presses `keys` as SIP INFO (application/dtmf-relay), each answered before the next.
+    async fn key_by_info(&mut self, keys: &str) {
+        for key in keys.chars() {
+            let body = format!("Signal={key}\r\nDuration=160\r\n");
+            self.request("INFO", "", Some(("application/dtmf-relay", &body)))
+                .await;
+            let answer = self.final_response().await;
+            assert_eq!(answer.status(), Some(200), "INFO {key}: {}", answer.start);
+        }
+    }
+
+    /// Waits for the line to hang up (its BYE), and answers it. If it does not within a
+    /// minute, hangs up and fails with what the journal says was said.
+    async fn until_the_line_hangs_up(&mut self, app: &TestApp, tenant: &str) {
+        loop {
+            let Some(message) = self.receive_within(Duration::from_secs(60)).await else {
+                self.hang_up().await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let (_, transcript) = last_call(app, tenant).await;
+                panic!("the line did not hang up; the call went: {transcript:#?}");
+            };
+            if message.start.starts_with("BYE ") {
+                let answer = format!(
+                    "SIP/2.0 200 OK\r\nVia: {}\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {}\r\nContent-Length: 0\r\n\r\n",
+                    message.header("via").unwrap(),
+                    message.header("from").unwrap(),
+                    message.header("to").unwrap(),
+                    message.header("call-id").unwrap(),
+                    message.header("cseq").unwrap(),
+                );
+                self.sip
+                    .send_to(answer.as_bytes(), self.line)
+                    .await
+                    .unwrap();
+                return;
+            }
+        }
+    }
+
+    /// Hangs up, and waits for the line's answer.
+    async fn hang_up(&mut self) -> Sip {
+        self.request("BYE", "", None).await;
+        self.final_response().await
+    }
+
+    /// The audio heard, decoded, and where each thing said begins (its marked packet).
+    fn audio(&self) -> (Vec<i16>, Vec<usize>) {
+        let heard = self.heard.lock().unwrap();
+        let mut samples = Vec::new();
+        let mut starts = Vec::new();
+        for packet in heard.iter() {
+            let decode = match packet.payload_type {
+                0 => audio::from_mu_law,
+                8 => audio::from_a_law,
+                other => panic!("audio in payload type {other}"),
+            };
+            if packet.marker {
+                starts.push(samples.len());
+            }
+            samples.extend(packet.payload.iter().map(|b| decode(*b)));
+        }
+        (samples, starts)
+    }
+
+    /// Each thing said, as heard: from its marked packet to the next, its trailing
+    /// silence cut off.
+    fn prompts(&self) -> Vec<Vec<i16>> {
+        let (samples, starts) = self.audio();
+        let mut ends: Vec<usize> = starts.iter().skip(1).copied().collect();
+        ends.push(samples.len());
+        starts
+            .iter()
+            .zip(ends)
+            .map(|(&start, end)| {
+                let said = &samples[start..end];
+                let last = said
+                    .iter()
+                    .rposition(|s| s.abs() > 256)
+                    .map_or(0, |i| i + 1);
+                said[..last].to_vec()
+            })
+            .collect()
+    }
+
+    /// Writes what was heard as a WAV file under `target/calls/`, for a person to listen to.
+    fn write_wav(&self, name: &str) -> PathBuf {
+        let (samples, _) = self.audio();
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/calls");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.wav"));
+        let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let mut wav = Vec::new();
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&16u32.to_le_bytes());
+        wav.extend_from_slice(&1u16.to_le_bytes());
+        wav.extend_from_slice(&1u16.to_le_bytes());
+        wav.extend_from_slice(&8000u32.to_le_bytes());
+        wav.extend_from_slice(&16000u32.to_le_bytes());
+        wav.extend_from_slice(&2u16.to_le_bytes());
+        wav.extend_from_slice(&16u16.to_le_bytes());
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        wav.extend_from_slice(&data);
+        std::fs::write(&path, wav).unwrap();
+        path
+    }
+}
+
+/// The keys of an ID: each group's five digits, then `#`.
+fn id_keys(id: &str) -> String {
+    id.split('-').map(|group| format!("{group}#")).collect()
+}
+
+/// The keys that choose `slug` in the keypad's menu of `field`.
+fn menu(field: Field, slug: &str) -> String {
+    let choices = field.keypad_choices().expect("a choice");
+    let n = choices
+        .iter()
+        .position(|(s, _)| *s == slug)
+        .expect("offered")
+        + 1;
+    format!("{n}#")
+}
+
+/// The UK desk's number, keyed.
+fn uk_number() -> String {
+    let digits: String = UK_NUMBER.chars().filter(char::is_ascii_digit).collect();
+    format!("{digits}#")
+}
+
+/// The journal of `tenant`.
+async fn journal(app: &TestApp, tenant: &str) -> JournalPage {
+    ok(app
+        .control(reqwest::Method::GET, tenant, "/journal", None)
+        .await)
+    .await
+}
+
+/// How many words `text` is spoken in: a number of more than three digits is read digit by
+/// digit.
+fn spoken_words(text: &str) -> usize {
+    text.split(|c: char| c.is_whitespace() || c == '-')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let digits = w.chars().filter(char::is_ascii_digit).count();
+            if digits > 3 { digits } else { 1 }
+        })
+        .sum()
+}
+
+/// Checks that each thing the representative said, as the journal's transcript gives it,
+/// was heard as speech of a length that fits its words.
+fn assert_heard_as_said(caller: &VoiceCaller, transcript: &[(Party, String)]) {
+    let said: Vec<&String> = transcript
+        .iter()
+        .filter(|(by, _)| *by == Party::Representative)
+        .map(|(_, text)| text)
+        .collect();
+    let prompts = caller.prompts();
+    assert_eq!(
+        prompts.len(),
+        said.len(),
+        "one marked stretch of audio per thing said"
+    );
+    for (audio, text) in prompts.iter().zip(said) {
+        let seconds = audio.len() as f64 / 8000.0;
+        let words = spoken_words(text) as f64;
+        assert!(
+            audio::rms(audio) > 500.0,
+            "{text:?} was heard as silence (rms {:.0})",
+            audio::rms(audio)
+        );
+        assert!(
+            (0.12 * words..=0.9 * words + 1.0).contains(&seconds),
+            "{text:?} ({words} words) lasted {seconds:.2} s"
+        );
+    }
+}
+
+/// The transcript of the last call journaled in `tenant`.
+async fn last_call(app: &TestApp, tenant: &str) -> (Value, Vec<(Party, String)>) {
+    let page = journal(app, tenant).await;
+    let call = page
+        .entries
+        .iter()
+        .rev()
+        .find(|e| !e.transcript.is_empty())
+        .expect("the call is in the journal");
+    let transcript = call
+        .transcript
+        .iter()
+        .map(|l| (l.by, l.text.clone()))
+        .collect();
+    (serde_json::to_value(call).unwrap(), transcript)
+}
+
+/// A product ID of tenant-independent digits, the same for every door.
+fn product_id() -> ProductId {
+    use rand::SeedableRng;
+    ProductId::generate(
+        WindowsServer::V2025,
+        &mut rand::rngs::ChaCha8Rng::seed_from_u64(2025),
+    )
+}
+
+#[tokio::test]
+async fn a_license_server_is_activated_by_voice_as_through_the_api() {
+    let mut app = app_with_voice(PhoneSettings::default()).await;
+    app.create_tenant("voice", 42).await;
+    app.create_tenant("api", 42).await;
+
+    let mut caller =
+        VoiceCaller::dial(&app, "voice", "Ada Lovelace", "Analytical Engines Ltd").await;
+    // The number, the purpose (1: activate), the product ID; the company information
+    // comes from the caller ID and the desk; then yes, and a hash after each group read.
+    let script = format!(
+        "{}1#{}1#{}",
+        uk_number(),
+        id_keys(&product_id().to_string()),
+        "#".repeat(7),
+    );
+    caller.key(&script).await;
+    caller.until_the_line_hangs_up(&app, "voice").await;
+    let wav = caller.write_wav("activation");
+    assert!(wav.exists());
+
+    app.tenant = Some("api".into());
+    let by_api = app.activate_product(product_id()).await;
+    let (call, transcript) = last_call(&app, "voice").await;
+    assert_eq!(call["connection_method"], "telephone");
+    assert_eq!(call["medium"], "voice");
+    assert_eq!(call["ids"][0], by_api.to_string(), "{transcript:#?}");
+    assert_heard_as_said(&caller, &transcript);
+
+    let id: LicenseServerId = by_api;
+    app.tenant = Some("voice".into());
+    let mut by_voice = app.status(id).await;
+    app.tenant = Some("api".into());
+    let mut by_api = app.status(id).await;
+    forget_times(&mut by_voice);
+    forget_times(&mut by_api);
+    assert_eq!(
+        by_voice, by_api,
+        "the voice line left another ledger than the API"
+    );
+}
+
+#[tokio::test]
+async fn cals_are_installed_by_voice_keyed_by_info_and_read_out_group_by_group() {
+    let mut app = app_with_voice(PhoneSettings::default()).await;
+    let server = app.activate().await;
+    let mut caller = VoiceCaller::dial(
+        &app,
+        "clearinghouse",
+        "Ada Lovelace",
+        "Analytical Engines Ltd",
+    )
+    .await;
+    let script = format!(
+        "{}2#{}{}4412903#{}{}5#1#{}",
+        uk_number(),
+        id_keys(&server.to_string()),
+        menu(Field::Program, "select"),
+        menu(Field::ProductVersion, "2019"),
+        menu(Field::LicenseType, "per-device"),
+        "#".repeat(7),
+    );
+    caller.key_by_info(&script).await;
+    caller.until_the_line_hangs_up(&app, "default").await;
+    caller.write_wav("install-cals");
+
+    let (call, transcript) = last_call(&app, "default").await;
+    let status = app.status(server).await;
+    assert_eq!(
+        status["key_packs"][0]["key_pack_id"], call["ids"][0],
+        "{transcript:#?}"
+    );
+    assert_eq!(app.held(server).await, 5);
+    let read_out: Vec<&str> = call["ids"][0].as_str().unwrap().split('-').collect();
+    let groups_said: Vec<&String> = transcript
+        .iter()
+        .filter(|(by, text)| *by == Party::Representative && read_out.contains(&text.as_str()))
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(
+        groups_said.len(),
+        7,
+        "each group read on its own: {transcript:#?}"
+    );
+    assert_heard_as_said(&caller, &transcript);
+    assert!(app.audit("default").await.ok);
+}
