@@ -16,7 +16,7 @@ use serde_json::Value;
 use shared::id::{LicenseServerId, ProductId};
 use shared::tasks::Field;
 use shared::vocab::WindowsServer;
-use shared::wire::{JournalPage, Party};
+use shared::wire::{CallMedium, JournalEntry, JournalPage, Party};
 use tokio::net::UdpSocket;
 
 use crate::helpers::*;
@@ -58,12 +58,16 @@ struct VoiceCaller {
     /// The line's To, with the tag it answered with.
     to: String,
     cseq: u32,
+    /// The CSeq of the last INVITE.
+    invite_cseq: u32,
     rtp: Arc<UdpSocket>,
     /// Where the line's RTP comes from and goes to.
     line_rtp: SocketAddr,
     heard: Arc<Mutex<Vec<Packet>>>,
     /// Who was called: the Request-URI's user.
     user: String,
+    /// The Via branch of the last request sent.
+    last_branch: String,
     /// The next telephone event's timestamp.
     event_time: u32,
     sequence: u16,
@@ -147,10 +151,12 @@ impl VoiceCaller {
             from: format!("\"{display}\" <sip:caller@{here}>;tag=caller-tag"),
             to: format!("<sip:{user}@{line}>"),
             cseq: 1,
+            invite_cseq: 1,
             rtp: rtp.clone(),
             line_rtp: line,
             heard: Arc::new(Mutex::new(Vec::new())),
             user: user.to_owned(),
+            last_branch: String::new(),
             event_time: 1000,
             sequence: 1,
         };
@@ -181,22 +187,39 @@ impl VoiceCaller {
 
     /// Sends a request in the call.
     async fn request(&mut self, method: &str, extra: &str, body: Option<(&str, &str)>) {
+        let branch = format!("{:x}", rand::random::<u64>());
+        self.send(method, &branch, extra, body).await;
+    }
+
+    /// Cancels the INVITE sent with `branch`.
+    async fn cancel(&mut self, branch: &str) {
+        self.cseq -= 1;
+        let to = std::mem::replace(&mut self.to, format!("<sip:{}@{}>", self.user, self.line));
+        self.send("CANCEL", branch, "", None).await;
+        self.to = to;
+    }
+
+    async fn send(&mut self, method: &str, branch: &str, extra: &str, body: Option<(&str, &str)>) {
+        self.last_branch = branch.to_owned();
         let here = self.sip.local_addr().unwrap();
+        // An ACK (and a CANCEL) carries the number of the INVITE it answers.
         let cseq = if method == "ACK" {
-            self.cseq
+            self.invite_cseq
         } else {
             self.cseq += 1;
             self.cseq - 1
         };
+        if method == "INVITE" {
+            self.invite_cseq = cseq;
+        }
         let (content, body) = match body {
             Some((kind, body)) => (format!("Content-Type: {kind}\r\n"), body),
             None => (String::new(), ""),
         };
         let message = format!(
-            "{method} sip:{user}@{line} SIP/2.0\r\nVia: SIP/2.0/UDP {here};branch=z9hG4bK{branch:x}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:caller@{here}>\r\n{extra}{content}Content-Length: {length}\r\n\r\n{body}",
+            "{method} sip:{user}@{line} SIP/2.0\r\nVia: SIP/2.0/UDP {here};branch=z9hG4bK{branch}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:caller@{here}>\r\n{extra}{content}Content-Length: {length}\r\n\r\n{body}",
             line = self.line,
             user = self.user,
-            branch = rand::random::<u64>(),
             from = self.from,
             to = self.to,
             call_id = self.call_id,
@@ -445,15 +468,28 @@ fn assert_heard_as_said(caller: &VoiceCaller, transcript: &[(Party, String)]) {
     }
 }
 
+/// The calls journaled in `tenant`, once there are `n`: a call is journaled when its
+/// dialogue has ended, a moment after the caller hangs up.
+async fn calls(app: &TestApp, tenant: &str, n: usize) -> Vec<JournalEntry> {
+    for _ in 0..100 {
+        let page = journal(app, tenant).await;
+        let calls: Vec<JournalEntry> = page
+            .entries
+            .into_iter()
+            .filter(|e| e.medium == Some(CallMedium::Voice))
+            .collect();
+        if calls.len() >= n {
+            return calls;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{n} calls were not journaled in 5 s");
+}
+
 /// The transcript of the last call journaled in `tenant`.
 async fn last_call(app: &TestApp, tenant: &str) -> (Value, Vec<(Party, String)>) {
-    let page = journal(app, tenant).await;
-    let call = page
-        .entries
-        .iter()
-        .rev()
-        .find(|e| !e.transcript.is_empty())
-        .expect("the call is in the journal");
+    let calls = calls(app, tenant, 1).await;
+    let call = calls.last().expect("the call is in the journal");
     let transcript = call
         .transcript
         .iter()
@@ -557,4 +593,283 @@ async fn cals_are_installed_by_voice_keyed_by_info_and_read_out_group_by_group()
     );
     assert_heard_as_said(&caller, &transcript);
     assert!(app.audit("default").await.ok);
+}
+
+/// A free loopback UDP port (for SIPp's own ports: many tests run at once).
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs SIPp's scenario `name` (in `tests/sipp/`) against the voice line of `app`, `calls`
+/// calls of it, at most `at_once` at a time; fails with SIPp's errors unless every call
+/// went as the scenario says.
+async fn sipp(app: &TestApp, name: &str, calls: u32, at_once: u32) {
+    let line = app.server.sip_addr().expect("the voice line answers");
+    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("sipp")
+        .join(format!("{name}.xml"));
+    let logs = tempfile::tempdir().unwrap();
+    let errors = logs.path().join("errors.log");
+    let run = tokio::process::Command::new("sipp")
+        .arg(line.to_string())
+        .args(["-sf", scenario.to_str().unwrap()])
+        .args(["-s", "clearinghouse", "-i", "127.0.0.1"])
+        .args(["-p", &free_udp_port().to_string()])
+        .args(["-mp", &free_udp_port().to_string()])
+        .args(["-m", &calls.to_string(), "-l", &at_once.to_string()])
+        .args(["-r", "200", "-nostdin", "-timeout", "60s", "-timeout_error"])
+        .args(["-recv_timeout", "20000", "-trace_err", "-error_file"])
+        .arg(&errors)
+        .current_dir(logs.path())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .expect("SIPp ends within its own timeout")
+        .expect("SIPp runs (apt-get install sip-tester, as ./test does)");
+    let errors = std::fs::read_to_string(&errors).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "SIPp's {name} failed ({}): {errors}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn keys_sent_as_sip_info_by_sipp_reach_the_representative() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    sipp(&app, "info-digits", 1, 1).await;
+    let (call, transcript) = last_call(&app, "default").await;
+    assert!(
+        transcript.contains(&(Party::Caller, uk_number())),
+        "{transcript:#?}"
+    );
+    assert!(
+        transcript
+            .iter()
+            .any(|(_, text)| text.contains("United Kingdom desk")),
+        "{transcript:#?}"
+    );
+    assert_eq!(call["ids"], Value::Null, "nothing issued");
+}
+
+#[tokio::test]
+async fn a_sipp_caller_who_hangs_up_at_once_is_issued_nothing() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    sipp(&app, "hang-up-early", 3, 3).await;
+    let calls = calls(&app, "default", 3).await;
+    let page = journal(&app, "default").await;
+    assert_eq!(calls.len(), 3);
+    assert!(calls.iter().all(|c| c.ids.is_empty()));
+    assert!(
+        page.entries.iter().all(|e| e.route == "sip"),
+        "no request reached the ledger"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_invites_is_answered_or_refused_busy_and_the_line_lives_on() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    // One address may hold 16 calls: 60 at once from SIPp's make many of them busy.
+    sipp(&app, "flood", 200, 60).await;
+    let mut caller = VoiceCaller::dial(&app, "clearinghouse", "Ada Lovelace", "AE").await;
+    assert_eq!(caller.hang_up().await.status(), Some(200));
+    assert!(app.audit("default").await.ok);
+}
+
+/// A UDP socket to send the voice line raw datagrams from.
+async fn raw_socket(app: &TestApp) -> (UdpSocket, SocketAddr) {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    (socket, app.server.sip_addr().unwrap())
+}
+
+/// A request outside any call: `method` to the line, with `extra` headers and no body.
+fn out_of_call(method: &str, here: SocketAddr, line: SocketAddr, extra: &str) -> String {
+    format!(
+        "{method} sip:clearinghouse@{line} SIP/2.0\r\nVia: SIP/2.0/UDP {here};branch=z9hG4bK{:x}\r\nFrom: <sip:t@{here}>;tag=t1\r\nTo: <sip:clearinghouse@{line}>\r\nCall-ID: {:x}@t\r\nCSeq: 1 {method}\r\n{extra}Content-Length: 0\r\n\r\n",
+        rand::random::<u64>(),
+        rand::random::<u64>(),
+    )
+}
+
+async fn answer_to(socket: &UdpSocket) -> Option<Sip> {
+    let mut buffer = [0u8; 8192];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buffer))
+        .await
+        .ok()?
+        .ok()?;
+    Some(Sip::parse(&buffer[..n]))
+}
+
+#[tokio::test]
+async fn options_is_answered_with_what_the_line_allows_and_accepts() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let (socket, line) = raw_socket(&app).await;
+    let here = socket.local_addr().unwrap();
+    let options = out_of_call("OPTIONS", here, line, "");
+    socket.send_to(options.as_bytes(), line).await.unwrap();
+    let answer = answer_to(&socket).await.expect("an answer");
+    assert_eq!(answer.status(), Some(200));
+    assert_eq!(
+        answer.header("allow"),
+        Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO")
+    );
+    assert!(answer.header("accept").unwrap().contains("application/sdp"));
+}
+
+#[tokio::test]
+async fn an_unreadable_message_is_refused_or_dropped_and_the_line_lives_on() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let (socket, line) = raw_socket(&app).await;
+    let here = socket.local_addr().unwrap();
+    socket.send_to(b"\x16\x03\x01garbage", line).await.unwrap();
+    assert!(
+        answer_to(&socket).await.is_none(),
+        "what is not SIP gets no answer"
+    );
+    let no_call_id = out_of_call("OPTIONS", here, line, "").replace("Call-ID", "X-Not-Call-ID");
+    socket.send_to(no_call_id.as_bytes(), line).await.unwrap();
+    let refused = answer_to(&socket).await.expect("a request is answered");
+    assert_eq!(refused.status(), Some(400));
+    assert!(
+        refused.header("warning").unwrap().contains("Call-ID"),
+        "the warning names what is wrong"
+    );
+    let options = out_of_call("OPTIONS", here, line, "");
+    socket.send_to(options.as_bytes(), line).await.unwrap();
+    assert_eq!(answer_to(&socket).await.unwrap().status(), Some(200));
+}
+
+#[tokio::test]
+async fn a_method_the_line_does_not_take_is_refused_with_what_it_allows() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let (socket, line) = raw_socket(&app).await;
+    let here = socket.local_addr().unwrap();
+    let register = out_of_call("REGISTER", here, line, "");
+    socket.send_to(register.as_bytes(), line).await.unwrap();
+    let refused = answer_to(&socket).await.unwrap();
+    assert_eq!(refused.status(), Some(405));
+    assert!(refused.header("allow").is_some());
+    let unknown = out_of_call("FROBNICATE", here, line, "");
+    socket.send_to(unknown.as_bytes(), line).await.unwrap();
+    assert_eq!(answer_to(&socket).await.unwrap().status(), Some(501));
+}
+
+#[tokio::test]
+async fn an_offer_without_g711_is_refused_naming_the_codecs_to_offer() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let caller = VoiceCaller::invite(&app, "clearinghouse", "Ada Lovelace", "AE", "9 18").await;
+    let refused = caller.final_response().await;
+    assert_eq!(refused.status(), Some(488));
+    let warning = refused.header("warning").unwrap();
+    assert!(warning.contains("PCMU or PCMA"), "{warning}");
+    assert!(journal(&app, "default").await.entries.is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_that_does_not_exist_is_not_found() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let caller = VoiceCaller::invite(&app, "nobody-here", "Ada Lovelace", "AE", OFFER).await;
+    let refused = caller.final_response().await;
+    assert_eq!(refused.status(), Some(404));
+    assert!(refused.header("warning").unwrap().contains("no tenant"));
+}
+
+#[tokio::test]
+async fn past_its_calls_at_once_the_voice_line_answers_busy_here_and_says_why() {
+    let app = app_with_voice(PhoneSettings {
+        max_calls: 1,
+        ..PhoneSettings::default()
+    })
+    .await;
+    let mut first = VoiceCaller::dial(&app, "clearinghouse", "Ada Lovelace", "AE").await;
+    let second = VoiceCaller::invite(&app, "clearinghouse", "Ada Lovelace", "AE", OFFER).await;
+    let busy = second.final_response().await;
+    assert_eq!(busy.status(), Some(486));
+    assert!(busy.header("warning").unwrap().contains("other calls"));
+    assert_eq!(first.hang_up().await.status(), Some(200));
+    let third = VoiceCaller::dial(&app, "clearinghouse", "Ada Lovelace", "AE").await;
+    drop(third);
+}
+
+#[tokio::test]
+async fn a_caller_who_never_keys_is_told_and_hung_up_on_with_nothing_issued() {
+    let app = app_with_voice(PhoneSettings {
+        idle_timeout: Duration::from_secs(1),
+        ..PhoneSettings::default()
+    })
+    .await;
+    let mut caller = VoiceCaller::dial(&app, "clearinghouse", "Ada Lovelace", "AE").await;
+    caller.until_the_line_hangs_up(&app, "default").await;
+    let (call, transcript) = last_call(&app, "default").await;
+    let last = &transcript.last().unwrap().1;
+    assert!(last.starts_with("No answer for 1 seconds"), "{last}");
+    assert!(last.contains("Nothing was issued"), "{last}");
+    assert_eq!(call["ids"], Value::Null);
+    assert_heard_as_said(&caller, &transcript);
+}
+
+#[tokio::test]
+async fn keys_sent_from_another_address_than_the_callers_audio_are_not_taken() {
+    let app = app_with_voice(PhoneSettings {
+        idle_timeout: Duration::from_secs(1),
+        ..PhoneSettings::default()
+    })
+    .await;
+    let mut caller = VoiceCaller::dial(&app, "clearinghouse", "Ada Lovelace", "AE").await;
+    // Another socket takes the caller's place to send its keys.
+    caller.rtp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    caller.key(&uk_number()).await;
+    caller.until_the_line_hangs_up(&app, "default").await;
+    let (_, transcript) = last_call(&app, "default").await;
+    assert!(
+        transcript
+            .iter()
+            .all(|(by, _)| *by == Party::Representative),
+        "no key was taken: {transcript:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_after_the_answer_changes_nothing_and_a_bye_ends_the_call() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let mut caller = VoiceCaller::invite(&app, "clearinghouse", "Ada Lovelace", "AE", OFFER).await;
+    let branch = caller.last_branch.clone();
+    let answered = caller.final_response().await;
+    assert_eq!(answered.status(), Some(200));
+    caller.to = answered.header("to").unwrap().to_owned();
+    caller.cancel(&branch).await;
+    assert_eq!(caller.final_response().await.status(), Some(200));
+    caller.request("ACK", "", None).await;
+    assert_eq!(caller.hang_up().await.status(), Some(200));
+    assert_eq!(
+        caller.hang_up().await.status(),
+        Some(481),
+        "the call is over"
+    );
+}
+
+#[tokio::test]
+async fn a_call_put_on_hold_by_a_new_offer_is_answered_the_other_way() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let mut caller = VoiceCaller::dial(&app, "clearinghouse", "Ada Lovelace", "AE").await;
+    let rtp = caller.rtp.local_addr().unwrap().port();
+    let hold = format!(
+        "v=0\r\no=caller 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {rtp} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n"
+    );
+    caller
+        .request("INVITE", "", Some(("application/sdp", &hold)))
+        .await;
+    let answer = caller.final_response().await;
+    assert_eq!(answer.status(), Some(200));
+    assert!(answer.body.contains("a=recvonly"), "{}", answer.body);
+    assert!(answer.body.contains("RTP/AVP 0 101"), "{}", answer.body);
+    assert!(answer.body.contains("o=clearinghouse "), "{}", answer.body);
+    caller.request("ACK", "", None).await;
+    assert_eq!(caller.hang_up().await.status(), Some(200));
 }
