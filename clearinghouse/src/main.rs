@@ -24,6 +24,7 @@ use clearinghouse::config::{
 use clearinghouse::ledger::SystemClock;
 use clearinghouse::phone::PhoneSettings;
 use clearinghouse::remote::{Remote, RemoteError};
+use clearinghouse::voice::speech::Speaker;
 use clearinghouse::{Config, FixtureSource, RunningServer, Storage};
 use reqwest::Method;
 use shared::wire::{AuditReport, ClockRequest, DEFAULT_TENANT, FaultSpec, ReplayReport};
@@ -263,9 +264,11 @@ struct Serve {
     #[arg(long, env = "CLEARINGHOUSE_NO_PHONE")]
     no_phone: bool,
     /// Address of the voice line (SIP over UDP: the representative speaks, the caller
-    /// answers on the keypad); port 0 picks a free port. Needs espeak-ng.
-    #[arg(long, env = "CLEARINGHOUSE_SIP_ADDR", default_value_t = default_sip_addr())]
-    sip_addr: SocketAddr,
+    /// answers on the keypad); port 0 picks a free port. It needs espeak-ng: given here,
+    /// the clearinghouse does not start without it; by default [127.0.0.1:5060], the line
+    /// is left out, with a warning.
+    #[arg(long, env = "CLEARINGHOUSE_SIP_ADDR", conflicts_with = "no_sip")]
+    sip_addr: Option<SocketAddr>,
     /// Run without the voice line.
     #[arg(long, env = "CLEARINGHOUSE_NO_SIP")]
     no_sip: bool,
@@ -383,6 +386,18 @@ async fn serve(args: Serve, admin_token: Option<String>) -> ExitCode {
     clearinghouse::logging::init(filter, std::io::stderr().is_terminal());
 
     raise_open_files_limit();
+    let sip_addr = match (args.no_sip, args.sip_addr) {
+        (true, _) => None,
+        (false, Some(asked)) => Some(asked),
+        // Unasked, the voice line is a bonus: a machine without espeak-ng still starts.
+        (false, None) => match Speaker::default().check().await {
+            Ok(()) => Some(default_sip_addr()),
+            Err(e) => {
+                tracing::warn!("no voice line: {e}");
+                None
+            }
+        },
+    };
     let storage = if args.in_memory {
         Storage::Memory
     } else {
@@ -405,7 +420,7 @@ async fn serve(args: Serve, admin_token: Option<String>) -> ExitCode {
             idle_timeout: args.phone_idle_timeout,
             ..PhoneSettings::default()
         },
-        sip_addr: (!args.no_sip).then_some(args.sip_addr),
+        sip_addr,
         body_timeout: args.body_timeout,
     };
     let server = match RunningServer::start(config).await {

@@ -274,6 +274,21 @@ fn without_espeak_ng_the_voice_line_says_how_to_install_it_or_go_without() {
 }
 
 #[test]
+fn unasked_the_voice_line_is_left_out_with_a_warning_where_espeak_ng_is_missing() {
+    let mut cmd = command(&["--addr", "127.0.0.1:0", "--in-memory"]);
+    cmd.env_remove("CLEARINGHOUSE_SIP_ADDR")
+        .env("PATH", "/nonexistent");
+    let mut started = start_command(cmd);
+    assert_eq!(started.sip, None);
+    let status = terminate(&mut started.child);
+    assert!(status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut started.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("no voice line"), "{stderr}");
+    assert!(stderr.contains("apt-get install espeak-ng"), "{stderr}");
+}
+
+#[test]
 fn a_busy_sip_port_is_refused_with_its_own_hint() {
     let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();

@@ -14,6 +14,11 @@
 //!   after that load and after a full audit, and (at the first size only) the memory
 //!   around a snapshot's import.
 //!
+//! - the voice line (`--voice-calls N`, default 50; 0 leaves it out), on a server of its
+//!   own: the time from INVITE to the first packet of audio, CPU per call while N calls
+//!   are held, how late their RTP packets come behind the 20 ms schedule, and issuance
+//!   throughput while they are held beside without.
+//!
 //! Before each phase it waits for the disk to be idle (no dirty or writeback pages), and
 //! it prints the machine's load average beside its figures.
 //!
@@ -27,6 +32,7 @@
 
 mod client;
 mod machine;
+mod voice;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -52,6 +58,7 @@ struct Options {
     seconds: u64,
     connections: usize,
     key_packs: Vec<u64>,
+    voice_calls: usize,
 }
 
 fn options() -> Options {
@@ -59,6 +66,7 @@ fn options() -> Options {
         seconds: 5,
         connections: 64,
         key_packs: vec![100_000],
+        voice_calls: 50,
     };
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -73,6 +81,9 @@ fn options() -> Options {
     if let Some(v) = value("--connections").and_then(|v| v.parse().ok()) {
         o.connections = v;
     }
+    if let Some(v) = value("--voice-calls").and_then(|v| v.parse().ok()) {
+        o.voice_calls = v;
+    }
     if let Some(v) = value("--key-packs") {
         o.key_packs = v.split(',').filter_map(|n| n.trim().parse().ok()).collect();
         o.key_packs.sort_unstable();
@@ -85,6 +96,8 @@ struct Server {
     url: String,
     /// `host:port`, for the load client.
     addr: String,
+    /// Where its voice line answers, if it has one.
+    sip: Option<std::net::SocketAddr>,
     ready_after: Duration,
 }
 
@@ -98,6 +111,11 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &str) -> Server {
+    start_with(data_dir, &["--no-sip"])
+}
+
+/// Starts the binary on `data_dir` with `more` arguments.
+fn start_with(data_dir: &str, more: &[&str]) -> Server {
     let begun = Instant::now();
     // Another build of the binary (an earlier commit's, say) may be measured in its place.
     let binary = std::env::var("CLEARINGHOUSE_BIN")
@@ -108,7 +126,6 @@ fn start(data_dir: &str) -> Server {
             "127.0.0.1:0",
             "--phone-addr",
             "127.0.0.1:0",
-            "--no-sip",
             "--data-dir",
             data_dir,
             "--admin-token",
@@ -116,16 +133,21 @@ fn start(data_dir: &str) -> Server {
             "--log",
             "warn",
         ])
+        .args(more)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the clearinghouse binary starts");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
     let mut line = String::new();
+    let mut sip = None;
     let url = loop {
         line.clear();
         if stdout.read_line(&mut line).unwrap_or(0) == 0 {
             panic!("the clearinghouse exited before it was ready");
+        }
+        if let Some(uri) = line.trim().strip_prefix("sip sip:clearinghouse@") {
+            sip = uri.parse().ok();
         }
         if let Some(url) = line.trim().strip_prefix("ready ") {
             break url.to_owned();
@@ -136,6 +158,7 @@ fn start(data_dir: &str) -> Server {
         child,
         url,
         addr,
+        sip,
         ready_after: begun.elapsed(),
     }
 }
@@ -235,6 +258,10 @@ async fn run(o: Options) {
     );
     drop(server);
 
+    if o.voice_calls > 0 {
+        voice_phase(&o, &store("voice"), &http).await;
+    }
+
     // Each size on a store of its own, filled with key packs only, so that it differs from
     // the empty store by its key packs alone.
     for (i, &target) in o.key_packs.iter().enumerate() {
@@ -279,6 +306,88 @@ async fn run(o: Options) {
         }
     }
     machine::loadavg("end");
+}
+
+/// The voice line: answer time, CPU per call and RTP lateness with `o.voice_calls` calls
+/// held, and issuance with them held beside without.
+async fn voice_phase(o: &Options, data_dir: &str, http: &reqwest::Client) {
+    let server = start_with(data_dir, &["--sip-addr", "127.0.0.1:0"]);
+    let line = server.sip.expect("the voice line is printed");
+    let servers = prepare(&server.url, http).await;
+    let pid = server.child.id();
+
+    machine::settle("voice line: INVITE to first audio");
+    let mut answers = tokio::task::spawn_blocking(move || voice::first_audio(line, 20))
+        .await
+        .expect("the callers run");
+    answers.sort();
+    if let (Some(first), Some(last)) = (answers.first(), answers.last()) {
+        println!(
+            "INVITE to first audio ({} calls): p50 {:.1} ms, max {:.1} ms (from {:.1} ms)",
+            answers.len(),
+            ms(answers[answers.len() / 2]),
+            ms(*last),
+            ms(*first)
+        );
+    }
+
+    machine::settle("voice line: issuance without calls");
+    let quiet = issue_load(&server.addr, &servers, o, u64::MAX, "q").await;
+    report("POST /api/v1/key-packs, no calls", &quiet);
+
+    let window = Duration::from_secs(3);
+    let before = machine::cpu_time(pid);
+    tokio::time::sleep(window).await;
+    let idle = machine::cpu_time(pid) - before;
+
+    let calls = o.voice_calls;
+    let held = tokio::task::spawn_blocking(move || voice::hold(line, calls))
+        .await
+        .expect("the callers run");
+    // Past the greeting's synthesis (it is cached) and the first prompts.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = machine::cpu_time(pid);
+    tokio::time::sleep(window).await;
+    let busy = machine::cpu_time(pid) - before;
+    let per_call = (busy.saturating_sub(idle)).as_secs_f64() / window.as_secs_f64() / calls as f64;
+    println!(
+        "{calls} calls held: the server uses {:.1}% of a core ({:.1}% idle), {:.2}% of a core per call",
+        100.0 * busy.as_secs_f64() / window.as_secs_f64(),
+        100.0 * idle.as_secs_f64() / window.as_secs_f64(),
+        100.0 * per_call
+    );
+
+    machine::loadavg(&format!("voice line: issuance with {calls} calls held"));
+    let during = issue_load(&server.addr, &servers, o, u64::MAX, "v").await;
+    report(&format!("POST /api/v1/key-packs, {calls} calls"), &during);
+    println!(
+        "issuance with {calls} calls held / without: {:.0}%",
+        100.0 * during.per_second() / quiet.per_second()
+    );
+    let heard = tokio::task::spawn_blocking(move || held.hang_up())
+        .await
+        .expect("the callers run");
+    let failed: Vec<&String> = heard.iter().filter_map(|h| h.as_ref().err()).collect();
+    let heard: Vec<&voice::Heard> = heard.iter().filter_map(|h| h.as_ref().ok()).collect();
+    let mut lateness: Vec<Duration> = heard.iter().flat_map(|h| h.lateness.clone()).collect();
+    lateness.sort();
+    let packets: u64 = heard.iter().map(|h| h.packets).sum();
+    let lost: u64 = heard.iter().map(|h| h.lost).sum();
+    let late = lateness
+        .iter()
+        .filter(|l| **l > Duration::from_millis(20))
+        .count();
+    println!(
+        "RTP of {} calls answered ({} failed{}): {packets} packets, {lost} lost; behind schedule p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {late} later than 20 ms",
+        heard.len(),
+        failed.len(),
+        failed.first().map_or(String::new(), |f| format!(": {f}")),
+        lateness.get(lateness.len() / 2).map_or(0.0, |d| ms(*d)),
+        lateness
+            .get(lateness.len() * 99 / 100)
+            .map_or(0.0, |d| ms(*d)),
+        lateness.last().map_or(0.0, |d| ms(*d)),
+    );
 }
 
 fn ms(d: Duration) -> f64 {
