@@ -139,7 +139,10 @@ impl VoiceCaller {
         organization: &str,
         formats: &str,
     ) -> VoiceCaller {
-        let line = app.server.sip_addr().expect("the voice line answers");
+        let mut line = app.server.sip_addr().expect("the voice line answers");
+        if line.ip().is_unspecified() {
+            line.set_ip([127, 0, 0, 1].into());
+        }
         let sip = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let rtp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
         let here = sip.local_addr().unwrap();
@@ -593,6 +596,25 @@ async fn cals_are_installed_by_voice_keyed_by_info_and_read_out_group_by_group()
     );
     assert_heard_as_said(&caller, &transcript);
     assert!(app.audit("default").await.ok);
+
+    let mut portal = Portal::new(&app);
+    portal.sign_in(app.server.admin_token()).await;
+    let page = portal.get("/instructor").await;
+    let call = page.html.find("Voice call").expect("the call is listed");
+    let installed = page.html.find("CALs installed").unwrap();
+    assert!(
+        call < installed,
+        "the call ended after its request was answered"
+    );
+    assert!(
+        page.html.contains("Caller keyed: 4412903#"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html
+            .contains("Representative: Here is your license key pack ID.")
+    );
 }
 
 /// A free loopback UDP port (for SIPp's own ports: many tests run at once).
@@ -872,4 +894,24 @@ async fn a_call_put_on_hold_by_a_new_offer_is_answered_the_other_way() {
     assert!(answer.body.contains("o=clearinghouse "), "{}", answer.body);
     caller.request("ACK", "", None).await;
     assert_eq!(caller.hang_up().await.status(), Some(200));
+}
+
+#[tokio::test]
+async fn a_line_on_every_interface_answers_with_the_address_it_was_dialled_at() {
+    let app = TestApp::from(
+        spawn_with(Config {
+            sip_addr: Some("0.0.0.0:0".parse().unwrap()),
+            ..Config::ephemeral()
+        })
+        .await,
+    );
+    let caller = VoiceCaller::invite(&app, "clearinghouse", "Ada Lovelace", "AE", OFFER).await;
+    let answer = caller.final_response().await;
+    assert_eq!(answer.status(), Some(200));
+    assert!(
+        answer.body.contains("c=IN IP4 127.0.0.1\r\n"),
+        "{}",
+        answer.body
+    );
+    assert!(answer.header("contact").unwrap().contains("@127.0.0.1:"));
 }

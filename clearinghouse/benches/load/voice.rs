@@ -21,9 +21,10 @@ struct Call {
     to: String,
 }
 
-fn invite(line: SocketAddr) -> Result<(Call, Instant), String> {
-    let sip = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let rtp = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+/// Calls `line` from `from` (a loopback address: the line takes at most 16 calls from one).
+fn invite(line: SocketAddr, from: std::net::IpAddr) -> Result<(Call, Instant), String> {
+    let sip = UdpSocket::bind((from, 0)).map_err(|e| e.to_string())?;
+    let rtp = UdpSocket::bind((from, 0)).map_err(|e| e.to_string())?;
     sip.set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
     rtp.set_read_timeout(Some(Duration::from_millis(200)))
@@ -32,7 +33,7 @@ fn invite(line: SocketAddr) -> Result<(Call, Instant), String> {
     let port = rtp.local_addr().map_err(|e| e.to_string())?.port();
     let call_id = format!("{:016x}@bench", rand::random::<u64>());
     let sdp = format!(
-        "v=0\r\no=bench 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+        "v=0\r\no=bench 1 1 IN IP4 {from}\r\ns=-\r\nc=IN IP4 {from}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
     );
     let invite = format!(
         "INVITE sip:clearinghouse@{line} SIP/2.0\r\nVia: SIP/2.0/UDP {here};branch=z9hG4bK{call_id}\r\nFrom: \"Bench Caller\" <sip:bench@{here}>;tag=bench\r\nTo: <sip:clearinghouse@{line}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:bench@{here}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
@@ -106,7 +107,7 @@ impl Call {
 pub fn first_audio(line: SocketAddr, calls: usize) -> Vec<Duration> {
     (0..calls)
         .filter_map(|_| {
-            let (call, sent) = invite(line).ok()?;
+            let (call, sent) = invite(line, [127, 0, 0, 1].into()).ok()?;
             let (_, first) = call.packet()?;
             call.hang_up();
             Some(first - sent)
@@ -136,10 +137,12 @@ pub fn hold(line: SocketAddr, calls: usize) -> Held {
     let stop = Arc::new(AtomicBool::new(false));
     let (ready, answered) = std::sync::mpsc::channel();
     let threads = (0..calls)
-        .map(|_| {
+        .map(|n| {
             let (stop, ready) = (stop.clone(), ready.clone());
+            // Sixteen callers to an address, as sixteen people behind one office's router.
+            let from = std::net::IpAddr::from([127, 0, 1, 1 + (n / 16) as u8]);
             std::thread::spawn(move || {
-                let (call, _) = invite(line)?;
+                let (call, _) = invite(line, from)?;
                 let _ = ready.send(());
                 let mut arrivals = Vec::new();
                 while !stop.load(Ordering::Relaxed) {

@@ -344,6 +344,7 @@ impl Line {
             Ok(media) => media,
             Err((code, why)) => return self.refuse(request, from, code, &why).await,
         };
+        let here = self.advertised(request);
         let socket = match UdpSocket::bind(SocketAddr::new(self.local.ip(), 0)).await {
             Ok(socket) => socket,
             Err(e) => {
@@ -353,7 +354,7 @@ impl Line {
             }
         };
         let rtp = match socket.local_addr() {
-            Ok(rtp) => rtp,
+            Ok(rtp) => SocketAddr::new(here.ip(), rtp.port()),
             Err(_) => {
                 return self
                     .refuse(request, from, 503, "no port for the call's audio")
@@ -388,9 +389,8 @@ impl Line {
             idle: settings.idle_timeout,
             given,
             address: format!(
-                "sip:{}@{}",
+                "sip:{}@{here}",
                 request.user.as_deref().unwrap_or(LINE_USER),
-                self.local
             ),
             transcript: Vec::new(),
         };
@@ -411,7 +411,7 @@ impl Line {
             Active {
                 caller: from,
                 caller_tag: request.from_tag.clone(),
-                dialog: sip::Dialog::of(request, &tag, self.local),
+                dialog: sip::Dialog::of(request, &tag, here),
                 tag,
                 invite: (request.branch.clone(), answer),
                 acked,
@@ -425,7 +425,20 @@ impl Line {
         );
     }
 
-    /// The 200 answering an INVITE with `media` at `rtp`.
+    /// The line's address as the caller should see it: its own, or, when it listens on
+    /// every interface, the address the caller dialled (loopback if the caller dialled a
+    /// name).
+    fn advertised(&self, request: &Request) -> SocketAddr {
+        let ip = match request.host {
+            _ if !self.local.ip().is_unspecified() => self.local.ip(),
+            Some(dialled) if !dialled.is_unspecified() => dialled,
+            _ => IpAddr::from([127, 0, 0, 1]),
+        };
+        SocketAddr::new(ip, self.local.port())
+    }
+
+    /// The 200 answering an INVITE with `media` at `rtp` (the call's audio as the caller
+    /// reaches it; the line's signalling is at the same address).
     fn ok(
         &self,
         request: &Request,
@@ -437,7 +450,13 @@ impl Line {
     ) -> Vec<u8> {
         let body = sdp::answer(media, rtp, session, version);
         let extra = [
-            ("Contact", format!("<sip:{LINE_USER}@{}>", self.local)),
+            (
+                "Contact",
+                format!(
+                    "<sip:{LINE_USER}@{}>",
+                    SocketAddr::new(rtp.ip(), self.local.port())
+                ),
+            ),
             ("Allow", sip::ALLOW.to_owned()),
         ];
         sip::response(

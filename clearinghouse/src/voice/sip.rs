@@ -48,6 +48,8 @@ pub struct Request {
     pub method: Method,
     /// The user part of its Request-URI: who is called.
     pub user: Option<String>,
+    /// The host of its Request-URI, when it is an address: where the caller reached the line.
+    pub host: Option<std::net::IpAddr>,
     /// Its headers, as received.
     pub headers: Headers,
     /// Its body.
@@ -174,6 +176,7 @@ pub fn parse(datagram: &[u8]) -> Result<Message, Unreadable> {
             };
             Ok(Message::Request(Box::new(Request {
                 user: user(&line.uri.user_part),
+                host: line.uri.host_port.ip(),
                 method: line.method,
                 body,
                 call_id,
@@ -367,6 +370,7 @@ mod tests {
         let invite = request(INVITE);
         assert_eq!(invite.method, Method::INVITE);
         assert_eq!(invite.user.as_deref(), Some("clearinghouse"));
+        assert_eq!(invite.host, Some([127, 0, 0, 1].into()));
         assert_eq!(invite.call_id, "a84b4c76e66710");
         assert_eq!(invite.branch, "z9hG4bK776asdhds");
         assert_eq!(invite.from_tag.as_deref(), Some("1928301774"));
