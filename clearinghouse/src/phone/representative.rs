@@ -99,6 +99,12 @@ impl<'a, M: Medium> Call<'a, M> {
             .enumerate()
             .map(|(i, option)| {
                 if self.keys() {
+                    // The menu follows a question: its first option starts a sentence.
+                    let lead = if i == 0 {
+                        shared::tasks::capitalised(lead)
+                    } else {
+                        lead.to_owned()
+                    };
                     format!("{lead} {option}, press {}", i + 1)
                 } else {
                     format!("{} {option}", i + 1)
