@@ -1,12 +1,11 @@
-//! RTP packets (RFC 3550) as a call sends and receives them: the fixed 12-byte header, and
-//! the keypad's telephone events (RFC 4733) carried in them. Written here because the
-//! formats are a few fixed fields, and the crates that hold them bring a whole WebRTC
-//! stack along.
+//! RTP packets (RFC 3550) as a call sends and receives them, read and written with
+//! `rtp-types`, and the keypad's telephone events (RFC 4733) they carry: a 4-byte payload
+//! of a key, an end flag and a duration, read here.
 
-/// The RTP version every packet carries.
-const VERSION: u8 = 2;
+use rtp_types::{RtpPacket, RtpPacketBuilder};
+
 /// The fixed header's length.
-pub const HEADER: usize = 12;
+pub const HEADER: usize = RtpPacket::MIN_RTP_PACKET_LEN;
 
 /// The fields of an RTP header a call uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +26,14 @@ impl Header {
     /// The packet with this header and `payload`.
     pub fn packet(&self, payload: &[u8]) -> Vec<u8> {
         let mut packet = Vec::with_capacity(HEADER + payload.len());
-        packet.push(VERSION << 6);
-        packet.push((u8::from(self.marker) << 7) | (self.payload_type & 0x7f));
-        packet.extend_from_slice(&self.sequence.to_be_bytes());
-        packet.extend_from_slice(&self.timestamp.to_be_bytes());
-        packet.extend_from_slice(&self.ssrc.to_be_bytes());
-        packet.extend_from_slice(payload);
+        RtpPacketBuilder::<&[u8], &[u8]>::new()
+            .payload_type(self.payload_type & 0x7f)
+            .marker_bit(self.marker)
+            .sequence_number(self.sequence)
+            .timestamp(self.timestamp)
+            .ssrc(self.ssrc)
+            .payload(payload)
+            .write_into_vec_unchecked(&mut packet);
         packet
     }
 }
@@ -40,29 +41,16 @@ impl Header {
 /// An RTP packet's header and payload, or `None` when `bytes` is not one: the wrong
 /// version, or shorter than its header, contributing sources, extension and padding say.
 pub fn parse(bytes: &[u8]) -> Option<(Header, &[u8])> {
-    if bytes.len() < HEADER || bytes[0] >> 6 != VERSION {
-        return None;
-    }
-    let padded = bytes[0] & 0x20 != 0;
-    let extended = bytes[0] & 0x10 != 0;
-    let sources = usize::from(bytes[0] & 0x0f);
+    let packet = RtpPacket::parse(bytes).ok()?;
     let header = Header {
-        marker: bytes[1] & 0x80 != 0,
-        payload_type: bytes[1] & 0x7f,
-        sequence: u16::from_be_bytes([bytes[2], bytes[3]]),
-        timestamp: u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
-        ssrc: u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]),
+        payload_type: packet.payload_type(),
+        marker: packet.marker_bit(),
+        sequence: packet.sequence_number(),
+        timestamp: packet.timestamp(),
+        ssrc: packet.ssrc(),
     };
-    let mut start = HEADER + 4 * sources;
-    if extended {
-        let words = bytes.get(start + 2..start + 4)?;
-        start += 4 + 4 * usize::from(u16::from_be_bytes([words[0], words[1]]));
-    }
-    let mut end = bytes.len();
-    if padded {
-        end = end.checked_sub(usize::from(*bytes.last()?))?;
-    }
-    (start <= end).then(|| (header, &bytes[start..end]))
+    let start = packet.payload_offset();
+    Some((header, &bytes[start..start + packet.payload_len()]))
 }
 
 /// A key pressed, as a telephone event (RFC 4733 §3.2) reports it.
