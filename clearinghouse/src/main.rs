@@ -28,6 +28,7 @@ use clearinghouse::voice::speech::Speaker;
 use clearinghouse::{Config, FixtureSource, RunningServer, Storage};
 use reqwest::Method;
 use shared::wire::{AuditReport, ClockRequest, DEFAULT_TENANT, FaultSpec, ReplayReport};
+use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
 /// glibc's allocator spent a fifth of the server's time under load, much of it contending
@@ -267,9 +268,10 @@ struct Serve {
     /// answers on the keypad); port 0 picks a free port. It needs espeak-ng: given here,
     /// the clearinghouse does not start without it; by default [127.0.0.1:5060], the line
     /// is left out, with a warning.
-    #[arg(long, env = "CLEARINGHOUSE_SIP_ADDR", conflicts_with = "no_sip")]
+    #[arg(long, env = "CLEARINGHOUSE_SIP_ADDR")]
     sip_addr: Option<SocketAddr>,
-    /// Run without the voice line.
+    /// Run without the voice line (whatever --sip-addr says: a script's environment may
+    /// give an address that one run goes without).
     #[arg(long, env = "CLEARINGHOUSE_NO_SIP")]
     no_sip: bool,
     /// How long a caller on the phone line may stay silent before the call ends (e.g. 90s,
@@ -445,6 +447,27 @@ async fn serve(args: Serve, admin_token: Option<String>) -> ExitCode {
     if let Some(sip) = server.sip_uri() {
         out!("sip {sip}");
     }
+    // Listened for before the ready line: a script may stop the clearinghouse as soon as
+    // it has read it.
+    let stopper = server.stopper();
+    let signals = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    );
+    let (mut terminate, mut interrupt) = match signals {
+        (Ok(terminate), Ok(interrupt)) => (terminate, interrupt),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("clearinghouse: error: cannot listen for SIGTERM and SIGINT: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        stopper.stop(true).await;
+    });
     // The line scripts wait for; everything else goes to the log on stderr.
     out!("ready {}", server.url());
     match server.wait().await {

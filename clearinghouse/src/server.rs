@@ -239,7 +239,10 @@ impl RunningServer {
         // Built as actix-web's `HttpServer` builds it, for the one thing it does not let
         // be set: the answer to `Expect: 100-continue` (a body over its route's limit is
         // refused before it is sent).
-        let builder = actix_server::Server::build().workers(2);
+        // Signals are the binary's to handle: it listens for them before it says it is
+        // ready, where actix would only once its server is first polled, and a SIGTERM
+        // right after the ready line would kill the process instead of stopping it.
+        let builder = actix_server::Server::build().workers(2).disable_signals();
         let shutdown = builder.graceful_shutdown_signal();
         let server = builder
             .listen("clearinghouse", listener, move || {
@@ -327,8 +330,14 @@ impl RunningServer {
         self.ledger.shutdown().await;
     }
 
-    /// Waits until the server stops on its own (on SIGINT or SIGTERM, after finishing the
-    /// requests in flight), then stops the ledger. If the ledger's writer stops first (it
+    /// A handle that stops the server (gracefully: the requests in flight are answered),
+    /// after which [`RunningServer::wait`] returns.
+    pub fn stopper(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Waits until the server is stopped (through [`RunningServer::stopper`], after
+    /// finishing the requests in flight), then stops the ledger. If the ledger's writer stops first (it
     /// failed), the server is stopped and that is the error: a clearinghouse never lives on
     /// half-dead.
     pub async fn wait(mut self) -> std::io::Result<()> {

@@ -274,6 +274,15 @@ fn without_espeak_ng_the_voice_line_says_how_to_install_it_or_go_without() {
 }
 
 #[test]
+fn a_sigterm_right_after_the_ready_line_stops_the_clearinghouse_cleanly() {
+    for _ in 0..5 {
+        let mut started = start(&["--addr", "127.0.0.1:0", "--in-memory"]);
+        let status = terminate(&mut started.child);
+        assert!(status.success(), "{status}");
+    }
+}
+
+#[test]
 fn unasked_the_voice_line_is_left_out_with_a_warning_where_espeak_ng_is_missing() {
     let mut cmd = command(&["--addr", "127.0.0.1:0", "--in-memory"]);
     cmd.env_remove("CLEARINGHOUSE_SIP_ADDR")
@@ -281,9 +290,9 @@ fn unasked_the_voice_line_is_left_out_with_a_warning_where_espeak_ng_is_missing(
     let mut started = start_command(cmd);
     assert_eq!(started.sip, None);
     let status = terminate(&mut started.child);
-    assert!(status.success());
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut started.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status}: {stderr}");
     assert!(stderr.contains("no voice line"), "{stderr}");
     assert!(stderr.contains("apt-get install espeak-ng"), "{stderr}");
 }

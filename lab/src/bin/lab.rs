@@ -370,14 +370,15 @@ async fn run_host(dir: &Path, args: UpArgs) -> Result<ExitCode, LabError> {
         running.url(),
         running.class.file.seats.len()
     );
+    // Listened for before the ready line: whoever started it may stop it at once.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| LabError::Start(e.to_string()))?;
     {
         // Whoever started it waits for this line; nothing else is written to it.
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "ready");
         let _ = out.flush();
     }
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| LabError::Start(e.to_string()))?;
     let mut tick = tokio::time::interval(REGRADE);
     loop {
         tokio::select! {
