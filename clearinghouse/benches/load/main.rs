@@ -323,7 +323,7 @@ async fn voice_phase(o: &Options, data_dir: &str, http: &reqwest::Client) {
     answers.sort();
     if let (Some(first), Some(last)) = (answers.first(), answers.last()) {
         println!(
-            "INVITE to first audio ({} calls): p50 {:.1} ms, max {:.1} ms (from {:.1} ms)",
+            "INVITE to the greeting's first packet ({} calls): p50 {:.1} ms, max {:.1} ms (from {:.1} ms)",
             answers.len(),
             ms(answers[answers.len() / 2]),
             ms(*last),

@@ -87,12 +87,16 @@ impl Call {
             .map_err(|e| e.to_string())
     }
 
-    /// The next RTP packet's sequence number and when it arrived.
-    fn packet(&self) -> Option<(u16, Instant)> {
+    /// The next RTP packet's sequence number, whether it starts something said (its
+    /// marker bit), and when it arrived.
+    fn packet(&self) -> Option<(u16, bool, Instant)> {
         let mut buffer = [0u8; 1500];
         let n = self.rtp.recv(&mut buffer).ok()?;
         let at = Instant::now();
-        (n >= 12).then(|| (u16::from_be_bytes([buffer[2], buffer[3]]), at))
+        (n >= 12).then(|| {
+            let sequence = u16::from_be_bytes([buffer[2], buffer[3]]);
+            (sequence, buffer[1] & 0x80 != 0, at)
+        })
     }
 
     fn hang_up(self) {
@@ -103,12 +107,17 @@ impl Call {
 }
 
 /// For `calls` calls one after another: the time from sending the INVITE to the first
-/// packet of audio.
+/// packet of the greeting (the first marked packet; silence may come before it).
 pub fn first_audio(line: SocketAddr, calls: usize) -> Vec<Duration> {
     (0..calls)
         .filter_map(|_| {
             let (call, sent) = invite(line, [127, 0, 0, 1].into()).ok()?;
-            let (_, first) = call.packet()?;
+            let first = loop {
+                let (_, marked, at) = call.packet()?;
+                if marked {
+                    break at;
+                }
+            };
             call.hang_up();
             Some(first - sent)
         })
@@ -146,8 +155,8 @@ pub fn hold(line: SocketAddr, calls: usize) -> Held {
                 let _ = ready.send(());
                 let mut arrivals = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
-                    if let Some(packet) = call.packet() {
-                        arrivals.push(packet);
+                    if let Some((sequence, _, at)) = call.packet() {
+                        arrivals.push((sequence, at));
                     }
                 }
                 call.hang_up();
