@@ -412,6 +412,7 @@ async fn the_instructor_page_shows_a_class_its_grades_and_what_each_seat_did() {
         clearinghouse: None,
         addr: any,
         phone_addr: any,
+        sip_addr: None,
         seed: 3,
         seat_tokens: false,
     };

@@ -35,6 +35,7 @@ fn options(name: &str, seats: u32, dir: &Path) -> UpOptions {
         clearinghouse: None,
         addr: loopback(),
         phone_addr: loopback(),
+        sip_addr: None,
         seed: 7,
         seat_tokens: false,
     }

@@ -118,7 +118,18 @@ const OFFER: &str = "8 0 101";
 impl VoiceCaller {
     /// Dials `user` at the voice line of `app`, as `display` of `organization`.
     async fn dial(app: &TestApp, user: &str, display: &str, organization: &str) -> VoiceCaller {
-        let mut caller = VoiceCaller::invite(app, user, display, organization, OFFER).await;
+        let line = app.server.sip_addr().expect("the voice line answers");
+        VoiceCaller::dial_at(line, user, display, organization).await
+    }
+
+    /// Dials `user` at the voice line at `line`.
+    async fn dial_at(
+        line: SocketAddr,
+        user: &str,
+        display: &str,
+        organization: &str,
+    ) -> VoiceCaller {
+        let mut caller = VoiceCaller::invite_at(line, user, display, organization, OFFER).await;
         let answer = caller.final_response().await;
         assert_eq!(answer.status(), Some(200), "{}", answer.start);
         caller.to = answer.header("to").unwrap().to_owned();
@@ -142,7 +153,18 @@ impl VoiceCaller {
         organization: &str,
         formats: &str,
     ) -> VoiceCaller {
-        let mut line = app.server.sip_addr().expect("the voice line answers");
+        let line = app.server.sip_addr().expect("the voice line answers");
+        VoiceCaller::invite_at(line, user, display, organization, formats).await
+    }
+
+    /// Sends an INVITE to the line at `line`.
+    async fn invite_at(
+        mut line: SocketAddr,
+        user: &str,
+        display: &str,
+        organization: &str,
+        formats: &str,
+    ) -> VoiceCaller {
         if line.ip().is_unspecified() {
             line.set_ip([127, 0, 0, 1].into());
         }
@@ -987,4 +1009,74 @@ async fn a_line_on_every_interface_answers_with_the_address_it_was_dialled_at() 
         answer.body
     );
     assert!(answer.header("contact").unwrap().contains("@127.0.0.1:"));
+}
+
+#[tokio::test]
+async fn a_class_seat_is_called_by_its_tenant_name_and_asks_for_its_seat_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = lab::UpOptions {
+        scenario: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/labs/migrate-telephone.toml"),
+        seats: 2,
+        dir: dir.path().to_owned(),
+        name: None,
+        clearinghouse: None,
+        addr: "127.0.0.1:0".parse().unwrap(),
+        phone_addr: "127.0.0.1:0".parse().unwrap(),
+        sip_addr: Some("127.0.0.1:0".parse().unwrap()),
+        seed: 7,
+        seat_tokens: true,
+    };
+    let host = lab::Host::up(options, std::process::id()).await.unwrap();
+    let seat = &host.class.file.seats[1];
+    let brief = lab::brief::brief(&host.class, seat);
+    let voice = brief.voice.clone().expect("the seat is told where to call");
+    let line: SocketAddr = voice
+        .strip_prefix(&format!("sip:{}@", seat.tenant))
+        .expect("the seat's own URI")
+        .parse()
+        .unwrap();
+    assert!(lab::brief::text(&brief).contains(&voice));
+
+    let token = seat.seat_token.clone().unwrap();
+    let mut caller = VoiceCaller::dial_at(line, &seat.tenant, "Ada Lovelace", "AE").await;
+    caller.key(&format!("{}{token}#", uk_number())).await;
+    // Past the PIN, the representative asks the purpose; the caller hangs up there.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(caller.hang_up().await.status(), Some(200));
+
+    let admin = reqwest::Client::new();
+    let url = format!(
+        "{}/admin/v1/tenants/{}/journal",
+        host.class.file.clearinghouse, seat.tenant
+    );
+    let mut transcript = Vec::new();
+    for _ in 0..100 {
+        let page: JournalPage = admin
+            .get(&url)
+            .bearer_auth(&host.class.file.admin_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(call) = page.entries.iter().find(|e| !e.transcript.is_empty()) {
+            transcript = call.transcript.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let said: Vec<&str> = transcript.iter().map(|l| l.text.as_str()).collect();
+    assert!(
+        said.iter()
+            .any(|t| t.contains("is a seat of a training class. What is its seat PIN?")),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter()
+            .any(|t| t.starts_with("What are you calling about?")),
+        "{said:#?}"
+    );
+    host.stop().await.unwrap();
 }

@@ -135,6 +135,7 @@ fn main() {
             clearinghouse: Some((url.clone(), token.clone())),
             addr: any,
             phone_addr: any,
+            sip_addr: None,
             seed: 1,
             seat_tokens: false,
         };

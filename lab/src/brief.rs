@@ -55,6 +55,9 @@ pub struct SeatBrief {
     pub telephone: String,
     /// The phone line's address, where every number is answered.
     pub phone_line: Option<String>,
+    /// The SIP URI the seat calls the representative at by voice, when the clearinghouse
+    /// has a voice line.
+    pub voice: Option<String>,
     /// The seat's token, when the class keeps its seats apart.
     pub seat_token: Option<String>,
 }
@@ -110,6 +113,11 @@ pub fn brief(class: &Class, seat: &SeatRecord) -> SeatBrief {
         web_site,
         telephone,
         phone_line: class.file.phone_line.clone(),
+        voice: class
+            .file
+            .voice_line
+            .as_ref()
+            .map(|line| format!("sip:{}@{line}", seat.tenant)),
         seat_token: seat.seat_token.clone(),
     }
 }
@@ -141,6 +149,11 @@ pub fn text(brief: &SeatBrief) -> String {
             brief.telephone
         )),
         None => out.push_str("  telephone: the clearinghouse has no phone line\n"),
+    }
+    if let Some(voice) = &brief.voice {
+        out.push_str(&format!(
+            "  voice:     {voice} (a softphone call: the representative speaks, you answer on the keypad)\n"
+        ));
     }
     if let Some(token) = &brief.seat_token {
         out.push_str(&format!(

@@ -63,6 +63,10 @@ pub struct ClassFile {
     pub own_clearinghouse: bool,
     /// The phone line's `host:port`, when the clearinghouse has one.
     pub phone_line: Option<String>,
+    /// The voice line's `host:port` (SIP over UDP), when the lab's own clearinghouse has
+    /// one: a seat calls `sip:<its tenant>@host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_line: Option<String>,
     /// The process that keeps the daemons (and the lab's own clearinghouse) running;
     /// `None` once the class is down.
     pub host_pid: Option<u32>,

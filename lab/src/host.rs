@@ -40,6 +40,8 @@ pub struct UpOptions {
     pub addr: SocketAddr,
     /// Where its phone line listens.
     pub phone_addr: SocketAddr,
+    /// Where its voice line listens (SIP), if it has one: it needs espeak-ng.
+    pub sip_addr: Option<SocketAddr>,
     /// The seed the seats' IDs derive from.
     pub seed: u64,
     /// Whether each seat gets a token of its own, which every request for its tenant must
@@ -126,6 +128,10 @@ impl Host {
             admin_token: token,
             own_clearinghouse: running.is_some(),
             phone_line,
+            voice_line: running
+                .as_ref()
+                .and_then(RunningServer::sip_addr)
+                .map(|addr| addr.to_string()),
             host_pid: Some(pid),
             seats,
         };
@@ -349,6 +355,7 @@ async fn start_clearinghouse(dir: &Path, options: &UpOptions) -> Result<RunningS
         addr: options.addr,
         storage: Storage::Directory(dir.join("clearinghouse")),
         phone_addr: Some(options.phone_addr),
+        sip_addr: options.sip_addr,
         phone,
         ..Config::ephemeral()
     };

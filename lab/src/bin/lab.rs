@@ -81,6 +81,10 @@ struct UpArgs {
     /// Where its phone line listens.
     #[arg(long, default_value = "127.0.0.1:0")]
     phone_addr: SocketAddr,
+    /// Where its voice line listens (SIP over UDP, e.g. 127.0.0.1:5060): students call
+    /// their seat from a softphone. It needs espeak-ng; without this flag there is none.
+    #[arg(long)]
+    sip_addr: Option<SocketAddr>,
     /// The seed the seats' IDs derive from: the same seed, the same IDs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -287,6 +291,9 @@ fn up(dir: &Path, args: UpArgs, json: bool) -> Result<ExitCode, LabError> {
         .arg(args.phone_addr.to_string())
         .arg("--seed")
         .arg(args.seed.to_string());
+    if let Some(sip_addr) = args.sip_addr {
+        command.arg("--sip-addr").arg(sip_addr.to_string());
+    }
     if args.seat_tokens {
         command.arg("--seat-tokens");
     }
@@ -360,6 +367,7 @@ async fn run_host(dir: &Path, args: UpArgs) -> Result<ExitCode, LabError> {
         clearinghouse: args.clearinghouse.zip(args.admin_token),
         addr: args.addr,
         phone_addr: args.phone_addr,
+        sip_addr: args.sip_addr,
         seed: args.seed,
         seat_tokens: args.seat_tokens,
     };
