@@ -1080,3 +1080,18 @@ async fn a_class_seat_is_called_by_its_tenant_name_and_asks_for_its_seat_pin() {
     );
     host.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn calls_from_a_client_without_branches_are_told_apart_by_their_call_ids() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let (socket, line) = raw_socket(&app).await;
+    let here = socket.local_addr().unwrap();
+    for call in ["old-1", "old-2"] {
+        let options = format!(
+            "OPTIONS sip:clearinghouse@{line} SIP/2.0\r\nVia: SIP/2.0/UDP {here}\r\nFrom: <sip:t@{here}>;tag=t\r\nTo: <sip:clearinghouse@{line}>\r\nCall-ID: {call}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        );
+        socket.send_to(options.as_bytes(), line).await.unwrap();
+        let answer = answer_to(&socket).await.expect("an answer");
+        assert_eq!(answer.header("call-id"), Some(call), "each its own answer");
+    }
+}

@@ -207,7 +207,7 @@ impl Line {
                 self.kept.clear();
             }
         }
-        let key = format!("{}|{}", request.branch, request.method);
+        let key = transaction(request);
         self.kept.insert(key, (response, Instant::now()));
     }
 
@@ -262,7 +262,7 @@ impl Line {
                 return;
             }
         };
-        let key = format!("{}|{}", request.branch, request.method);
+        let key = transaction(&request);
         if let Some((response, _)) = self.kept.get(&key) {
             let response = response.clone();
             self.send(&response, from).await;
@@ -740,6 +740,13 @@ fn signal(value: &str) -> Option<char> {
             }
         }
     }
+}
+
+/// The transaction a request belongs to, for answering its retransmissions: its branch,
+/// with its Call-ID for a client too old to make branches unique (RFC 2543's have none),
+/// and its method, as a CANCEL shares its INVITE's branch.
+fn transaction(request: &Request) -> String {
+    format!("{}|{}|{}", request.branch, request.call_id, request.method)
 }
 
 /// A fresh tag or branch.
