@@ -832,6 +832,10 @@ async fn options_is_answered_with_what_the_line_allows_and_accepts() {
     socket.send_to(options.as_bytes(), line).await.unwrap();
     let answer = answer_to(&socket).await.expect("an answer");
     assert_eq!(answer.status(), Some(200));
+    assert!(
+        answer.header("to").unwrap().contains(";tag="),
+        "every final answer tags its To (RFC 3261 8.2.6.2)"
+    );
     assert_eq!(
         answer.header("allow"),
         Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO")
@@ -857,6 +861,10 @@ async fn an_unreadable_message_is_refused_or_dropped_and_the_line_lives_on() {
         refused.header("warning").unwrap().contains("Call-ID"),
         "the warning names what is wrong"
     );
+    let endless = out_of_call("OPTIONS", here, line, "")
+        .replace("Content-Length: 0", "Content-Length: 18446744073709551615");
+    socket.send_to(endless.as_bytes(), line).await.unwrap();
+    assert_eq!(answer_to(&socket).await.unwrap().status(), Some(400));
     let options = out_of_call("OPTIONS", here, line, "");
     socket.send_to(options.as_bytes(), line).await.unwrap();
     assert_eq!(answer_to(&socket).await.unwrap().status(), Some(200));

@@ -225,8 +225,7 @@ impl Line {
                 "application/sdp, application/dtmf-relay".to_owned(),
             ));
         }
-        let tag = (request.to_tag.is_none() && request.method == Method::INVITE).then(new_tag);
-        let response = sip::response(&request.headers, code, tag.as_deref(), &extra, None);
+        let response = sip::response(&request.headers, code, None, &extra, None);
         self.answer_final(request, from, response).await;
     }
 
@@ -248,7 +247,9 @@ impl Line {
             }
             Err(unreadable) => {
                 tracing::debug!(error = %unreadable.error, %from, "unreadable SIP message");
-                if let Some(head) = unreadable.request_head {
+                // An ACK is never answered, not even a malformed one.
+                let ack = bytes.starts_with(b"ACK ");
+                if let Some(head) = unreadable.request_head.filter(|_| !ack) {
                     let why = unreadable.error.to_string().replace('"', "'");
                     let response = sip::response(
                         &head,
@@ -272,7 +273,7 @@ impl Line {
             Method::INVITE if request.to_tag.is_none() => self.invite(&request, from).await,
             Method::INVITE => self.reinvite(&request, from).await,
             Method::ACK => {
-                if let Some(call) = self.calls.get(&request.call_id) {
+                if let Some(call) = dialog_of(&self.calls, &request) {
                     let _ = call.acked.send(true);
                 }
             }
@@ -483,10 +484,12 @@ impl Line {
             let begun = tokio::time::Instant::now();
             let mut wait = T1;
             loop {
-                // Only whether: the watch's guard must not be held across the send below.
+                // Acknowledged, or no longer waited for (the call ended, or a newer offer
+                // replaced this answer): either way, done. Only whether: the watch's guard
+                // must not be held across the send below.
                 let acked = tokio::time::timeout(wait, acks.wait_for(|acked| *acked))
                     .await
-                    .is_ok_and(|r| r.is_ok());
+                    .is_ok();
                 match acked {
                     true => return,
                     false if begun.elapsed() >= TRANSACTION_KEPT => {
@@ -670,9 +673,10 @@ impl Line {
             let mut wait = T1;
             for _ in 0..5 {
                 let _ = socket.send_to(&bye, to).await;
+                // Answered, or forgotten (the line keeps only so many BYEs): done.
                 let answered = tokio::time::timeout(wait, answers.wait_for(|a| *a))
                     .await
-                    .is_ok_and(|r| r.is_ok());
+                    .is_ok();
                 if answered {
                     return;
                 }

@@ -130,8 +130,14 @@ pub fn parse(datagram: &[u8]) -> Result<Message, Unreadable> {
     };
     let head_end = parser.head_end();
     let body = match headers.get_named::<ContentLength>() {
-        Ok(length) if buffer.len() >= head_end + length.0 => {
-            buffer.slice(head_end..head_end + length.0)
+        // A length past the datagram (up to usize::MAX, from a hostile sender) is refused,
+        // not added up.
+        Ok(length)
+            if let Some(end) = head_end
+                .checked_add(length.0)
+                .filter(|end| *end <= buffer.len()) =>
+        {
+            buffer.slice(head_end..end)
         }
         Ok(_) => {
             return Err(unreadable(SipError::Truncated, &Some(start), &headers));
@@ -232,8 +238,9 @@ fn reason(code: u16) -> &'static str {
 pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
 
 /// A response to the request whose head is `head`: its Via, From, Call-ID and CSeq
-/// copied, its To given `to_tag` when it has none yet, then `extra` headers and `body`
-/// (with its content type).
+/// copied, its To given a tag when it has none yet (`to_tag`, or a fresh one: RFC 3261
+/// §8.2.6.2 wants one on every response but 100), then `extra` headers and `body` (with
+/// its content type).
 pub fn response(
     head: &Headers,
     code: u16,
@@ -257,8 +264,9 @@ pub fn response(
     if let Some(to) = head.get_raw(&Name::TO).next() {
         let tagged = head.get::<FromTo>(Name::TO).is_ok_and(|t| t.tag.is_some());
         match to_tag {
-            Some(tag) if !tagged => text.push_str(&format!("To: {to};tag={tag}\r\n")),
-            _ => text.push_str(&format!("To: {to}\r\n")),
+            _ if tagged || code == 100 => text.push_str(&format!("To: {to}\r\n")),
+            Some(tag) => text.push_str(&format!("To: {to};tag={tag}\r\n")),
+            None => text.push_str(&format!("To: {to};tag={:016x}\r\n", rand::random::<u64>())),
         }
     }
     text.push_str("Server: clearinghouse\r\n");
@@ -436,6 +444,15 @@ mod tests {
             answer.contains("Via: SIP/2.0/UDP 127.0.0.1:5070"),
             "{answer}"
         );
+    }
+
+    #[test]
+    fn a_length_of_usize_max_is_unreadable_not_a_panic() {
+        let hostile = INVITE.replace("Content-Length: 4", "Content-Length: 18446744073709551615");
+        assert!(matches!(
+            parse(hostile.as_bytes()).unwrap_err().error,
+            SipError::Truncated
+        ));
     }
 
     #[test]
