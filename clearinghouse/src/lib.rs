@@ -15,6 +15,7 @@
 //! - [`remote`] and [`logging`]: the admin API's client for the command line, and the
 //!   binary's log.
 
+pub mod alive;
 pub mod config;
 pub mod controls;
 pub mod fixtures;

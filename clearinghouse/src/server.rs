@@ -185,6 +185,7 @@ impl RunningServer {
             phone_book.clone(),
             config.phone.clone(),
         ));
+        let lines = crate::alive::Lines::default();
         let phone = match config.phone_addr {
             Some(phone_addr) => {
                 let phone_error = |source| StartError::PhoneBind {
@@ -192,7 +193,7 @@ impl RunningServer {
                     source,
                 };
                 let listener = listen(phone_addr).map_err(phone_error)?;
-                Some(phone::answer(listener, board.clone()).map_err(phone_error)?)
+                Some(phone::answer(listener, board.clone(), &lines).map_err(phone_error)?)
             }
             None => None,
         };
@@ -208,7 +209,7 @@ impl RunningServer {
                     source,
                 };
                 let socket = std::net::UdpSocket::bind(sip_addr).map_err(sip_error)?;
-                Some(voice::answer(socket, board, speaker).map_err(sip_error)?)
+                Some(voice::answer(socket, board, speaker, &lines).map_err(sip_error)?)
             }
             None => None,
         };
@@ -217,6 +218,7 @@ impl RunningServer {
             book: phone_book,
         });
         let ledger_data = web::Data::new(ledger.clone());
+        let lines = web::Data::new(lines);
         let token = web::Data::new(AdminToken(admin_token.clone()));
         let controls = web::Data::from(controls);
         let site_key = web::Data::new(SiteKey::generate());
@@ -229,6 +231,7 @@ impl RunningServer {
                 .wrap(headers)
                 .wrap(from_fn(http::guard::deadline))
                 .app_data(ledger_data.clone())
+                .app_data(lines.clone())
                 .app_data(token.clone())
                 .app_data(controls.clone())
                 .app_data(directory.clone())

@@ -186,6 +186,7 @@ impl Switchboard {
 pub struct PhoneLineHandle {
     addr: SocketAddr,
     stop: oneshot::Sender<()>,
+    stopping: crate::alive::Stopping,
 }
 
 impl PhoneLineHandle {
@@ -196,6 +197,7 @@ impl PhoneLineHandle {
 
     /// Stops answering, and ends the calls in progress.
     pub fn stop(self) {
+        self.stopping.now();
         let _ = self.stop.send(());
     }
 }
@@ -247,7 +249,9 @@ impl Drop for CallerSeat {
 pub fn answer(
     listener: std::net::TcpListener,
     board: Arc<Switchboard>,
+    lines: &crate::alive::Lines,
 ) -> std::io::Result<PhoneLineHandle> {
+    let (answering, stopping) = lines.watch("phone line");
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -257,6 +261,7 @@ pub fn answer(
     std::thread::Builder::new()
         .name("phone-line".to_owned())
         .spawn(move || {
+            let _answering = answering;
             lower_priority();
             runtime.block_on(async move {
                 let listener = match TcpListener::from_std(listener) {
@@ -272,7 +277,11 @@ pub fn answer(
                 }
             });
         })?;
-    Ok(PhoneLineHandle { addr, stop })
+    Ok(PhoneLineHandle {
+        addr,
+        stop,
+        stopping,
+    })
 }
 
 /// Lowers the calling thread's scheduling priority (nice 10); where it cannot, the line

@@ -59,6 +59,7 @@ pub fn fixed_prompts() -> Vec<String> {
 pub struct VoiceLineHandle {
     addr: SocketAddr,
     stop: oneshot::Sender<()>,
+    stopping: crate::alive::Stopping,
 }
 
 impl VoiceLineHandle {
@@ -74,6 +75,7 @@ impl VoiceLineHandle {
 
     /// Stops answering, and ends the calls in progress.
     pub fn stop(self) {
+        self.stopping.now();
         let _ = self.stop.send(());
     }
 }
@@ -84,7 +86,9 @@ pub fn answer(
     socket: std::net::UdpSocket,
     board: Arc<Switchboard>,
     speaker: Arc<Speaker>,
+    lines: &crate::alive::Lines,
 ) -> std::io::Result<VoiceLineHandle> {
+    let (answering, stopping) = lines.watch("voice line");
     let addr = socket.local_addr()?;
     socket.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -94,6 +98,7 @@ pub fn answer(
     std::thread::Builder::new()
         .name("voice-line".to_owned())
         .spawn(move || {
+            let _answering = answering;
             runtime.block_on(async move {
                 let socket = match UdpSocket::from_std(socket) {
                     Ok(socket) => Arc::new(socket),
@@ -121,7 +126,11 @@ pub fn answer(
                 }
             });
         })?;
-    Ok(VoiceLineHandle { addr, stop })
+    Ok(VoiceLineHandle {
+        addr,
+        stop,
+        stopping,
+    })
 }
 
 /// A call in progress.
