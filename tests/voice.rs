@@ -1106,3 +1106,39 @@ async fn calls_from_a_client_without_branches_are_told_apart_by_their_call_ids()
         assert_eq!(answer.header("call-id"), Some(call), "each its own answer");
     }
 }
+
+#[tokio::test]
+async fn a_line_on_every_interface_dialled_by_name_answers_with_the_address_that_reaches_the_caller()
+ {
+    let app = TestApp::from(
+        spawn_with(Config {
+            sip_addr: Some("0.0.0.0:0".parse().unwrap()),
+            ..Config::ephemeral()
+        })
+        .await,
+    );
+    let port = app.server.sip_addr().unwrap().port();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let here = socket.local_addr().unwrap();
+    let sdp = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    let invite = format!(
+        "INVITE sip:clearinghouse@localhost:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {here};branch=z9hG4bKname\r\nFrom: \"Ada\" <sip:ada@{here}>;tag=a\r\nTo: <sip:clearinghouse@localhost:{port}>\r\nCall-ID: by-name\r\nCSeq: 1 INVITE\r\nContact: <sip:ada@{here}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    socket
+        .send_to(invite.as_bytes(), ("127.0.0.1", port))
+        .await
+        .unwrap();
+    let answer = loop {
+        let answer = answer_to(&socket).await.expect("an answer");
+        if answer.status() != Some(100) {
+            break answer;
+        }
+    };
+    assert_eq!(answer.status(), Some(200));
+    assert!(
+        answer.body.contains("c=IN IP4 127.0.0.1\r\n"),
+        "{}",
+        answer.body
+    );
+}

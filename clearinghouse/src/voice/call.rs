@@ -144,7 +144,7 @@ impl Pump {
                 _ = ticks.tick() => {
                     let media = self.media().media;
                     header.marker = self.playout.next_frame(&mut frame).starts;
-                    header.payload_type = media.codec.payload_type();
+                    header.payload_type = media.payload_type;
                     if media.direction.caller_listens() {
                         let packet = header.packet(&media.codec.encode(&frame));
                         // A caller that is gone is the signalling's business, not the pump's.
@@ -334,6 +334,10 @@ pub fn drain_time(playout: &Playout, pace: Duration) -> Duration {
 fn media(remote: SocketAddr) -> Media {
     Media {
         codec: super::audio::Codec::Pcmu,
+        payload_type: 0,
+        proto: "RTP/AVP".to_owned(),
+        offered: vec![("audio".to_owned(), "RTP/AVP".to_owned(), "0".to_owned())],
+        audio: 0,
         events: Some(101),
         remote,
         direction: super::sdp::Direction::SendRecv,

@@ -354,7 +354,7 @@ impl Line {
             Ok(media) => media,
             Err((code, why)) => return self.refuse(request, from, code, &why).await,
         };
-        let here = self.advertised(request);
+        let here = self.advertised(request, from);
         let socket = match UdpSocket::bind(SocketAddr::new(self.local.ip(), 0)).await {
             Ok(socket) => socket,
             Err(e) => {
@@ -435,14 +435,19 @@ impl Line {
         );
     }
 
-    /// The line's address as the caller should see it: its own, or, when it listens on
-    /// every interface, the address the caller dialled (loopback if the caller dialled a
-    /// name).
-    fn advertised(&self, request: &Request) -> SocketAddr {
+    /// The line's address as the caller at `from` should see it: its own, or, when it
+    /// listens on every interface, the address the caller dialled, or (a name was dialled)
+    /// the one this machine sends from to reach the caller.
+    fn advertised(&self, request: &Request, from: SocketAddr) -> SocketAddr {
+        let towards = || {
+            let probe = std::net::UdpSocket::bind(SocketAddr::new(self.local.ip(), 0)).ok()?;
+            probe.connect(from).ok()?;
+            Some(probe.local_addr().ok()?.ip())
+        };
         let ip = match request.host {
             _ if !self.local.ip().is_unspecified() => self.local.ip(),
             Some(dialled) if !dialled.is_unspecified() => dialled,
-            _ => IpAddr::from([127, 0, 0, 1]),
+            _ => towards().unwrap_or(IpAddr::from([127, 0, 0, 1])),
         };
         SocketAddr::new(ip, self.local.port())
     }

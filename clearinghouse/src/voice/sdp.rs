@@ -65,6 +65,16 @@ impl Direction {
 pub struct Media {
     /// The codec the call's audio is sent in.
     pub codec: Codec,
+    /// The payload type the offer gave that codec (0 or 8, or a dynamic one it mapped).
+    pub payload_type: u8,
+    /// The transport of the audio line, answered as offered (`RTP/AVP` or `RTP/AVPF`).
+    pub proto: String,
+    /// Every media line of the offer, in order (its media, transport and first format),
+    /// and which of them is the call's audio: the answer has as many lines, in the same
+    /// order, the others refused with port 0 (RFC 3264 §6).
+    pub offered: Vec<(String, String, String)>,
+    /// The index of the audio line in `offered`.
+    pub audio: usize,
     /// The payload type the caller's keypad events come in, if it offered them.
     pub events: Option<u8>,
     /// Where the caller receives audio; it is expected to send from there too.
@@ -74,7 +84,7 @@ pub struct Media {
 }
 
 /// The payload type an offer gives a codec: from its `rtpmap`, or the static one.
-fn payload_type(media: &sdp_types::Media, encoding: &str) -> Option<u8> {
+fn offered_type(media: &sdp_types::Media, encoding: &str) -> Option<u8> {
     let formats: Vec<u8> = media
         .fmt
         .split_whitespace()
@@ -99,27 +109,29 @@ fn payload_type(media: &sdp_types::Media, encoding: &str) -> Option<u8> {
 /// Reads the offer in `body`: the first audio stream, its best codec, its keypad events.
 pub fn read_offer(body: &[u8]) -> Result<Media, SdpError> {
     let session = Session::parse(body).map_err(|e| SdpError::Unparsable(e.to_string()))?;
-    let audio = session
+    let (index, audio) = session
         .medias
         .iter()
-        .find(|m| m.media == "audio" && m.port != 0)
+        .enumerate()
+        .find(|(_, m)| m.media == "audio" && m.port != 0)
         .ok_or(SdpError::NoAudio)?;
     if !audio.proto.eq_ignore_ascii_case("RTP/AVP") && !audio.proto.eq_ignore_ascii_case("RTP/AVPF")
     {
         return Err(SdpError::Transport(audio.proto.clone()));
     }
     let offered: Vec<&str> = audio.fmt.split_whitespace().collect();
-    let pcmu = payload_type(audio, "pcmu/8000").or(offered.contains(&"0").then_some(0));
-    let pcma = payload_type(audio, "pcma/8000").or(offered.contains(&"8").then_some(8));
+    let pcmu = offered_type(audio, "pcmu/8000").or(offered.contains(&"0").then_some(0));
+    let pcma = offered_type(audio, "pcma/8000").or(offered.contains(&"8").then_some(8));
     // The caller's order of preference: the first of the two in its format list.
     let position = |pt: Option<u8>| {
         pt.and_then(|pt| offered.iter().position(|f| *f == pt.to_string()))
             .unwrap_or(usize::MAX)
     };
-    let codec = match (pcmu, pcma) {
+    let (codec, payload_type) = match (pcmu, pcma) {
         (None, None) => return Err(SdpError::Codec(offered.join(" "))),
-        _ if position(pcmu) <= position(pcma) => Codec::Pcmu,
-        _ => Codec::Pcma,
+        (Some(pt), _) if position(pcmu) <= position(pcma) => (Codec::Pcmu, pt),
+        (_, Some(pt)) => (Codec::Pcma, pt),
+        (Some(pt), None) => (Codec::Pcmu, pt),
     };
     let connection = audio
         .connections
@@ -149,7 +161,18 @@ pub fn read_offer(body: &[u8]) -> Result<Media, SdpError> {
     };
     Ok(Media {
         codec,
-        events: payload_type(audio, "telephone-event/8000"),
+        payload_type,
+        proto: audio.proto.clone(),
+        offered: session
+            .medias
+            .iter()
+            .map(|m| {
+                let first = m.fmt.split_whitespace().next().unwrap_or("0").to_owned();
+                (m.media.clone(), m.proto.clone(), first)
+            })
+            .collect(),
+        audio: index,
+        events: offered_type(audio, "telephone-event/8000"),
         remote: SocketAddr::new(ip, audio.port),
         direction,
     })
@@ -160,7 +183,7 @@ pub fn read_offer(body: &[u8]) -> Result<Media, SdpError> {
 pub fn answer(media: &Media, local: SocketAddr, id: u64, version: u64) -> Vec<u8> {
     let ip = local.ip();
     let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
-    let mut formats = media.codec.payload_type().to_string();
+    let mut formats = media.payload_type.to_string();
     let mut lines = vec![
         "v=0".to_owned(),
         format!("o=clearinghouse {id} {version} IN {family} {ip}"),
@@ -171,18 +194,29 @@ pub fn answer(media: &Media, local: SocketAddr, id: u64, version: u64) -> Vec<u8
     if let Some(events) = media.events {
         formats.push_str(&format!(" {events}"));
     }
-    lines.push(format!("m=audio {} RTP/AVP {formats}", local.port()));
-    lines.push(format!(
-        "a=rtpmap:{} {}/8000",
-        media.codec.payload_type(),
-        media.codec.name()
-    ));
-    if let Some(events) = media.events {
-        lines.push(format!("a=rtpmap:{events} telephone-event/8000"));
-        lines.push(format!("a=fmtp:{events} 0-15"));
+    for (i, (kind, proto, first)) in media.offered.iter().enumerate() {
+        if i != media.audio {
+            // Video, text, a second audio line: refused, in its place.
+            lines.push(format!("m={kind} 0 {proto} {first}"));
+            continue;
+        }
+        lines.push(format!(
+            "m=audio {} {} {formats}",
+            local.port(),
+            media.proto
+        ));
+        lines.push(format!(
+            "a=rtpmap:{} {}/8000",
+            media.payload_type,
+            media.codec.name()
+        ));
+        if let Some(events) = media.events {
+            lines.push(format!("a=rtpmap:{events} telephone-event/8000"));
+            lines.push(format!("a=fmtp:{events} 0-15"));
+        }
+        lines.push("a=ptime:20".to_owned());
+        lines.push(format!("a={}", media.direction.answered()));
     }
-    lines.push("a=ptime:20".to_owned());
-    lines.push(format!("a={}", media.direction.answered()));
     let mut body = lines.join("\r\n");
     body.push_str("\r\n");
     body.into_bytes()
@@ -243,6 +277,32 @@ mod tests {
         assert_eq!(session.medias.len(), 1);
         assert_eq!(session.medias[0].fmt, "0");
         assert_eq!(session.origin.sess_version, 2);
+    }
+
+    #[test]
+    fn the_answer_has_the_offers_lines_in_order_video_refused() {
+        let media = read_offer(&offer(
+            "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\nm=audio 4000 RTP/AVPF 97 101\r\na=rtpmap:97 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\nm=text 6000 RTP/AVP 98\r\n",
+        ))
+        .unwrap();
+        assert_eq!((media.codec, media.payload_type), (Codec::Pcmu, 97));
+        let answered = answer(&media, "127.0.0.1:5000".parse().unwrap(), 1, 1);
+        let session = Session::parse(&answered).unwrap();
+        let lines: Vec<(&str, u16, &str, &str)> = session
+            .medias
+            .iter()
+            .map(|m| (m.media.as_str(), m.port, m.proto.as_str(), m.fmt.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("video", 0, "RTP/AVP", "96"),
+                ("audio", 5000, "RTP/AVPF", "97 101"),
+                ("text", 0, "RTP/AVP", "98"),
+            ]
+        );
+        let text = String::from_utf8(answered).unwrap();
+        assert!(text.contains("a=rtpmap:97 PCMU/8000\r\n"), "{text}");
     }
 
     #[test]
