@@ -301,16 +301,31 @@ impl VoiceCaller {
     /// Presses `keys` as RFC 4733 telephone events: three packets as the key goes down,
     /// three as it comes up.
     async fn key(&mut self, keys: &str) {
-        for key in keys.chars() {
-            let code = "0123456789*#".find(key).expect("a keypad key") as u8;
-            for (end, duration) in [
-                (false, 160u16),
+        self.press(keys, true).await;
+    }
+
+    /// Presses `keys` all at once, each as the first packet of its event alone (the rest
+    /// lost, as RFC 4733 allows): faster than any dialogue reads them.
+    async fn key_at_once(&mut self, keys: &str) {
+        self.press(keys, false).await;
+    }
+
+    async fn press(&mut self, keys: &str, whole: bool) {
+        let packets: &[(bool, u16)] = if whole {
+            &[
+                (false, 160),
                 (false, 320),
                 (false, 480),
                 (true, 800),
                 (true, 800),
                 (true, 800),
-            ] {
+            ]
+        } else {
+            &[(false, 160)]
+        };
+        for key in keys.chars() {
+            let code = "0123456789*#".find(key).expect("a keypad key") as u8;
+            for &(end, duration) in packets {
                 let mut packet = vec![0x80, 101 | if duration == 160 { 0x80 } else { 0 }];
                 packet.extend_from_slice(&self.sequence.to_be_bytes());
                 packet.extend_from_slice(&self.event_time.to_be_bytes());
@@ -321,10 +336,30 @@ impl VoiceCaller {
                 self.sequence = self.sequence.wrapping_add(1);
             }
             self.event_time = self.event_time.wrapping_add(1600);
-            // A key takes a finger a tenth of a second; here, played 20 times faster, a
-            // few milliseconds, which also keeps the line's socket from overflowing.
-            tokio::time::sleep(Duration::from_millis(3)).await;
+            if whole {
+                // A key takes a finger a tenth of a second; here, played faster, a few
+                // milliseconds, which also keeps the line's socket from overflowing.
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
         }
+    }
+
+    /// Waits (at most 30 s) until `n` things said have begun to be heard.
+    async fn until_heard(&self, n: usize) {
+        for _ in 0..600 {
+            let heard = self
+                .heard
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|p| p.marker)
+                .count();
+            if heard >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{n} things were not said in 30 s");
     }
 
     /// Presses `keys` as SIP INFO (application/dtmf-relay), each answered before the next.
@@ -1089,6 +1124,11 @@ async fn a_class_seat_is_called_by_its_tenant_name_and_asks_for_its_seat_pin() {
             .any(|t| t.starts_with("What are you calling about?")),
         "{said:#?}"
     );
+    assert!(said.contains(&"(the seat PIN)#"), "{said:#?}");
+    assert!(
+        !said.iter().any(|t| t.contains(&token)),
+        "the journal does not keep the seat's token: {said:#?}"
+    );
     host.stop().await.unwrap();
 }
 
@@ -1141,4 +1181,65 @@ async fn a_line_on_every_interface_dialled_by_name_answers_with_the_address_that
         "{}",
         answer.body
     );
+}
+
+#[tokio::test]
+async fn keys_typed_ahead_are_dropped_when_an_answer_is_refused() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let mut caller = VoiceCaller::dial(&app, "clearinghouse", "Ada Lovelace", "AE").await;
+    // A first group whose check digit fails, then what was meant for the next questions.
+    caller
+        .key_at_once(&format!("{}1#12345#67890#", uk_number()))
+        .await;
+    // The greeting, the number, the desk, the purpose, group 1, why it is refused, group 1
+    // again.
+    caller.until_heard(7).await;
+    assert_eq!(caller.hang_up().await.status(), Some(200));
+    let (_, transcript) = last_call(&app, "default").await;
+    let keyed: Vec<&str> = transcript
+        .iter()
+        .filter(|(by, _)| *by == Party::Caller)
+        .map(|(_, text)| text.as_str())
+        .collect();
+    assert_eq!(
+        keyed,
+        vec![uk_number().as_str(), "1#", "12345#"],
+        "{transcript:#?}"
+    );
+    let refused = transcript
+        .iter()
+        .position(|(_, text)| text.contains("please read group 1 again"))
+        .expect("the group is refused");
+    assert!(
+        transcript[refused + 1].1.contains("group 1 of 7"),
+        "asked again: {transcript:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_name_the_telephone_sends_that_cannot_be_taken_ends_the_call_saying_so() {
+    let app = app_with_voice(PhoneSettings::default()).await;
+    let long = "A".repeat(80);
+    let mut caller =
+        VoiceCaller::dial(&app, "clearinghouse", &format!("{long} Lovelace"), "AE").await;
+    caller
+        .key(&format!(
+            "{}1#{}",
+            uk_number(),
+            id_keys(&product_id().to_string())
+        ))
+        .await;
+    caller.until_the_line_hangs_up(&app, "default").await;
+    let (call, transcript) = last_call(&app, "default").await;
+    let said: Vec<&str> = transcript.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(
+        said.iter()
+            .any(|t| t.contains("the first name your telephone sends cannot be taken")),
+        "{said:#?}"
+    );
+    assert!(
+        said.last().unwrap().contains("Nothing was issued"),
+        "{said:#?}"
+    );
+    assert_eq!(call["ids"], Value::Null);
 }

@@ -116,7 +116,16 @@ impl Switchboard {
         let held = representative::Call::new(line, self, number).hold().await;
         tracing::info!(call = number, outcome = ?held.outcome, "phone call ended");
         if let Some(recording) = line.recording() {
-            let tenant = held.tenant.unwrap_or_else(TenantName::default_tenant);
+            // The tenant dialled, if the caller never got as far as saying it (a seat's
+            // PIN refused, say).
+            let dialled = || match line.given("tenant")?.as_str() {
+                "" => Some(TenantName::default_tenant()),
+                name => TenantName::parse(name).ok(),
+            };
+            let tenant = held
+                .tenant
+                .or_else(dialled)
+                .unwrap_or_else(TenantName::default_tenant);
             let at_ms = self
                 .ledger
                 .tenant_state(&tenant)

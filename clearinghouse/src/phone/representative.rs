@@ -498,7 +498,7 @@ impl<'a, M: Medium> Call<'a, M> {
             return Ok(());
         }
         if self.keys() && !field.keyable() {
-            return self.take_unkeyed(task, field, form).await;
+            return self.take_unkeyed(task, step, field, form).await;
         }
         let skip = if !field.is_optional(chosen) {
             ""
@@ -557,6 +557,7 @@ impl<'a, M: Medium> Call<'a, M> {
     async fn take_unkeyed(
         &mut self,
         task: Task,
+        step: &Step,
         field: Field,
         form: &mut Form,
     ) -> Result<(), Ended> {
@@ -575,6 +576,24 @@ impl<'a, M: Medium> Call<'a, M> {
             (None, Field::Company(CompanyField::CountryRegion)) => from_desk(),
             (None, _) => None,
         };
+        // What the telephone sends may not do (a name too long, say); it cannot be keyed
+        // instead, so the call cannot go on.
+        let refused = taken.as_ref().and_then(|(value, _)| {
+            let mut trial = form.clone();
+            trial.insert(field.name().to_owned(), value.clone());
+            tasks::check_field(task, step, field, &trial)
+        });
+        if let Some(why) = refused {
+            self.sorry(
+                field.name(),
+                &format!(
+                    "the {} your telephone sends cannot be taken ({why}), and it cannot be keyed: please set it in your telephone, or use the web site",
+                    uncapitalised(&label)
+                ),
+            )
+            .await?;
+            return Err(Ended::Refused);
+        }
         match taken {
             Some((value, source)) => {
                 self.say(&format!("{label}: {}, {source}.", field.shown(&value)))
@@ -731,16 +750,23 @@ impl<'a, M: Medium> Call<'a, M> {
                 .map(String::as_str)
                 .unwrap_or_default();
             // Choices are kept as codes; a person hears their names.
-            if !value.is_empty() {
+            if value.is_empty() {
+                continue;
+            }
+            // On a keypad, what could not be keyed cannot be corrected either: it is read
+            // without a number.
+            let line = if self.keys() && !field.keyable() {
+                format!("{}: {}", field.bare_label(task, chosen), field.shown(value))
+            } else {
                 items.push(field);
-                let line = format!(
+                format!(
                     "{} {}: {}",
                     items.len(),
                     field.bare_label(task, chosen),
                     field.shown(value)
-                );
-                self.say(&line).await?;
-            }
+                )
+            };
+            self.say(&line).await?;
         }
         Ok(items)
     }

@@ -58,6 +58,11 @@ impl Playout {
         }
     }
 
+    /// Drops what is waiting: the caller asked to hear the question again.
+    pub fn clear(&self) {
+        self.queue().clear();
+    }
+
     /// Queues `length` of silence.
     pub fn pause(&self, length: Duration) {
         let samples = (length.as_millis() as usize) * RATE as usize / 1000;
@@ -209,6 +214,8 @@ pub struct VoiceLine {
     pub given: HashMap<String, String>,
     /// The address called.
     pub address: String,
+    /// The slot of the last question asked.
+    pub asking: Option<String>,
     /// What was said and keyed on the call, in order.
     pub transcript: Vec<TranscriptLine>,
 }
@@ -220,9 +227,17 @@ impl VoiceLine {
 }
 
 impl Medium for VoiceLine {
-    async fn say(&mut self, tag: Tag, _slot: Option<&str>, text: &str) -> Result<(), Ended> {
+    async fn say(&mut self, tag: Tag, slot: Option<&str>, text: &str) -> Result<(), Ended> {
         if self.gone() {
             return Err(Ended::HungUp { said: false });
+        }
+        if tag == Tag::Sorry {
+            // Keys typed ahead were meant for questions that come later, and an answer
+            // was refused: they would answer the wrong ones.
+            while self.keys.try_recv().is_ok() {}
+        }
+        if tag == Tag::Ask {
+            self.asking = slot.map(str::to_owned);
         }
         self.transcript.push(TranscriptLine {
             by: Party::Representative,
@@ -248,7 +263,10 @@ impl Medium for VoiceLine {
                 key = self.keys.recv() => match key {
                     None => return Err(Ended::HungUp { said: false }),
                     Some('#') => break keyed,
-                    Some('*') => break "*".to_owned(),
+                    Some('*') => {
+                        self.playout.clear();
+                        break "*".to_owned();
+                    }
                     Some(key) if keyed.len() >= MAX_KEYS => {
                         let _ = key;
                         return Err(Ended::Noise("more keys than any answer has"));
@@ -261,6 +279,9 @@ impl Medium for VoiceLine {
         };
         let keyed = if answer == "*" {
             answer.clone()
+        } else if self.asking.as_deref() == Some("seat_pin") {
+            // A seat's token opens the seat: the journal does not keep it.
+            "(the seat PIN)#".to_owned()
         } else {
             format!("{answer}#")
         };

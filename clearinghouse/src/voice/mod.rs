@@ -402,6 +402,7 @@ impl Line {
                 "sip:{}@{here}",
                 request.user.as_deref().unwrap_or(LINE_USER),
             ),
+            asking: None,
             transcript: Vec::new(),
         };
         let board = self.board.clone();
