@@ -1034,6 +1034,11 @@ async fn a_call_put_on_hold_by_a_new_offer_is_answered_the_other_way() {
     assert!(answer.body.contains("RTP/AVP 0 101"), "{}", answer.body);
     assert!(answer.body.contains("o=clearinghouse "), "{}", answer.body);
     caller.request("ACK", "", None).await;
+    // On hold, the line sends nothing (what it was saying waits).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = caller.heard.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(caller.heard.lock().unwrap().len(), before);
     assert_eq!(caller.hang_up().await.status(), Some(200));
 }
 

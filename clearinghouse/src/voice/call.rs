@@ -23,6 +23,8 @@ use shared::wire::{CallMedium, Party, TranscriptLine};
 const PAUSE: Duration = Duration::from_millis(300);
 /// The most keys taken before `#`: more than any answer needs.
 const MAX_KEYS: usize = 32;
+/// How many key presses back a repeated event packet is recognised.
+const RECENT_EVENTS: usize = 8;
 /// One packet's worth of time.
 const PACKET: Duration = Duration::from_millis(20);
 
@@ -141,16 +143,20 @@ impl Pump {
         };
         let mut frame = [0i16; FRAME];
         let mut buffer = [0u8; 1500];
-        let mut last_event: Option<u32> = None;
+        // The timestamps of the last few key presses: a late packet of the one before the
+        // last must not count it again.
+        let mut recent_events: VecDeque<u32> = VecDeque::with_capacity(RECENT_EVENTS);
         let mut wrong_sources = 0u64;
         let mut ended = self.ended.clone();
         loop {
             tokio::select! {
                 _ = ticks.tick() => {
                     let media = self.media().media;
-                    header.marker = self.playout.next_frame(&mut frame).starts;
-                    header.payload_type = media.payload_type;
+                    // A caller on hold hears nothing: what was to be said waits, and the
+                    // stream's clock goes on.
                     if media.direction.caller_listens() {
+                        header.marker = self.playout.next_frame(&mut frame).starts;
+                        header.payload_type = media.payload_type;
                         let packet = header.packet(&media.codec.encode(&frame));
                         // A caller that is gone is the signalling's business, not the pump's.
                         let _ = self.socket.send_to(&packet, media.remote).await;
@@ -175,8 +181,11 @@ impl Pump {
                     let Some(event) = Event::parse(payload) else { continue };
                     // Every packet of one key press carries the same timestamp, its end
                     // three times over: the key is taken once, on its first packet.
-                    if last_event != Some(packet.timestamp) {
-                        last_event = Some(packet.timestamp);
+                    if !recent_events.contains(&packet.timestamp) {
+                        if recent_events.len() == RECENT_EVENTS {
+                            recent_events.pop_front();
+                        }
+                        recent_events.push_back(packet.timestamp);
                         // A caller keying faster than the dialogue reads loses keys; the
                         // audio goes on.
                         let _ = self.keys.try_send(event.key);
@@ -487,8 +496,12 @@ mod tests {
         caller.send_to(&event('5', 2), line).await.unwrap();
         caller.send_to(&event('5', 2), line).await.unwrap();
         caller.send_to(&event('#', 3), line).await.unwrap();
+        // A late end packet of the key before: not a key of its own.
+        caller.send_to(&event('5', 2), line).await.unwrap();
+        caller.send_to(&event('7', 4), line).await.unwrap();
         assert_eq!(keyed.recv().await, Some('5'));
         assert_eq!(keyed.recv().await, Some('#'));
+        assert_eq!(keyed.recv().await, Some('7'));
         end.send(true).unwrap();
         running.await.unwrap();
     }
