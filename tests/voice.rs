@@ -457,8 +457,9 @@ impl VoiceCaller {
         (prompts, lost)
     }
 
-    /// Writes what was heard as a WAV file under `target/calls/`, for a person to listen to.
-    fn write_wav(&self, name: &str) -> PathBuf {
+    /// Writes what was heard so far as a WAV file under `target/calls/`, for a person to
+    /// listen to: where, and the samples written.
+    fn write_wav(&self, name: &str) -> (PathBuf, Vec<i16>) {
         let (samples, _, _) = self.audio();
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/calls");
         std::fs::create_dir_all(&dir).unwrap();
@@ -479,7 +480,7 @@ impl VoiceCaller {
         wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
         wav.extend_from_slice(&data);
         std::fs::write(&path, wav).unwrap();
-        path
+        (path, samples)
     }
 }
 
@@ -514,10 +515,33 @@ fn uk_number() -> String {
 
 /// The journal of `tenant`.
 async fn journal(app: &TestApp, tenant: &str) -> JournalPage {
-    ok(app
-        .control(reqwest::Method::GET, tenant, "/journal", None)
-        .await)
-    .await
+    journal_at(&AdminApi::of(app), tenant).await
+}
+
+/// Where a clearinghouse's admin API answers: a test's own, or a lab's.
+struct AdminApi {
+    url: String,
+    token: String,
+}
+
+impl AdminApi {
+    fn of(app: &TestApp) -> AdminApi {
+        AdminApi {
+            url: app.server.url(),
+            token: app.server.admin_token().to_owned(),
+        }
+    }
+}
+
+/// The journal of `tenant` at `admin`.
+async fn journal_at(admin: &AdminApi, tenant: &str) -> JournalPage {
+    let response = reqwest::Client::new()
+        .get(format!("{}/admin/v1/tenants/{tenant}/journal", admin.url))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .expect("the clearinghouse answers");
+    ok(response).await
 }
 
 /// How many words `text` is spoken in: a number of more than three digits is read digit by
@@ -564,8 +588,13 @@ fn assert_heard_as_said(caller: &VoiceCaller, transcript: &[(Party, String)]) {
 /// The calls journaled in `tenant`, once there are `n`: a call is journaled when its
 /// dialogue has ended, a moment after the caller hangs up.
 async fn calls(app: &TestApp, tenant: &str, n: usize) -> Vec<JournalEntry> {
+    calls_at(&AdminApi::of(app), tenant, n).await
+}
+
+/// The same, at `admin`.
+async fn calls_at(admin: &AdminApi, tenant: &str, n: usize) -> Vec<JournalEntry> {
     for _ in 0..100 {
-        let page = journal(app, tenant).await;
+        let page = journal_at(admin, tenant).await;
         let calls: Vec<JournalEntry> = page
             .entries
             .into_iter()
@@ -641,8 +670,10 @@ async fn a_license_server_is_activated_by_voice_as_on_the_text_line_and_through_
     );
     caller.key(&script).await;
     caller.until_the_line_hangs_up(&app, "voice").await;
-    let wav = caller.write_wav("activation");
-    assert!(wav.exists());
+    let (wav, heard) = caller.write_wav("activation");
+    let (rate, recorded) = audio::wav_samples(&std::fs::read(&wav).unwrap()).unwrap();
+    assert_eq!(rate, 8000);
+    assert_eq!(recorded, heard, "the WAV holds the call as heard");
 
     let mut text = Caller::dial(&app).await;
     text.answer("ASK number", UK_NUMBER).await;
@@ -750,15 +781,6 @@ async fn cals_are_installed_by_voice_keyed_by_info_and_read_out_group_by_group()
     );
 }
 
-/// A free loopback UDP port (for SIPp's own ports: many tests run at once).
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Runs SIPp's scenario `name` (in `tests/sipp/`) against the voice line of `app`, `calls`
 /// calls of it, at most `at_once` at a time; fails with SIPp's errors unless every call
 /// went as the scenario says.
@@ -773,8 +795,8 @@ async fn sipp(app: &TestApp, name: &str, calls: u32, at_once: u32) {
         .arg(line.to_string())
         .args(["-sf", scenario.to_str().unwrap()])
         .args(["-s", "clearinghouse", "-i", "127.0.0.1"])
-        .args(["-p", &free_udp_port().to_string()])
-        .args(["-mp", &free_udp_port().to_string()])
+        // SIPp's own ports are its to pick: it takes the next one free from 5060 (signalling)
+        // and 6000 (media), where a port found free here could be taken before it binds.
         .args(["-m", &calls.to_string(), "-l", &at_once.to_string()])
         .args(["-r", "200", "-nostdin", "-timeout", "60s", "-timeout_error"])
         .args(["-recv_timeout", "20000", "-trace_err", "-error_file"])
@@ -852,6 +874,13 @@ fn out_of_call(method: &str, here: SocketAddr, line: SocketAddr, extra: &str) ->
     )
 }
 
+/// Sends `message` to the line at `line`, and reads its answer.
+async fn exchange(socket: &UdpSocket, line: SocketAddr, message: &str) -> Option<Sip> {
+    socket.send_to(message.as_bytes(), line).await.unwrap();
+    answer_to(socket).await
+}
+
+/// The next message to `socket`, if one comes within 5 s.
 async fn answer_to(socket: &UdpSocket) -> Option<Sip> {
     let mut buffer = [0u8; 8192];
     let (n, _) = tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buffer))
@@ -867,8 +896,7 @@ async fn options_is_answered_with_what_the_line_allows_and_accepts() {
     let (socket, line) = raw_socket(&app).await;
     let here = socket.local_addr().unwrap();
     let options = out_of_call("OPTIONS", here, line, "");
-    socket.send_to(options.as_bytes(), line).await.unwrap();
-    let answer = answer_to(&socket).await.expect("an answer");
+    let answer = exchange(&socket, line, &options).await.expect("an answer");
     assert_eq!(answer.status(), Some(200));
     assert!(
         answer.header("to").unwrap().contains(";tag="),
@@ -892,8 +920,9 @@ async fn an_unreadable_message_is_refused_or_dropped_and_the_line_lives_on() {
         "what is not SIP gets no answer"
     );
     let no_call_id = out_of_call("OPTIONS", here, line, "").replace("Call-ID", "X-Not-Call-ID");
-    socket.send_to(no_call_id.as_bytes(), line).await.unwrap();
-    let refused = answer_to(&socket).await.expect("a request is answered");
+    let refused = exchange(&socket, line, &no_call_id)
+        .await
+        .expect("a request is answered");
     assert_eq!(refused.status(), Some(400));
     assert!(
         refused.header("warning").unwrap().contains("Call-ID"),
@@ -901,11 +930,15 @@ async fn an_unreadable_message_is_refused_or_dropped_and_the_line_lives_on() {
     );
     let endless = out_of_call("OPTIONS", here, line, "")
         .replace("Content-Length: 0", "Content-Length: 18446744073709551615");
-    socket.send_to(endless.as_bytes(), line).await.unwrap();
-    assert_eq!(answer_to(&socket).await.unwrap().status(), Some(400));
+    assert_eq!(
+        exchange(&socket, line, &endless).await.unwrap().status(),
+        Some(400)
+    );
     let options = out_of_call("OPTIONS", here, line, "");
-    socket.send_to(options.as_bytes(), line).await.unwrap();
-    assert_eq!(answer_to(&socket).await.unwrap().status(), Some(200));
+    assert_eq!(
+        exchange(&socket, line, &options).await.unwrap().status(),
+        Some(200)
+    );
 }
 
 #[tokio::test]
@@ -914,13 +947,14 @@ async fn a_method_the_line_does_not_take_is_refused_with_what_it_allows() {
     let (socket, line) = raw_socket(&app).await;
     let here = socket.local_addr().unwrap();
     let register = out_of_call("REGISTER", here, line, "");
-    socket.send_to(register.as_bytes(), line).await.unwrap();
-    let refused = answer_to(&socket).await.unwrap();
+    let refused = exchange(&socket, line, &register).await.unwrap();
     assert_eq!(refused.status(), Some(405));
     assert!(refused.header("allow").is_some());
     let unknown = out_of_call("FROBNICATE", here, line, "");
-    socket.send_to(unknown.as_bytes(), line).await.unwrap();
-    assert_eq!(answer_to(&socket).await.unwrap().status(), Some(501));
+    assert_eq!(
+        exchange(&socket, line, &unknown).await.unwrap().status(),
+        Some(501)
+    );
 }
 
 #[tokio::test]
@@ -1096,28 +1130,12 @@ async fn a_class_seat_is_called_by_its_tenant_name_and_asks_for_its_seat_pin() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(caller.hang_up().await.status(), Some(200));
 
-    let admin = reqwest::Client::new();
-    let url = format!(
-        "{}/admin/v1/tenants/{}/journal",
-        host.class.file.clearinghouse, seat.tenant
-    );
-    let mut transcript = Vec::new();
-    for _ in 0..100 {
-        let page: JournalPage = admin
-            .get(&url)
-            .bearer_auth(&host.class.file.admin_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(call) = page.entries.iter().find(|e| !e.transcript.is_empty()) {
-            transcript = call.transcript.clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let admin = AdminApi {
+        url: host.class.file.clearinghouse.clone(),
+        token: host.class.file.admin_token.clone(),
+    };
+    let calls = calls_at(&admin, &seat.tenant, 1).await;
+    let transcript = &calls[0].transcript;
     let said: Vec<&str> = transcript.iter().map(|l| l.text.as_str()).collect();
     assert!(
         said.iter()
@@ -1146,8 +1164,7 @@ async fn calls_from_a_client_without_branches_are_told_apart_by_their_call_ids()
         let options = format!(
             "OPTIONS sip:clearinghouse@{line} SIP/2.0\r\nVia: SIP/2.0/UDP {here}\r\nFrom: <sip:t@{here}>;tag=t\r\nTo: <sip:clearinghouse@{line}>\r\nCall-ID: {call}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
         );
-        socket.send_to(options.as_bytes(), line).await.unwrap();
-        let answer = answer_to(&socket).await.expect("an answer");
+        let answer = exchange(&socket, line, &options).await.expect("an answer");
         assert_eq!(answer.header("call-id"), Some(call), "each its own answer");
     }
 }

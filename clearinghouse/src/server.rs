@@ -78,7 +78,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// The voice line cannot speak.
-    #[error("the voice line cannot speak: {0}")]
+    #[error("the voice line cannot speak: {error}{hint}", error = .0, hint = next_step(.0))]
     Speech(#[from] SpeechError),
     /// The address could not be bound.
     #[error(
@@ -90,6 +90,16 @@ pub enum StartError {
         /// What the OS reported.
         source: std::io::Error,
     },
+}
+
+/// What to do when the voice line cannot speak at start-up, unless the error says it.
+fn next_step(error: &SpeechError) -> &'static str {
+    match error {
+        SpeechError::NotInstalled { .. } => "",
+        _ => {
+            " (check that `echo hello | espeak-ng --stdin --stdout` runs here, or start with --no-sip)"
+        }
+    }
 }
 
 /// Connections the system holds for a listener until they are accepted: the default of
@@ -200,7 +210,6 @@ impl RunningServer {
         let voice = match config.sip_addr {
             Some(sip_addr) => {
                 let speaker = Arc::new(Speaker::default());
-                speaker.check().await?;
                 let prompts = voice::fixed_prompts();
                 let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
                 speaker.preload(&prompts).await?;

@@ -203,78 +203,75 @@ impl Journal {
             dropped: 0,
             next_after: None,
         };
-        let Ok(tenants) = self.tenants.lock() else {
-            return page;
-        };
-        let Some(journal) = tenants.get(tenant) else {
-            return page;
-        };
-        page.dropped = journal.dropped;
-        let skip = usize::try_from(after.saturating_add(1).saturating_sub(journal.first))
-            .unwrap_or(usize::MAX);
-        page.entries = journal
-            .entries
-            .iter()
-            .zip(journal.first..)
-            .skip(skip)
-            .take(limit)
-            .map(|(r, n)| r.entry(n))
-            .collect();
-        let last = journal.first + journal.entries.len() as u64 - 1;
-        page.next_after = page.entries.last().map(|e| e.n).filter(|n| *n < last);
+        self.read(tenant, |journal| {
+            page.dropped = journal.dropped;
+            let skip = usize::try_from(after.saturating_add(1).saturating_sub(journal.first))
+                .unwrap_or(usize::MAX);
+            page.entries = journal
+                .entries
+                .iter()
+                .zip(journal.first..)
+                .skip(skip)
+                .take(limit)
+                .map(|(r, n)| r.entry(n))
+                .collect();
+            let last = journal.first + journal.entries.len() as u64 - 1;
+            page.next_after = page.entries.last().map(|e| e.n).filter(|n| *n < last);
+        });
         page
+    }
+
+    /// What `read` takes from `tenant`'s journal, under the lock; nothing for a tenant with
+    /// no journal yet.
+    fn read<T: Default>(&self, tenant: &TenantName, read: impl FnOnce(&TenantJournal) -> T) -> T {
+        let Ok(tenants) = self.tenants.lock() else {
+            return T::default();
+        };
+        tenants.get(tenant).map(read).unwrap_or_default()
     }
 
     /// The last `limit` changes asked of `tenant` (POST requests), newest first, without
     /// their bodies: what is copied under the lock every request takes is kept small.
     pub fn recent_changes(&self, tenant: &TenantName, limit: usize) -> Vec<Change> {
-        let Ok(tenants) = self.tenants.lock() else {
-            return Vec::new();
-        };
-        let Some(journal) = tenants.get(tenant) else {
-            return Vec::new();
-        };
-        journal
-            .entries
-            .iter()
-            .rev()
-            .filter(|r| &*r.method == "POST")
-            .take(limit)
-            .map(|r| Change {
-                at_ms: r.at_ms,
-                route: r.route.to_string(),
-                status: r.status,
-                license_server_id: r
-                    .body
-                    .as_ref()
-                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                    .and_then(|v| v.get("license_server_id")?.as_str().map(str::to_owned)),
-                refusal: r.refusal.as_deref().map(str::to_owned),
-                ids: r.ids.iter().map(|id| id.to_string()).collect(),
-                replayed: r.replayed,
-                connection_method: r.connection_method,
-            })
-            .collect()
+        self.read(tenant, |journal| {
+            journal
+                .entries
+                .iter()
+                .rev()
+                .filter(|r| &*r.method == "POST")
+                .take(limit)
+                .map(|r| Change {
+                    at_ms: r.at_ms,
+                    route: r.route.to_string(),
+                    status: r.status,
+                    license_server_id: r
+                        .body
+                        .as_ref()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                        .and_then(|v| v.get("license_server_id")?.as_str().map(str::to_owned)),
+                    refusal: r.refusal.as_deref().map(str::to_owned),
+                    ids: r.ids.iter().map(|id| id.to_string()).collect(),
+                    replayed: r.replayed,
+                    connection_method: r.connection_method,
+                })
+                .collect()
+        })
     }
 
     /// The last `limit` calls recorded whole for `tenant`, newest first.
     pub fn recent_calls(&self, tenant: &TenantName, limit: usize) -> Vec<JournalEntry> {
-        let Ok(tenants) = self.tenants.lock() else {
-            return Vec::new();
-        };
-        let Some(journal) = tenants.get(tenant) else {
-            return Vec::new();
-        };
-        journal
-            .entries
-            .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, r)| (r, journal.first + i as u64))
-            .filter(|(r, _)| r.medium.is_some())
-            .take(limit)
-            .map(|(r, n)| r.entry(n))
-            .collect()
+        self.read(tenant, |journal| {
+            journal
+                .entries
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, r)| (r, journal.first + i as u64))
+                .filter(|(r, _)| r.medium.is_some())
+                .take(limit)
+                .map(|(r, n)| r.entry(n))
+                .collect()
+        })
     }
 
     /// Empties `tenant`'s journal (numbers start again from 1).

@@ -109,8 +109,8 @@ impl Switchboard {
     }
 
     /// Holds a call over `line`, whichever door it came by: the representative's whole
-    /// dialogue, to its end or to why it ended early.
-    /// A call its medium records whole goes in the journal of the tenant it was for.
+    /// dialogue, to its end or to why it ended early. A call its medium records whole goes
+    /// in the journal of the tenant it was for.
     pub async fn hold<M: Medium>(&self, line: &mut M) -> Result<(), Ended> {
         let number = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         let held = representative::Call::new(line, self, number).hold().await;
@@ -145,7 +145,8 @@ impl Switchboard {
                     body: None,
                     applied: None,
                     replayed: false,
-                    refusal: held.outcome.as_ref().err().map(|e| format!("{e:?}")),
+                    // How it ended is in its transcript's last lines.
+                    refusal: None,
                     faults: Vec::new(),
                     connection_method: ConnectionMethod::Telephone,
                     medium: Some(recording.medium),

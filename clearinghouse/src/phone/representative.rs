@@ -82,13 +82,17 @@ impl<'a, M: Medium> Call<'a, M> {
         self.line.answers() == Answers::Keys
     }
 
-    /// `question`, with how to answer yes or no.
-    fn yes_no(&self, question: &str) -> String {
-        if self.keys() {
+    /// Asks `question` under `slot` until it is answered yes or no, said as the caller
+    /// answers it: in words, or 1 or 2 on a keypad.
+    async fn ask_yes_no(&mut self, slot: &str, what: &str, question: &str) -> Result<bool, Ended> {
+        let keys = self.keys();
+        let question = if keys {
             format!("{question} Press 1 for yes, or 2 for no, then hash.")
         } else {
             format!("{question} (yes or no)")
-        }
+        };
+        self.ask(slot, what, &question, |t| yes_or_no(t, keys))
+            .await
     }
 
     /// The options of a menu, numbered from 1, as the caller answers them; on a keypad,
@@ -213,10 +217,8 @@ impl<'a, M: Medium> Call<'a, M> {
         loop {
             self.fill(task, &mut form).await?;
             let items = self.read_back(task, &form).await?;
-            let question = self.yes_no("Shall I process this request now?");
-            let keys = self.keys();
             let go = self
-                .ask("confirm", "go-ahead", &question, |t| yes_or_no(t, keys))
+                .ask_yes_no("confirm", "go-ahead", "Shall I process this request now?")
                 .await?;
             rounds += 1;
             if rounds > MAX_TRIES {
@@ -665,12 +667,8 @@ impl<'a, M: Medium> Call<'a, M> {
         let label = label.as_str();
         if field.is_optional(chosen) {
             let slot = format!("{name}.known");
-            let question = self.yes_no(&format!("Do you know the {}?", uncapitalised(label)));
-            let keys = self.keys();
-            if !self
-                .ask(&slot, "answer", &question, |t| yes_or_no(t, keys))
-                .await?
-            {
+            let question = format!("Do you know the {}?", uncapitalised(label));
+            if !self.ask_yes_no(&slot, "answer", &question).await? {
                 form.insert(name.to_owned(), String::new());
                 return Ok(());
             }
@@ -823,13 +821,11 @@ impl<'a, M: Medium> Call<'a, M> {
             false
         } else {
             let question = format!(
-                "Would you like to give the optional company information ({})? (yes or no)",
+                "Would you like to give the optional company information ({})?",
                 optional.join(", ")
             );
-            self.ask("company.optional", "answer", &question, |t| {
-                yes_or_no(t, false)
-            })
-            .await?
+            self.ask_yes_no("company.optional", "answer", &question)
+                .await?
         };
         form.insert(
             OPTIONAL_COMPANY.to_owned(),

@@ -4,7 +4,6 @@
 //! keypad).
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -105,19 +104,12 @@ impl Playout {
     }
 }
 
-/// What may change while a call goes on: a re-INVITE moves or holds its audio.
-#[derive(Debug, Clone)]
-pub struct MediaState {
-    /// The negotiated media.
-    pub media: Media,
-}
-
 /// The RTP side of a call: sends the playout on schedule, and reads the caller's keys.
 pub struct Pump {
     /// The call's RTP socket.
     pub socket: UdpSocket,
-    /// The media as last negotiated.
-    pub media: Arc<Mutex<MediaState>>,
+    /// The media as last negotiated: a re-INVITE moves or holds the call's audio.
+    pub media: Arc<Mutex<Media>>,
     /// What to send.
     pub playout: Arc<Playout>,
     /// Where the keys read go.
@@ -151,31 +143,34 @@ impl Pump {
         loop {
             tokio::select! {
                 _ = ticks.tick() => {
-                    let media = self.media().media;
+                    let (listens, codec, payload_type, remote) = self.media(|m| {
+                        (m.direction.caller_listens(), m.codec, m.payload_type, m.remote)
+                    });
                     // A caller on hold hears nothing: what was to be said waits, and the
                     // stream's clock goes on.
-                    if media.direction.caller_listens() {
+                    if listens {
                         header.marker = self.playout.next_frame(&mut frame).starts;
-                        header.payload_type = media.payload_type;
-                        let packet = header.packet(&media.codec.encode(&frame));
+                        header.payload_type = payload_type;
+                        let packet = header.packet(&codec.encode(&frame));
                         // A caller that is gone is the signalling's business, not the pump's.
-                        let _ = self.socket.send_to(&packet, media.remote).await;
+                        let _ = self.socket.send_to(&packet, remote).await;
                     }
                     header.sequence = header.sequence.wrapping_add(1);
                     header.timestamp = header.timestamp.wrapping_add(FRAME as u32);
                 }
                 received = self.socket.recv_from(&mut buffer) => {
                     let Ok((length, from)) = received else { continue };
-                    let media = self.media().media;
-                    if !same_source(from, media.remote) {
+                    let (remote, events) = self.media(|m| (m.remote, m.events));
+                    // Keys come from where the caller said its audio is, or not at all.
+                    if from != remote {
                         wrong_sources += 1;
                         if wrong_sources == 1 {
-                            tracing::debug!(%from, expected = %media.remote, "RTP from another address than the call's, ignored");
+                            tracing::debug!(%from, expected = %remote, "RTP from another address than the call's, ignored");
                         }
                         continue;
                     }
                     let Some((packet, payload)) = rtp::parse(&buffer[..length]) else { continue };
-                    if Some(packet.payload_type) != media.events {
+                    if Some(packet.payload_type) != events {
                         continue;
                     }
                     let Some(event) = Event::parse(payload) else { continue };
@@ -196,15 +191,11 @@ impl Pump {
         }
     }
 
-    fn media(&self) -> MediaState {
-        self.media.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    /// What `read` takes from the media as last negotiated, read under its lock (many
+    /// times a second: nothing is copied but what is needed).
+    fn media<T>(&self, read: impl FnOnce(&Media) -> T) -> T {
+        read(&self.media.lock().unwrap_or_else(|e| e.into_inner()))
     }
-}
-
-/// Whether RTP from `from` comes from where the caller said its audio is. A caller that
-/// offered a wildcard address (on hold) is heard from nowhere.
-fn same_source(from: SocketAddr, offered: SocketAddr) -> bool {
-    from == offered
 }
 
 /// A voice call, as the representative holds it: prompts spoken, answers keyed.
@@ -252,7 +243,6 @@ impl Medium for VoiceLine {
             by: Party::Representative,
             text: text.to_owned(),
         });
-        let _ = tag;
         let spoken = speakable(text);
         let samples = self.speaker.speak(&spoken).await.map_err(|e| {
             tracing::warn!(error = %e, "the voice line cannot speak; the call ends");
@@ -276,8 +266,7 @@ impl Medium for VoiceLine {
                         self.playout.clear();
                         break "*".to_owned();
                     }
-                    Some(key) if keyed.len() >= MAX_KEYS => {
-                        let _ = key;
+                    Some(_) if keyed.len() >= MAX_KEYS => {
                         return Err(Ended::Noise("more keys than any answer has"));
                     }
                     Some(key) => keyed.push(key),
@@ -361,7 +350,7 @@ pub fn drain_time(playout: &Playout, pace: Duration) -> Duration {
 
 /// The codec and direction a new call starts with, for a test of the pump.
 #[cfg(test)]
-fn media(remote: SocketAddr) -> Media {
+fn media(remote: std::net::SocketAddr) -> Media {
     Media {
         codec: super::audio::Codec::Pcmu,
         payload_type: 0,
@@ -463,9 +452,7 @@ mod tests {
         let (end, ended) = watch::channel(false);
         let pump = Pump {
             socket,
-            media: Arc::new(Mutex::new(MediaState {
-                media: media(caller.local_addr().unwrap()),
-            })),
+            media: Arc::new(Mutex::new(media(caller.local_addr().unwrap()))),
             playout: Arc::new(Playout::default()),
             keys,
             ended,

@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 
 use crate::ledger::TenantName;
 use crate::phone::Switchboard;
-use call::{MediaState, Playout, Pump, VoiceLine};
+use call::{Playout, Pump, VoiceLine};
 use sdp::SdpError;
 use sip::{Message, Request};
 use speech::Speaker;
@@ -43,6 +43,8 @@ const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
 /// The most final responses kept for retransmissions; past it the oldest go.
 const MAX_KEPT: usize = 4096;
+/// What the line takes in a body: offers, and keys sent as INFO.
+const ACCEPT: &str = "application/sdp, application/dtmf-relay";
 /// The most keys waiting for the dialogue to take them.
 const KEYS_WAITING: usize = 256;
 
@@ -149,7 +151,7 @@ struct Active {
     keys: mpsc::Sender<char>,
     /// Set when the call is over, by either side.
     over: watch::Sender<bool>,
-    media: Arc<Mutex<MediaState>>,
+    media: Arc<Mutex<sdp::Media>>,
     /// The call's own RTP address.
     rtp: SocketAddr,
     /// The SDP session's version, one more for each answer.
@@ -183,10 +185,7 @@ impl Line {
             tokio::select! {
                 received = self.socket.recv_from(&mut datagram) => {
                     match received {
-                        Ok((length, from)) => {
-                            let bytes = datagram[..length].to_vec();
-                            self.take(&bytes, from).await;
-                        }
+                        Ok((length, from)) => self.take(&datagram[..length], from).await,
                         // An ICMP error from an earlier send, for instance.
                         Err(e) => tracing::debug!(error = %e, "voice line receive failed"),
                     }
@@ -220,6 +219,12 @@ impl Line {
         self.kept.insert(key, (response, Instant::now()));
     }
 
+    /// Answers `request` 200, with `extra` headers and no body.
+    async fn accept(&mut self, request: &Request, from: SocketAddr, extra: &[(&str, String)]) {
+        let ok = sip::response(&request.headers, 200, None, extra, None);
+        self.answer_final(request, from, ok).await;
+    }
+
     async fn refuse(&mut self, request: &Request, from: SocketAddr, code: u16, why: &str) {
         let mut extra = vec![(
             "Warning",
@@ -229,10 +234,7 @@ impl Line {
             extra.push(("Allow", sip::ALLOW.to_owned()));
         }
         if code == 415 || code == 488 {
-            extra.push((
-                "Accept",
-                "application/sdp, application/dtmf-relay".to_owned(),
-            ));
+            extra.push(("Accept", ACCEPT.to_owned()));
         }
         let response = sip::response(&request.headers, code, None, &extra, None);
         self.answer_final(request, from, response).await;
@@ -291,14 +293,10 @@ impl Line {
             Method::OPTIONS => {
                 let extra = [
                     ("Allow", sip::ALLOW.to_owned()),
-                    (
-                        "Accept",
-                        "application/sdp, application/dtmf-relay".to_owned(),
-                    ),
+                    ("Accept", ACCEPT.to_owned()),
                     ("Accept-Language", "en".to_owned()),
                 ];
-                let response = sip::response(&request.headers, 200, None, &extra, None);
-                self.answer_final(&request, from, response).await;
+                self.accept(&request, from, &extra).await;
             }
             Method::INFO => self.info(&request, from).await,
             Method::REGISTER
@@ -379,7 +377,7 @@ impl Line {
         let (acked, acks) = watch::channel(false);
         let (over, overs) = watch::channel(false);
         let (keys, keyed) = mpsc::channel(KEYS_WAITING);
-        let media = Arc::new(Mutex::new(MediaState { media }));
+        let media = Arc::new(Mutex::new(media));
         let playout = Arc::new(Playout::default());
         let call_id = request.call_id.clone();
         self.retransmit(answer.clone(), from, acks, call_id.clone());
@@ -496,30 +494,14 @@ impl Line {
         let socket = self.socket.clone();
         let ended = self.ended.clone();
         self.tasks.spawn(async move {
-            let begun = tokio::time::Instant::now();
-            let mut wait = T1;
-            loop {
-                // Acknowledged, or no longer waited for (the call ended, or a newer offer
-                // replaced this answer): either way, done. Only whether: the watch's guard
-                // must not be held across the send below.
-                let acked = tokio::time::timeout(wait, acks.wait_for(|acked| *acked))
-                    .await
-                    .is_ok();
-                match acked {
-                    true => return,
-                    false if begun.elapsed() >= TRANSACTION_KEPT => {
-                        tracing::info!(
-                            call_id,
-                            "the caller never acknowledged the answer; the call ends"
-                        );
-                        let _ = ended.send(call_id).await;
-                        return;
-                    }
-                    false => {
-                        let _ = socket.send_to(&answer, to).await;
-                        wait = (wait * 2).min(T2);
-                    }
-                }
+            // Acknowledged, or no longer waited for (the call ended, or a newer offer
+            // replaced this answer): either way, done.
+            if !resend(&socket, &answer, to, &mut acks).await {
+                tracing::info!(
+                    call_id,
+                    "the caller never acknowledged the answer; the call ends"
+                );
+                let _ = ended.send(call_id).await;
             }
         });
     }
@@ -597,7 +579,7 @@ impl Line {
         let (acked, acks) = watch::channel(false);
         self.retransmit(answer.clone(), from, acks, request.call_id.clone());
         if let Some(call) = self.calls.get_mut(&request.call_id) {
-            call.media.lock().unwrap_or_else(|e| e.into_inner()).media = media;
+            *call.media.lock().unwrap_or_else(|e| e.into_inner()) = media;
             call.version = version;
             call.invite = (request.branch.clone(), answer);
             call.acked = acked;
@@ -608,8 +590,7 @@ impl Line {
         if dialog_of(&self.calls, request).is_none() {
             return self.refuse(request, from, 481, "no such call").await;
         }
-        let ok = sip::response(&request.headers, 200, None, &[], None);
-        self.answer_final(request, from, ok).await;
+        self.accept(request, from, &[]).await;
         self.remove(&request.call_id);
     }
 
@@ -622,8 +603,7 @@ impl Line {
             .get(&request.call_id)
             .is_some_and(|call| call.invite.0 == request.branch);
         if found {
-            let ok = sip::response(&request.headers, 200, None, &[], None);
-            self.answer_final(request, from, ok).await;
+            self.accept(request, from, &[]).await;
         } else {
             self.refuse(request, from, 481, "no INVITE to cancel").await;
         }
@@ -648,8 +628,7 @@ impl Line {
             "application/dtmf" => signal(body.trim()),
             "" if request.body.is_empty() => {
                 // An empty INFO keeps a call alive.
-                let ok = sip::response(&request.headers, 200, None, &[], None);
-                return self.answer_final(request, from, ok).await;
+                return self.accept(request, from, &[]).await;
             }
             other => {
                 let why =
@@ -669,8 +648,7 @@ impl Line {
         };
         // A caller keying faster than the dialogue reads loses keys, not the line.
         let _ = call.keys.try_send(key);
-        let ok = sip::response(&request.headers, 200, None, &[], None);
-        self.answer_final(request, from, ok).await;
+        self.accept(request, from, &[]).await;
     }
 
     /// The call `call_id` is over: if the caller is still on, the line hangs up.
@@ -685,18 +663,9 @@ impl Line {
         let bye = call.dialog.bye(1, &new_tag());
         self.tasks.spawn(async move {
             let mut answers = answers;
-            let mut wait = T1;
-            for _ in 0..5 {
-                let _ = socket.send_to(&bye, to).await;
-                // Answered, or forgotten (the line keeps only so many BYEs): done.
-                let answered = tokio::time::timeout(wait, answers.wait_for(|a| *a))
-                    .await
-                    .is_ok();
-                if answered {
-                    return;
-                }
-                wait = (wait * 2).min(T2);
-            }
+            let _ = socket.send_to(&bye, to).await;
+            // Answered, or forgotten (the line keeps only so many BYEs): done either way.
+            resend(&socket, &bye, to, &mut answers).await;
         });
         // Forget BYEs never answered.
         if self.byes.len() > MAX_KEPT {
@@ -715,6 +684,32 @@ impl Line {
             }
         }
         Some(call)
+    }
+}
+
+/// Resends `message` (sent once already) to `to` as RFC 3261's timers say, T1 doubling up
+/// to T2, until `answered` is set or dropped; whether it was, within 64 × T1.
+async fn resend(
+    socket: &UdpSocket,
+    message: &[u8],
+    to: SocketAddr,
+    answered: &mut watch::Receiver<bool>,
+) -> bool {
+    let begun = tokio::time::Instant::now();
+    let mut wait = T1;
+    loop {
+        // Only whether: the watch's guard must not be held across the send below.
+        if tokio::time::timeout(wait, answered.wait_for(|a| *a))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        if begun.elapsed() >= TRANSACTION_KEPT {
+            return false;
+        }
+        let _ = socket.send_to(message, to).await;
+        wait = (wait * 2).min(T2);
     }
 }
 

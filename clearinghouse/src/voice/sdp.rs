@@ -17,7 +17,7 @@ pub enum SdpError {
     #[error("the session description does not parse: {0}")]
     Unparsable(String),
     /// No audio stream is offered (or only a rejected one, port 0).
-    #[error("no audio stream is offered")]
+    #[error("no audio stream is offered: offer one (m=audio) on a port other than 0")]
     NoAudio,
     /// The audio is offered over another transport than plain RTP (SRTP, for instance).
     #[error("audio over {0} is not supported: offer RTP/AVP")]
@@ -26,7 +26,7 @@ pub enum SdpError {
     #[error("none of the offered codecs ({0}) is supported: offer PCMU or PCMA at 8000 Hz")]
     Codec(String),
     /// No address to send the audio to.
-    #[error("the offer gives no address for its audio")]
+    #[error("the offer gives no address for its audio: give one in a c= line")]
     NoAddress,
 }
 
