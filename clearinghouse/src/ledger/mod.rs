@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod clock;
+mod compact;
 mod error;
 mod known_keys;
 pub mod records;

@@ -1,7 +1,8 @@
 //! What the ledger stores, and under which keys.
 //!
 //! Every key of a tenant starts with `t/<tenant>/`, so tenants never see each other's
-//! records and a tenant is reset or deleted by its prefix. Records are JSON.
+//! records and a tenant is reset or deleted by its prefix. Records are JSON, except key
+//! packs ([`super::compact`]): each [`Record`] says how it is kept.
 //!
 //! | key | record |
 //! | --- | --- |
@@ -182,8 +183,8 @@ pub struct Moved {
 
 /// A key pack issued by the Clearinghouse.
 ///
-/// Stored with short field names: there is one per key pack, and its size is most of what
-/// issuing one writes.
+/// The store keeps it in a compact form ([`super::compact`]); its JSON, with short field
+/// names, is what a snapshot carries and what stores written before that form hold.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyPackEntry {
     /// Its ID.
@@ -560,25 +561,95 @@ pub fn tenant_registry_key(tenant: &str) -> Vec<u8> {
 /// The prefix of the tenant registry.
 pub const TENANT_REGISTRY: &[u8] = b"tenants/";
 
-/// Reads a JSON record.
-pub fn read<T: DeserializeOwned>(view: &View<'_>, key: &[u8]) -> Result<Option<T>, LedgerError> {
-    view.get(key)?.map(|bytes| decode(key, &bytes)).transpose()
+/// How a record is kept in the store: as JSON, except a key pack ([`super::compact`]).
+pub trait Record: Sized {
+    /// The record's bytes.
+    fn encode(&self) -> Result<Vec<u8>, LedgerError>;
+    /// The record in `bytes`, read under `key`.
+    fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, LedgerError>;
 }
 
-/// Decodes a JSON record read under `key`.
-pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, LedgerError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| LedgerError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(key))))
+fn corrupt(key: &[u8], e: impl std::fmt::Display) -> LedgerError {
+    LedgerError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(key)))
 }
 
-/// Writes a JSON record.
-pub fn write<T: Serialize>(
-    view: &mut View<'_>,
-    key: Vec<u8>,
-    value: &T,
-) -> Result<(), LedgerError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-    view.put(key, bytes);
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, LedgerError> {
+    serde_json::to_vec(value).map_err(|e| LedgerError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, LedgerError> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(key, e))
+}
+
+macro_rules! json_records {
+    ($($record:ty),* $(,)?) => {$(
+        impl Record for $record {
+            fn encode(&self) -> Result<Vec<u8>, LedgerError> {
+                to_json(self)
+            }
+            fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, LedgerError> {
+                from_json(key, bytes)
+            }
+        }
+    )*};
+}
+
+json_records!(
+    TenantMeta,
+    Purchase,
+    ServerRecord,
+    IdempotencyRecord,
+    HistoryRecord,
+    shared::vocab::CompanyInfo,
+    shared::wire::ClassReport,
+    u64,
+);
+
+impl Record for KeyPackEntry {
+    fn encode(&self) -> Result<Vec<u8>, LedgerError> {
+        super::compact::encode(self).map_or_else(|| to_json(self), Ok)
+    }
+
+    fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, LedgerError> {
+        if super::compact::is_compact(bytes) {
+            super::compact::decode(bytes).map_err(|e| corrupt(key, e))
+        } else {
+            from_json(key, bytes)
+        }
+    }
+}
+
+/// Any record as JSON, as a snapshot carries it.
+impl Record for serde_json::Value {
+    fn encode(&self) -> Result<Vec<u8>, LedgerError> {
+        to_json(self)
+    }
+
+    fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, LedgerError> {
+        if super::compact::is_compact(bytes) {
+            let entry = KeyPackEntry::decode(key, bytes)?;
+            serde_json::to_value(entry).map_err(|e| corrupt(key, e))
+        } else {
+            from_json(key, bytes)
+        }
+    }
+}
+
+/// Reads a record.
+pub fn read<T: Record>(view: &View<'_>, key: &[u8]) -> Result<Option<T>, LedgerError> {
+    view.get(key)?
+        .map(|bytes| T::decode(key, &bytes))
+        .transpose()
+}
+
+/// Decodes a record read under `key`.
+pub fn decode<T: Record>(key: &[u8], bytes: &[u8]) -> Result<T, LedgerError> {
+    T::decode(key, bytes)
+}
+
+/// Writes a record.
+pub fn write<T: Record>(view: &mut View<'_>, key: Vec<u8>, value: &T) -> Result<(), LedgerError> {
+    view.put(key, value.encode()?);
     Ok(())
 }
 

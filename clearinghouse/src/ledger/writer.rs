@@ -552,7 +552,7 @@ impl Writer {
                 })
             }
             Command::History => history(view, tenant).map(Answer::History),
-            Command::PutClass(report) => write(view, class_key(&report.name), report)
+            Command::PutClass(report) => write(view, class_key(&report.name), &**report)
                 .map(|()| Answer::ClassKept(report.clone())),
             Command::ListClasses => classes(view).map(Answer::Classes),
             _ => return None,
