@@ -5,14 +5,15 @@
 //! - requests/s and p50/p99 latency of `GET /health` and of durable key pack issuance
 //!   (`POST /api/v1/key-packs` with an idempotency key, spread over 16 license servers),
 //!   from the same number of keep-alive connections against the same server, so their
-//!   ratio is the ledger's cost. The load client is a lean HTTP/1.1 one ([`client`]); when
+//!   ratio is the ledger's cost, with the server's CPU time and the bytes it wrote to the
+//!   disk per key pack issued. The load client is a lean HTTP/1.1 one ([`client`]); when
 //!   `wrk` is installed, the bench runs it on `/health` in the same run and prints how
 //!   close the client comes to it, so a reader can see the client is not the bottleneck;
 //! - for each store size of `--key-packs`, on a store of its own filled with that many key
 //!   packs through the ledger's own batch path (in process, then served by the binary):
-//!   start-up to ready, issuance throughput beside the empty store's, resident memory
-//!   after that load and after a full audit, and (at the first size only) the memory
-//!   around a snapshot's import.
+//!   its size on disk, start-up to ready, issuance throughput beside the empty store's,
+//!   resident memory after that load and after a full audit, and (at the first size only)
+//!   the memory around a snapshot's import.
 //!
 //! - the voice line (`--voice-calls N`, default 50; 0 leaves it out), on a server of its
 //!   own: the time from INVITE to the first packet of audio, CPU per call while N calls
@@ -245,11 +246,23 @@ async fn run(o: Options) {
     )
     .await;
     machine::settle("POST /api/v1/key-packs");
+    let pid = server.child.id();
+    let (cpu, written) = (machine::cpu_time(pid), machine::written_bytes(pid));
     let issue = issue_load(&server.addr, &servers, &o, u64::MAX, "a").await;
+    let (cpu, written) = (
+        machine::cpu_time(pid).saturating_sub(cpu),
+        machine::written_bytes(pid).saturating_sub(written),
+    );
     report("POST /api/v1/key-packs", &issue);
     println!(
         "issuance / health throughput: {:.0}%",
         100.0 * issue.per_second() / health.per_second()
+    );
+    let issued = issue.requests.max(1) as f64;
+    println!(
+        "per key pack issued: {:.1} µs of server CPU, {:.1} KiB written to the disk",
+        cpu.as_secs_f64() * 1e6 / issued,
+        written as f64 / 1024.0 / issued
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     println!(
@@ -271,6 +284,10 @@ async fn run(o: Options) {
             prepare(&server.url, &http).await
         };
         fill(&data_dir, &servers, target).await;
+        println!(
+            "store on disk with {target} key packs: {:.1} MiB",
+            machine::dir_bytes(std::path::Path::new(&data_dir)) as f64 / 1024.0 / 1024.0
+        );
         machine::settle(&format!("{target} key packs"));
         let mut starts: Vec<Duration> = (0..3).map(|_| start(&data_dir).ready_after).collect();
         starts.sort();
