@@ -822,6 +822,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_key_pack_imported_from_a_snapshot_is_stored_as_the_ledger_stores_the_ones_it_issues()
+    {
+        let store = Arc::new(MemoryStore::new());
+        let ledger = Ledger::start(store.clone(), settings()).unwrap();
+        let tenant = TenantName::default_tenant();
+        let license =
+            serde_json::json!({"program": "enterprise-agreement", "agreement_number": "12345678"});
+        let purchase = serde_json::from_value(serde_json::json!({
+            "license": license,
+            "cals": [{"product_version": "2022", "license_type": "per-user", "quantity": 100}],
+        }))
+        .unwrap();
+        let run = |command| ledger.execute(tenant.clone(), command, None);
+        run(Command::AddPurchase(purchase)).await.outcome.unwrap();
+        let Ok(Answer::Activated(server)) = run(activation(1)).await.outcome else {
+            panic!("not activated");
+        };
+        let install = serde_json::from_value(serde_json::json!({
+            "license_server_id": server.license_server_id,
+            "license": license,
+            "cals": {"product_version": "2022", "license_type": "per-user", "quantity": 5},
+        }))
+        .unwrap();
+        run(Command::InstallCals(install)).await.outcome.unwrap();
+        let Ok(Answer::Snapshot(file)) = run(Command::ExportSnapshot).await.outcome else {
+            panic!("not exported");
+        };
+        let body = snapshot::read(file.as_bytes()).unwrap();
+        let (_, exported) = body
+            .records
+            .iter()
+            .find(|(k, _)| k.starts_with("kp/"))
+            .unwrap();
+        assert!(exported.get().starts_with('{'), "a snapshot carries JSON");
+
+        let copy = TenantName::parse("copy").unwrap();
+        ledger
+            .execute(copy, Command::ImportSnapshot(Box::new(body)), None)
+            .await
+            .outcome
+            .unwrap();
+        let stored: Vec<_> = store.scan(b"t/copy/kp/").map(Result::unwrap).collect();
+        assert_eq!(stored.len(), 1);
+        assert!(super::super::compact::is_compact(&stored[0].1));
+        ledger.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn a_key_used_after_loading_is_known_at_once() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let tenant = TenantName::default_tenant();
