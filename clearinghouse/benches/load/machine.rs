@@ -70,8 +70,9 @@ pub fn written_bytes(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The size of the files under `dir`, in bytes.
+/// The disk space the files under `dir` take, in bytes.
 pub fn dir_bytes(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -79,7 +80,8 @@ pub fn dir_bytes(dir: &std::path::Path) -> u64 {
         .flatten()
         .map(|entry| match entry.metadata() {
             Ok(m) if m.is_dir() => dir_bytes(&entry.path()),
-            Ok(m) => m.len(),
+            // Allocated blocks of 512 bytes, not the length: a file may have holes.
+            Ok(m) => m.blocks() * 512,
             Err(_) => 0,
         })
         .sum()

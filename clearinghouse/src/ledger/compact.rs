@@ -6,11 +6,22 @@
 //! takes about 80: its ID is not kept, since it follows from the license server ID it is
 //! bound to, its contents and its serial ([`KeyPackId::issue`]), and IDs are kept as the
 //! number their 35 digits spell. The form is `postcard` behind a tag byte that no JSON
-//! text starts with; records an earlier store wrote as JSON still read.
+//! text starts with; records an earlier store wrote as JSON still read, and a store with
+//! compact key packs cannot go back to a version before this form.
+//!
+//! postcard writes fields by position: the types below are this module's own, so that a
+//! field added to a record type cannot change how stored key packs read. A change here
+//! needs a new tag, and the test that pins the bytes says so.
+//!
+//! With the ID recomputed, the audit's check that an ID opens to the version, type and
+//! quantity on record always holds for a compact key pack: a damaged field would change the
+//! ID it reads back with rather than disagree with it.
 
 use serde::{Deserialize, Serialize};
 use shared::id::{KeyPackContents, KeyPackId, KeyPackSerial, LicenseServerId};
-use shared::vocab::{LicenseProgram, LicenseType, ProductVersion, Quantity};
+use shared::vocab::{
+    LicenseProgram, LicenseType, MigrationReason, ProductVersion, Quantity, WindowsServer,
+};
 
 use super::records::{KeyPackEntry, Moved, Origin};
 
@@ -29,8 +40,60 @@ struct Stored {
     license_type: LicenseType,
     issued: u16,
     held: u16,
-    origin: Origin,
+    origin: StoredOrigin,
     moved: Vec<StoredMove>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum StoredOrigin {
+    Installed,
+    Migrated {
+        from: u64,
+        reason: MigrationReason,
+        source_os: Option<WindowsServer>,
+        reachable: bool,
+    },
+    Recovered,
+}
+
+impl From<Origin> for StoredOrigin {
+    fn from(origin: Origin) -> Self {
+        match origin {
+            Origin::Installed => StoredOrigin::Installed,
+            Origin::Migrated {
+                from,
+                reason,
+                source_os,
+                reachable,
+            } => StoredOrigin::Migrated {
+                from,
+                reason,
+                source_os,
+                reachable,
+            },
+            Origin::Recovered => StoredOrigin::Recovered,
+        }
+    }
+}
+
+impl From<StoredOrigin> for Origin {
+    fn from(origin: StoredOrigin) -> Self {
+        match origin {
+            StoredOrigin::Installed => Origin::Installed,
+            StoredOrigin::Migrated {
+                from,
+                reason,
+                source_os,
+                reachable,
+            } => Origin::Migrated {
+                from,
+                reason,
+                source_os,
+                reachable,
+            },
+            StoredOrigin::Recovered => Origin::Recovered,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -50,8 +113,8 @@ fn id<T: std::str::FromStr>(n: u128) -> Option<T> {
     format!("{n:035}").parse().ok()
 }
 
-/// `entry` in compact form, or `None` if its ID does not follow from the rest (a key pack
-/// an earlier version issued, or one taken from a snapshot), which keeps it as JSON.
+/// `entry` in compact form, or `None` if its ID does not follow from the rest (an ID edited
+/// in a snapshot, say), which keeps it as JSON.
 pub fn encode(entry: &KeyPackEntry) -> Option<Vec<u8>> {
     let contents = KeyPackContents {
         product_version: entry.product_version,
@@ -82,25 +145,38 @@ pub fn encode(entry: &KeyPackEntry) -> Option<Vec<u8>> {
         license_type: entry.license_type,
         issued: entry.issued,
         held: entry.held,
-        origin: entry.origin,
+        origin: entry.origin.into(),
         moved,
     };
-    let mut bytes = vec![TAG];
-    postcard::to_io(&stored, &mut bytes).ok()?;
-    Some(bytes)
+    postcard::to_extend(&stored, vec![TAG]).ok()
 }
 
-/// Whether `bytes` hold a key pack in compact form.
-pub fn is_compact(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&TAG)
+/// Whether `bytes` hold a key pack in a binary form (this one, or another a newer version
+/// wrote) rather than JSON, which starts with a printable character or white space.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    bytes
+        .first()
+        .is_some_and(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// The key pack in compact form in `bytes`, or why it cannot be read.
 pub fn decode(bytes: &[u8]) -> Result<KeyPackEntry, String> {
-    let body = bytes
-        .strip_prefix(&[TAG])
-        .ok_or("not a key pack in compact form")?;
-    let stored: Stored = postcard::from_bytes(body).map_err(|e| e.to_string())?;
+    let body = match bytes.split_first() {
+        Some((&TAG, body)) => body,
+        Some((tag, _)) => {
+            return Err(format!(
+                "a key pack in a binary form this version does not know (tag {tag}): a newer version of the clearinghouse wrote this store"
+            ));
+        }
+        None => return Err("an empty key pack record".to_owned()),
+    };
+    let (stored, rest): (Stored, _) = postcard::take_from_bytes(body).map_err(|e| e.to_string())?;
+    if !rest.is_empty() {
+        return Err(format!(
+            "{} unexpected byte(s) after the key pack",
+            rest.len()
+        ));
+    }
     let bound_to: LicenseServerId =
         id(stored.bound_to).ok_or("its license server ID is not valid")?;
     let quantity = Quantity::new(stored.issued).map_err(|e| e.to_string())?;
@@ -132,7 +208,7 @@ pub fn decode(bytes: &[u8]) -> Result<KeyPackEntry, String> {
         license_type: stored.license_type,
         issued: stored.issued,
         held: stored.held,
-        origin: stored.origin,
+        origin: stored.origin.into(),
         moved,
     })
 }
@@ -186,7 +262,7 @@ mod tests {
         let entry = key_pack(1234, Origin::Installed);
         let bytes = entry.encode().unwrap();
         let as_json = serde_json::to_vec(&entry).unwrap();
-        assert!(is_compact(&bytes));
+        assert!(is_binary(&bytes));
         assert!(
             bytes.len() * 2 < as_json.len(),
             "{} bytes compact, {} as JSON",
@@ -197,8 +273,7 @@ mod tests {
         assert_eq!(json(&read), json(&entry));
     }
 
-    #[test]
-    fn a_migrated_key_pack_that_gave_cals_away_reads_back_whole() {
+    fn migrated() -> KeyPackEntry {
         let mut entry = key_pack(
             7,
             Origin::Migrated {
@@ -222,10 +297,58 @@ mod tests {
             });
         }
         entry.held = 17;
+        entry
+    }
+
+    #[test]
+    fn a_migrated_key_pack_that_gave_cals_away_reads_back_whole() {
+        let entry = migrated();
         let bytes = entry.encode().unwrap();
-        assert!(is_compact(&bytes));
+        assert!(is_binary(&bytes));
         let read = KeyPackEntry::decode(b"kp", &bytes).unwrap();
         assert_eq!(json(&read), json(&entry));
+    }
+
+    /// Key packs as this form was first written: stores hold them, so they must always
+    /// read back the same.
+    const PINNED: [&str; 2] = [
+        "01d209039d87f78cf8bfb2c8a7becedf98c081eb0c1261677265656d656e743a313233343536373814656e74657270726973652d61677265656d656e740432303232087065722d7573657219190000",
+        "0107039d87f78cf8bfb2c8a7becedf98c081eb0c1261677265656d656e743a313233343536373814656e74657270726973652d61677265656d656e740432303232087065722d757365721911010216736f757263652d6e6f742d66756e6374696f6e696e670104323031390002e2c6e4e6b7f1a2c3aae6a1a99ee997850691ecffe0f9f7d387e3ec9de6a5fb9cf30c05eba2bcde93ee9dded5b19fb6be8c99850691ecffe0f9f7d387e3ec9de6a5fb9cf30c03",
+    ];
+
+    #[test]
+    fn key_packs_stored_in_this_form_read_back_the_same_and_are_written_the_same() {
+        for (entry, pinned) in [key_pack(1234, Origin::Installed), migrated()]
+            .iter()
+            .zip(PINNED)
+        {
+            let bytes: Vec<u8> = (0..pinned.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&pinned[i..i + 2], 16).unwrap())
+                .collect();
+            let read = KeyPackEntry::decode(b"kp", &bytes).unwrap();
+            assert_eq!(
+                json(&read),
+                json(entry),
+                "stored key packs would read differently"
+            );
+            assert_eq!(
+                entry.encode().unwrap(),
+                bytes,
+                "the compact form changed: give the new form a new tag, and keep reading this one"
+            );
+        }
+    }
+
+    #[test]
+    fn extra_bytes_after_a_key_pack_and_an_unknown_form_are_refused_saying_why() {
+        let mut bytes = key_pack(40, Origin::Installed).encode().unwrap();
+        bytes.push(0);
+        let error = KeyPackEntry::decode(b"kp", &bytes).unwrap_err().to_string();
+        assert!(error.contains("1 unexpected byte(s)"), "{error}");
+        bytes[0] = 0x02;
+        let error = KeyPackEntry::decode(b"kp", &bytes).unwrap_err().to_string();
+        assert!(error.contains("a newer version"), "{error}");
     }
 
     #[test]
@@ -241,7 +364,7 @@ mod tests {
         let mut entry = key_pack(12, Origin::Installed);
         entry.id = key_pack(13, Origin::Installed).id;
         let bytes = entry.encode().unwrap();
-        assert!(!is_compact(&bytes));
+        assert!(!is_binary(&bytes));
         let read = KeyPackEntry::decode(b"kp", &bytes).unwrap();
         assert_eq!(read.id, entry.id);
     }
@@ -250,7 +373,8 @@ mod tests {
     fn a_snapshot_reads_a_compact_key_pack_as_the_json_it_stands_for() {
         let entry = key_pack(40, Origin::Installed);
         let bytes = entry.encode().unwrap();
-        let value = serde_json::Value::decode(b"kp", &bytes).unwrap();
+        let text = crate::ledger::records::json_text(b"kp", bytes).unwrap();
+        let value: serde_json::Value = serde_json::from_str(text.get()).unwrap();
         assert_eq!(value, json(&entry));
     }
 

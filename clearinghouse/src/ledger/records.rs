@@ -31,6 +31,7 @@
 //! entries cost little to read back.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::value::RawValue;
 use shared::id::{ConfirmationCode, KeyPackId, KeyPackSerial, LicenseServerId, ProductId};
 use shared::vocab::{
     LicenseProgram, LicenseProof, LicenseType, MigrationReason, ProductVersion, Proof, Term,
@@ -184,7 +185,8 @@ pub struct Moved {
 /// A key pack issued by the Clearinghouse.
 ///
 /// The store keeps it in a compact form ([`super::compact`]); its JSON, with short field
-/// names, is what a snapshot carries and what stores written before that form hold.
+/// names, is what a snapshot carries, what stores written before that form hold, and how
+/// one whose ID does not follow from the rest is kept.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyPackEntry {
     /// Its ID.
@@ -611,7 +613,7 @@ impl Record for KeyPackEntry {
     }
 
     fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, LedgerError> {
-        if super::compact::is_compact(bytes) {
+        if super::compact::is_binary(bytes) {
             super::compact::decode(bytes).map_err(|e| corrupt(key, e))
         } else {
             from_json(key, bytes)
@@ -619,19 +621,14 @@ impl Record for KeyPackEntry {
     }
 }
 
-/// Any record as JSON, as a snapshot carries it.
-impl Record for serde_json::Value {
-    fn encode(&self) -> Result<Vec<u8>, LedgerError> {
-        to_json(self)
-    }
-
-    fn decode(key: &[u8], bytes: &[u8]) -> Result<Self, LedgerError> {
-        if super::compact::is_compact(bytes) {
-            let entry = KeyPackEntry::decode(key, bytes)?;
-            serde_json::to_value(entry).map_err(|e| corrupt(key, e))
-        } else {
-            from_json(key, bytes)
-        }
+/// The record under `key` as JSON text, as a snapshot carries it.
+pub fn json_text(key: &[u8], bytes: Vec<u8>) -> Result<Box<RawValue>, LedgerError> {
+    if super::compact::is_binary(&bytes) {
+        serde_json::value::to_raw_value(&KeyPackEntry::decode(key, &bytes)?)
+            .map_err(|e| corrupt(key, e))
+    } else {
+        let text = String::from_utf8(bytes).map_err(|e| corrupt(key, e))?;
+        RawValue::from_string(text).map_err(|e| corrupt(key, e))
     }
 }
 

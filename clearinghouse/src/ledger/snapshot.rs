@@ -50,14 +50,22 @@ pub struct SnapshotBody {
 /// Records are equal when their texts are.
 impl PartialEq for SnapshotBody {
     fn eq(&self, other: &Self) -> bool {
-        self.exported_from == other.exported_from
-            && self.clock_ms == other.clock_ms
-            && self.seed == other.seed
-            && self.seq == other.seq
-            && self.next_server == other.next_server
-            && self.records.len() == other.records.len()
-            && self
-                .records
+        // Destructured, so that a field added later cannot be left out.
+        let SnapshotBody {
+            exported_from,
+            clock_ms,
+            seed,
+            seq,
+            next_server,
+            records,
+        } = self;
+        *exported_from == other.exported_from
+            && *clock_ms == other.clock_ms
+            && *seed == other.seed
+            && *seq == other.seq
+            && *next_server == other.next_server
+            && records.len() == other.records.len()
+            && records
                 .iter()
                 .zip(&other.records)
                 .all(|((k, v), (l, w))| k == l && v.get() == w.get())
@@ -76,9 +84,7 @@ pub fn export(view: &View<'_>, tenant: &TenantName, base_ms: u64) -> Result<Stri
         let (key, bytes) = entry?;
         let name = std::str::from_utf8(&key[prefix.len()..])
             .map_err(|_| LedgerError::Corrupt("a key that is not UTF-8".to_owned()))?;
-        let value: serde_json::Value = records::decode(&key, &bytes)?;
-        let text = serde_json::value::to_raw_value(&value)
-            .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let text = records::json_text(&key, bytes)?;
         records.insert(name.to_owned(), text);
     }
     let body = SnapshotBody {

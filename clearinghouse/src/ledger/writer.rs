@@ -865,7 +865,7 @@ mod tests {
             .unwrap();
         let stored: Vec<_> = store.scan(b"t/copy/kp/").map(Result::unwrap).collect();
         assert_eq!(stored.len(), 1);
-        assert!(super::super::compact::is_compact(&stored[0].1));
+        assert!(super::super::compact::is_binary(&stored[0].1));
         ledger.shutdown().await;
     }
 
