@@ -537,22 +537,28 @@ pub fn is_hot(key: &[u8]) -> bool {
     !(table.starts_with(b"kp/") || table.starts_with(b"idem/") || table.starts_with(b"hist/"))
 }
 
-/// Checks that `bytes` is a well-formed record for `key`, a key of a tenant without its
-/// `t/<tenant>/` prefix (as a snapshot carries it). Says what is wrong otherwise.
-pub fn check_record(key: &str, bytes: &[u8]) -> Result<(), String> {
+/// What the store keeps for `json`, the record under `key` (a key of a tenant without its
+/// `t/<tenant>/` prefix, as a snapshot carries both): the text itself, but a key pack in
+/// the form the store keeps the ones the ledger issues. Says what is wrong when `json` is
+/// not a well-formed record of its kind.
+pub fn stored_form(key: &str, json: &[u8]) -> Result<Vec<u8>, String> {
+    let unreadable = |e: serde_json::Error| format!("record {key:?} is not readable: {e}");
     let table = key.split('/').next().unwrap_or_default();
     let checked = match table {
-        "purchase" => serde_json::from_slice::<Purchase>(bytes).map(drop),
-        "server" => serde_json::from_slice::<ServerRecord>(bytes).map(drop),
-        "company" => serde_json::from_slice::<shared::vocab::CompanyInfo>(bytes).map(drop),
-        "lsid" | "pid" => serde_json::from_slice::<u64>(bytes).map(drop),
-        "kp" => serde_json::from_slice::<KeyPackEntry>(bytes).map(drop),
-        "held" => serde_json::from_slice::<u32>(bytes).map(drop),
-        "idem" => serde_json::from_slice::<IdempotencyRecord>(bytes).map(drop),
-        "hist" => serde_json::from_slice::<HistoryRecord>(bytes).map(drop),
+        "purchase" => serde_json::from_slice::<Purchase>(json).map(drop),
+        "server" => serde_json::from_slice::<ServerRecord>(json).map(drop),
+        "company" => serde_json::from_slice::<shared::vocab::CompanyInfo>(json).map(drop),
+        "lsid" | "pid" => serde_json::from_slice::<u64>(json).map(drop),
+        "kp" => {
+            let entry: KeyPackEntry = serde_json::from_slice(json).map_err(unreadable)?;
+            return entry.encode().map_err(|e| e.to_string());
+        }
+        "held" => serde_json::from_slice::<u32>(json).map(drop),
+        "idem" => serde_json::from_slice::<IdempotencyRecord>(json).map(drop),
+        "hist" => serde_json::from_slice::<HistoryRecord>(json).map(drop),
         _ => return Err(format!("record {key:?} is of no known kind")),
     };
-    checked.map_err(|e| format!("record {key:?} is not readable: {e}"))
+    checked.map(|()| json.to_vec()).map_err(unreadable)
 }
 
 /// The registry entry of a tenant.
@@ -668,7 +674,7 @@ mod tests {
             written,
             r#"{"h":"d341b00dc526a7105013390d1d3b1176","c":1795719004479,"o":{"k":{"s":1,"n":3}}}"#
         );
-        assert!(check_record("idem/k", earlier).is_ok());
+        assert_eq!(stored_form("idem/k", earlier).unwrap(), earlier);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use shared::wire::TenantInfo;
 
-use super::records::{self, KeyPackEntry, Keys, Record, TenantMeta, check_record};
+use super::records::{self, Keys, TenantMeta, stored_form};
 use super::{LedgerError, TenantName, audit, tenants};
 use crate::hex::encode as hex;
 use crate::store::View;
@@ -42,8 +42,8 @@ pub struct SnapshotBody {
     /// The number the next activated license server gets.
     pub next_server: u64,
     /// Every record, by its key within the tenant, as the JSON text the file carries. Kept
-    /// as text, not parsed into values: a parsed record took about twenty times its text,
-    /// so importing a 120 MB file took over 3 GB.
+    /// as text, not parsed into values, which took about twenty times their text: a server
+    /// that had exported a 125 MB snapshot held 624 MiB after it, and now holds 248.
     pub records: BTreeMap<String, Box<RawValue>>,
 }
 
@@ -323,19 +323,13 @@ pub fn import(
     let prefix = Keys::new(tenant).all();
     let mut idempotency_keys = Vec::new();
     for (name, text) in &body.records {
-        let json = text.get().as_bytes();
-        check_record(name, json).map_err(LedgerError::InvalidSnapshot)?;
+        let bytes =
+            stored_form(name, text.get().as_bytes()).map_err(LedgerError::InvalidSnapshot)?;
         if let Some(key) = name.strip_prefix("idem/") {
             idempotency_keys.push(key.to_owned());
         }
         let mut key = prefix.clone();
         key.extend_from_slice(name.as_bytes());
-        // A key pack is kept as the store keeps the ones it issues.
-        let bytes = if name.starts_with("kp/") {
-            KeyPackEntry::decode(&key, json)?.encode()?
-        } else {
-            json.to_vec()
-        };
         view.put(key, bytes);
     }
     let report = audit::audit(view, tenant)?;
